@@ -1,0 +1,88 @@
+"""Backend dispatcher: which stream backend serves the pump calls.
+
+Owns the reading of ``CUPRUM_STREAM_BACKEND`` (``auto``, ``rust`` or
+``python``; ``auto`` when unset or empty). The answer is resolved once per
+process and cached; an invalid setting raises on every call instead of being
+cached. Tests that change the variable call `reset_backend_cache` (or use the
+``monkeypatch``-based fixtures in ``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import threading
+
+from cuprum import _rust_backend
+
+ENV_VAR = "CUPRUM_STREAM_BACKEND"
+
+
+class StreamBackend(enum.StrEnum):
+    """The stream backends, and ``AUTO`` for "Rust when available"."""
+
+    AUTO = "auto"
+    RUST = "rust"
+    PYTHON = "python"
+
+
+_lock = threading.Lock()
+_resolved: StreamBackend | None = None
+
+
+def get_stream_backend() -> StreamBackend:
+    """Return the backend in use: ``StreamBackend.RUST`` or ``PYTHON``.
+
+    Never returns ``AUTO``.
+
+    Raises
+    ------
+    ValueError
+        If ``CUPRUM_STREAM_BACKEND`` holds anything but ``auto``, ``rust``
+        or ``python``.
+    ImportError
+        If ``rust`` is requested but the native engine is not available, or
+        the native module is installed but broken.
+
+    """
+    global _resolved  # noqa: PLW0603 - the per-process cache
+    resolved = _resolved
+    if resolved is not None:
+        return resolved
+    with _lock:
+        if _resolved is None:
+            _resolved = _resolve(os.environ.get(ENV_VAR, ""))
+        return _resolved
+
+
+def reset_backend_cache() -> None:
+    """Forget the resolved backend so the next call reads the environment.
+
+    For tests and for programs that change ``CUPRUM_STREAM_BACKEND`` at run
+    time; the availability probe's answer is kept (the native module cannot
+    be unloaded).
+    """
+    global _resolved  # noqa: PLW0603 - the per-process cache
+    with _lock:
+        _resolved = None
+
+
+def _resolve(raw: str) -> StreamBackend:
+    value = raw.strip().lower() or StreamBackend.AUTO.value
+    try:
+        requested = StreamBackend(value)
+    except ValueError:
+        valid = ", ".join(repr(member.value) for member in StreamBackend)
+        msg = f"{ENV_VAR}={raw!r} is not a stream backend; use one of {valid}"
+        raise ValueError(msg) from None
+    if requested is StreamBackend.PYTHON:
+        return StreamBackend.PYTHON
+    available = _rust_backend.is_available()
+    if requested is StreamBackend.RUST and not available:
+        msg = (
+            f"{ENV_VAR}=rust but the native engine is not installed; build it "
+            "(make build, or pip install a cuprum wheel) or set "
+            f"{ENV_VAR}=auto or python"
+        )
+        raise ImportError(msg)
+    return StreamBackend.RUST if available else StreamBackend.PYTHON

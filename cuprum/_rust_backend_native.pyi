@@ -1,0 +1,54 @@
+"""The native pump engine, built from ``engine/`` by maturin.
+
+Import it only through ``cuprum._streams_rs``; everything else asks
+``cuprum._rust_backend.is_available()`` first.
+"""
+
+from collections.abc import Sequence
+
+def is_available() -> bool:
+    """Return ``True``: the engine was built and imported."""
+
+def rust_pump_stream(
+    reader_fd: int,
+    writer_fd: int,
+    buffer_size: int = 65536,
+    *,
+    drain_timeout: float | None = None,
+) -> int:
+    """Copy ``reader_fd`` to ``writer_fd`` until EOF in the engine's reactor.
+
+    Blocks with the GIL released and returns the bytes written. Checks for
+    signals at least every 50 ms: a handler that raises (Ctrl-C) cancels the
+    pair, and the exception propagates once the engine has let go of both
+    descriptors. Never closes either descriptor; restores each one's
+    ``O_NONBLOCK`` flag. A broken downstream (``EPIPE``/``ECONNRESET``) is
+    not an error: the reader is drained to EOF, or for at most
+    ``drain_timeout`` seconds, and the bytes written before the break are
+    returned.
+
+    Raises
+    ------
+    OSError
+        With the original errno (``EBADF`` for a closed descriptor or one
+        open in the wrong direction, and so on).
+    ValueError
+        For a negative or oversized descriptor, ``buffer_size`` outside
+        ``1..2**30``, or a negative ``drain_timeout``.
+    TypeError
+        For non-integer arguments.
+
+    """
+
+def rust_pump_many(
+    pairs: Sequence[tuple[int, int]],
+    buffer_size: int = 65536,
+    *,
+    drain_timeout: float | None = None,
+) -> list[int | OSError]:
+    """Pump every pair concurrently in the reactor; block until all end.
+
+    The whole batch is submitted at once. The result holds one entry per
+    pair, in order: the bytes written or the ``OSError`` that ended it. An
+    interrupting signal cancels every pair of the batch.
+    """

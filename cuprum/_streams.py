@@ -1,0 +1,663 @@
+"""The pure-Python stream backend: the reference every backend must match.
+
+This module owns two things:
+
+* asyncio stream helpers used by subprocess code: `_pump_stream` copies an
+  ``asyncio.StreamReader`` into an ``asyncio.StreamWriter`` and
+  `_consume_stream` reads a stream to text;
+* descriptor-level pumping with exactly the observable behaviour of the Rust
+  engine (``docs/cuprum-design.md`` section 13 and the behaviour contract):
+  `pump_fds` (blocking, on the caller's thread) and `pump_fds_async`
+  (awaitable, one driver thread per batch, cancellable).
+
+Invariants of the descriptor pump:
+
+* a caller's descriptor is never closed;
+* a descriptor's ``O_NONBLOCK`` flag is switched only for descriptors the
+  caller made (never for descriptors 0 to 2 or a terminal) and is restored
+  before the call returns or raises, however it ends;
+* a write to a broken downstream is reported as ``EPIPE`` (``SIGPIPE`` is
+  blocked in the pumping thread and a pending one is consumed), after which
+  the reader is drained to EOF (or until the optional drain bound) and the
+  pair reports the bytes written before the break.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import errno
+import fcntl
+import os
+import select
+import signal
+import stat
+import threading
+import time
+import typing as typ
+
+if typ.TYPE_CHECKING:
+    import collections.abc as cabc
+
+DEFAULT_BUFFER_SIZE: typ.Final = 65536
+"""Default size of one pair's buffer, in bytes (64 KiB)."""
+
+MAX_BUFFER_SIZE: typ.Final = 1 << 30
+"""Largest accepted ``buffer_size`` (1 GiB)."""
+
+_MAX_FD: typ.Final = (1 << 31) - 1
+_STEP_BUDGET: typ.Final = 16
+"""Reads per pair per turn, so one always-ready pair cannot starve others."""
+_BLOCKING_WRITE_CHUNK: typ.Final = 4096
+"""Largest write to a descriptor left in blocking mode after ``POLLOUT``."""
+_POLL_READ: typ.Final = select.POLLIN | select.POLLPRI
+_POLL_WRITE: typ.Final = select.POLLOUT
+_POLL_TROUBLE: typ.Final = select.POLLERR | select.POLLHUP | select.POLLNVAL
+_DOWNSTREAM_GONE: typ.Final = (errno.EPIPE, errno.ECONNRESET)
+
+PairResult = int | OSError
+"""What one pair ends with: the bytes written, or the error that ended it."""
+
+PairCallback = typ.Callable[[int, PairResult], None]
+"""Called with a pair's index and result as soon as that pair ends."""
+
+
+# ---------------------------------------------------------------------------
+# Argument validation (shared by every backend's public entry points)
+# ---------------------------------------------------------------------------
+
+
+def validate_buffer_size(buffer_size: object) -> int:
+    """Return ``buffer_size`` if it is a valid pair buffer size.
+
+    Raises
+    ------
+    TypeError
+        If ``buffer_size`` is not an integer.
+    ValueError
+        If ``buffer_size`` is not in ``1..2**30``.
+
+    """
+    if isinstance(buffer_size, bool) or not isinstance(buffer_size, int):
+        msg = f"buffer_size must be an int, not {type(buffer_size).__name__}"
+        raise TypeError(msg)
+    if not 0 < buffer_size <= MAX_BUFFER_SIZE:
+        msg = f"buffer_size must be between 1 and {MAX_BUFFER_SIZE}, got {buffer_size}"
+        raise ValueError(msg)
+    return buffer_size
+
+
+def validate_fd(fd: object, role: str) -> int:
+    """Return ``fd`` if it can name a descriptor; ``role`` names it in errors.
+
+    Raises
+    ------
+    TypeError
+        If ``fd`` is not an integer.
+    ValueError
+        If ``fd`` is negative or does not fit a C ``int``.
+
+    """
+    if isinstance(fd, bool) or not isinstance(fd, int):
+        msg = f"{role} must be an int file descriptor, not {type(fd).__name__}"
+        raise TypeError(msg)
+    if fd < 0:
+        msg = f"{role} must be a non-negative file descriptor, got {fd}"
+        raise ValueError(msg)
+    if fd > _MAX_FD:
+        msg = f"{role} {fd} is too large for a file descriptor"
+        raise ValueError(msg)
+    return fd
+
+
+def validate_drain_timeout(drain_timeout: object) -> float | None:
+    """Return ``drain_timeout`` as seconds, or ``None`` for "until EOF".
+
+    Raises
+    ------
+    TypeError
+        If it is neither ``None`` nor a real number.
+    ValueError
+        If it is negative or not finite.
+
+    """
+    if drain_timeout is None:
+        return None
+    if isinstance(drain_timeout, bool) or not isinstance(drain_timeout, int | float):
+        msg = (
+            "drain_timeout must be a number of seconds or None, "
+            f"not {type(drain_timeout).__name__}"
+        )
+        raise TypeError(msg)
+    seconds = float(drain_timeout)
+    if not 0.0 <= seconds < float("inf"):
+        msg = f"drain_timeout must be a finite number >= 0, got {drain_timeout}"
+        raise ValueError(msg)
+    return seconds
+
+
+def validate_pairs(pairs: object) -> list[tuple[int, int]]:
+    """Return ``pairs`` as a list of validated ``(reader_fd, writer_fd)``.
+
+    Raises
+    ------
+    TypeError
+        If ``pairs`` is not an iterable of 2-tuples of integers.
+    ValueError
+        If a descriptor is negative or too large.
+
+    """
+    if isinstance(pairs, str | bytes) or not hasattr(pairs, "__iter__"):
+        msg = f"pairs must be a sequence of (reader_fd, writer_fd), not {pairs!r}"
+        raise TypeError(msg)
+    checked: list[tuple[int, int]] = []
+    for index, pair in enumerate(typ.cast("cabc.Iterable[object]", pairs)):
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            msg = f"pairs[{index}] must be a (reader_fd, writer_fd) pair, got {pair!r}"
+            raise TypeError(msg)
+        reader, writer = pair
+        checked.append(
+            (
+                validate_fd(reader, f"pairs[{index}] reader_fd"),
+                validate_fd(writer, f"pairs[{index}] writer_fd"),
+            )
+        )
+    return checked
+
+
+# ---------------------------------------------------------------------------
+# Descriptor handling
+# ---------------------------------------------------------------------------
+
+
+def _check_direction(fd: int, *, for_reading: bool) -> None:
+    """Fail at once with ``EBADF`` if ``fd`` is closed or open the wrong way."""
+    mode = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+    wanted = (os.O_RDONLY, os.O_RDWR) if for_reading else (os.O_WRONLY, os.O_RDWR)
+    if mode not in wanted:
+        direction = "reading" if for_reading else "writing"
+        msg = f"{os.strerror(errno.EBADF)}: descriptor {fd} is not open for {direction}"
+        raise OSError(errno.EBADF, msg)
+
+
+def _io_kind(fd: int) -> typ.Literal["always-ready", "switchable", "keep-blocking"]:
+    """Classify ``fd`` for the pump (contract sections 2.8 and 2.10).
+
+    Regular files and character devices such as ``/dev/null`` never block.
+    Standard streams and terminals share their open file description with
+    other processes, so their ``O_NONBLOCK`` flag is left alone. Anything
+    else (pipes, FIFOs, sockets) is the caller's own and may be switched.
+    """
+    mode = os.fstat(fd).st_mode
+    if fd > 2 and (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
+        return "always-ready"
+    if os.isatty(fd) or fd <= 2:
+        is_file = stat.S_ISREG(mode) or stat.S_ISBLK(mode)
+        return "always-ready" if is_file else "keep-blocking"
+    if stat.S_ISCHR(mode):
+        return "always-ready"
+    return "switchable"
+
+
+class _FlagKeeper:
+    """Switch descriptors to non-blocking and put every flag back afterwards."""
+
+    def __init__(self) -> None:
+        self._saved: dict[int, int] = {}
+
+    def prepare(self, fd: int) -> bool:
+        """Make ``fd`` ready for the pump; say whether I/O on it never blocks.
+
+        ``False`` means the descriptor stays in blocking mode and may only be
+        read or written once per readiness event.
+        """
+        if fd in self._saved:
+            return True
+        kind = _io_kind(fd)
+        if kind != "switchable":
+            return kind == "always-ready"
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        self._saved[fd] = flags
+        if not flags & os.O_NONBLOCK:
+            fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        return True
+
+    def restore(self, fd: int) -> None:
+        """Put ``fd``'s saved flags back (a descriptor closed meanwhile is skipped)."""
+        flags = self._saved.pop(fd, None)
+        if flags is not None and not flags & os.O_NONBLOCK:
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+
+    def restore_all(self) -> None:
+        """Restore every descriptor still switched."""
+        for fd in list(self._saved):
+            self.restore(fd)
+
+
+# ---------------------------------------------------------------------------
+# One pair's state machine
+# ---------------------------------------------------------------------------
+
+
+class _Pair:
+    """One reader->writer transfer, driven by readiness.
+
+    States: copying (``pending`` holds at most ``buffer_size`` unwritten
+    bytes), draining (the downstream broke: read and discard), done
+    (``result`` set).
+    """
+
+    __slots__ = (
+        "buffer_size",
+        "discarded",
+        "drain_deadline",
+        "drain_timeout",
+        "eof",
+        "index",
+        "pending",
+        "reader",
+        "reader_loops",
+        "result",
+        "writer",
+        "writer_loops",
+        "written",
+    )
+
+    def __init__(  # noqa: PLR0913, PLR0917 - one argument per property of the pair
+        self,
+        index: int,
+        reader: int,
+        writer: int,
+        buffer_size: int,
+        drain_timeout: float | None,
+        flags: _FlagKeeper,
+    ) -> None:
+        self.index = index
+        self.reader = reader
+        self.writer = writer
+        self.buffer_size = buffer_size
+        self.drain_timeout = drain_timeout
+        self.drain_deadline: float | None = None
+        self.pending = memoryview(b"")
+        self.written = 0
+        self.discarded = 0
+        self.eof = False
+        self.result: PairResult | None = None
+        _check_direction(reader, for_reading=True)
+        _check_direction(writer, for_reading=False)
+        self.reader_loops = flags.prepare(reader)
+        self.writer_loops = flags.prepare(writer)
+
+    @property
+    def draining(self) -> bool:
+        return self.drain_deadline is not None
+
+    def wanted_events(self) -> tuple[int, int]:
+        """Return the poll events wanted on (reader, writer); 0 means none."""
+        if self.pending and not self.draining:
+            return 0, _POLL_WRITE
+        return _POLL_READ, 0
+
+    def woken_by(self, ready: dict[int, int]) -> bool:
+        """Say whether poll results ``ready`` concern what this pair waits for."""
+        reader_events, writer_events = self.wanted_events()
+        reader_woken = reader_events and ready.get(self.reader, 0)
+        writer_woken = writer_events and ready.get(self.writer, 0)
+        return bool(reader_woken or writer_woken)
+
+    def step(self, now: float) -> None:
+        """Move bytes until a descriptor would block, the budget is spent or done."""
+        try:
+            for _ in range(_STEP_BUDGET):
+                if self.pending and not self._write():
+                    return
+                if self.result is not None:
+                    return
+                if not self._read(now):
+                    return
+        except OSError as error:
+            self.result = error
+
+    def check_deadline(self, now: float) -> None:
+        """Finish a bounded drain whose time is up."""
+        if self.result is None and self.drain_deadline and now >= self.drain_deadline:
+            self.result = self.written
+
+    def _write(self) -> bool:
+        """Write pending bytes; return False when the writer is not to be retried."""
+        data = self.pending
+        if not self.writer_loops:
+            data = data[:_BLOCKING_WRITE_CHUNK]
+        try:
+            count = os.write(self.writer, data)
+        except BlockingIOError:
+            return False
+        except OSError as error:
+            if error.errno not in _DOWNSTREAM_GONE:
+                raise
+            self._start_drain(time.monotonic())
+            return True
+        self.written += count
+        self.pending = self.pending[count:]
+        if not self.pending and self.eof:
+            self.result = self.written
+        # A descriptor left in blocking mode gets one write per readiness event.
+        return self.writer_loops and not self.pending
+
+    def _read(self, now: float) -> bool:
+        """Read one chunk; return False when the reader would block."""
+        try:
+            data = os.read(self.reader, self.buffer_size)
+        except BlockingIOError:
+            return False
+        if not data:
+            self.eof = True
+            if not self.pending or self.draining:
+                self.result = self.written
+            return True
+        if self.draining:
+            self.discarded += len(data)
+            self.check_deadline(now)
+        else:
+            self.pending = memoryview(data)
+        # A descriptor left in blocking mode gets one read per readiness event.
+        return self.reader_loops
+
+    def _start_drain(self, now: float) -> None:
+        self.pending = memoryview(b"")
+        timeout = self.drain_timeout
+        self.drain_deadline = now + timeout if timeout is not None else float("inf")
+        if self.eof:
+            self.result = self.written
+
+
+# ---------------------------------------------------------------------------
+# The driver: one poll loop over every pair of a batch
+# ---------------------------------------------------------------------------
+
+
+class _Driver:
+    """Serve a batch of pairs with one ``poll`` loop on the current thread."""
+
+    def __init__(
+        self,
+        on_done: cabc.Callable[[int, PairResult], None],
+        wake_fd: int | None = None,
+    ) -> None:
+        self._on_done = on_done
+        self._wake_fd = wake_fd
+        self._flags = _FlagKeeper()
+        self._active: list[_Pair] = []
+        self.cancelled = False
+
+    def add(
+        self,
+        pairs: list[tuple[int, int]],
+        buffer_size: int,
+        drain_timeout: float | None,
+    ) -> None:
+        """Start every pair; one that fails validation is reported at once."""
+        for index, (reader, writer) in enumerate(pairs):
+            try:
+                pair = _Pair(
+                    index, reader, writer, buffer_size, drain_timeout, self._flags
+                )
+            except OSError as error:
+                self._release_unused(reader, writer)
+                self._on_done(index, error)
+            else:
+                self._active.append(pair)
+
+    def run(self) -> None:
+        """Run until every pair is done or the driver is cancelled."""
+        with _sigpipe_blocked():
+            try:
+                self._loop()
+            finally:
+                self._flags.restore_all()
+
+    def _loop(self) -> None:
+        while self._active and not self.cancelled:
+            now = time.monotonic()
+            for pair in self._active:
+                pair.check_deadline(now)
+            self._finish_done()
+            if not self._active:
+                return
+            poller, timeout_ms = self._poller(now)
+            ready = dict(poller.poll(timeout_ms))
+            if self._wake_fd is not None and self._wake_fd in ready:
+                _drain_wake_fd(self._wake_fd)
+            now = time.monotonic()
+            for pair in self._active:
+                if pair.woken_by(ready):
+                    pair.step(now)
+            self._finish_done()
+
+    def _poller(self, now: float) -> tuple[select.poll, int | None]:
+        poller = select.poll()
+        events: dict[int, int] = {}
+        deadline: float | None = None
+        for pair in self._active:
+            reader_events, writer_events = pair.wanted_events()
+            if reader_events:
+                events[pair.reader] = events.get(pair.reader, 0) | reader_events
+            if writer_events:
+                events[pair.writer] = events.get(pair.writer, 0) | writer_events
+            if pair.drain_deadline is not None and pair.drain_deadline < float("inf"):
+                deadline = min(deadline or pair.drain_deadline, pair.drain_deadline)
+        if self._wake_fd is not None:
+            events[self._wake_fd] = _POLL_READ
+        for fd, mask in events.items():
+            poller.register(fd, mask)
+        if deadline is None:
+            return poller, None
+        return poller, max(0, int((deadline - now) * 1000) + 1)
+
+    def _finish_done(self) -> None:
+        still = [pair for pair in self._active if pair.result is None]
+        finished = [pair for pair in self._active if pair.result is not None]
+        self._active = still
+        for pair in finished:
+            self._release_unused(pair.reader, pair.writer)
+            self._on_done(pair.index, typ.cast("PairResult", pair.result))
+
+    def _release_unused(self, *fds: int) -> None:
+        in_use = {fd for pair in self._active for fd in (pair.reader, pair.writer)}
+        for fd in fds:
+            if fd not in in_use:
+                self._flags.restore(fd)
+
+    def cancel_all(self) -> list[int]:
+        """Abandon every pair still active; return their indices."""
+        indices = [pair.index for pair in self._active]
+        self._active = []
+        self._flags.restore_all()
+        return indices
+
+
+@contextlib.contextmanager
+def _sigpipe_blocked() -> cabc.Iterator[None]:
+    """Block ``SIGPIPE`` in this thread, consuming one raised meanwhile."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGPIPE})
+    try:
+        yield
+    finally:
+        if signal.SIGPIPE not in old:
+            while signal.SIGPIPE in signal.sigpending():
+                signal.sigtimedwait({signal.SIGPIPE}, 0)
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _drain_wake_fd(fd: int) -> None:
+    with contextlib.suppress(BlockingIOError):
+        while os.read(fd, 4096):
+            pass
+
+
+# ---------------------------------------------------------------------------
+# Public descriptor-level entry points of the Python backend
+# ---------------------------------------------------------------------------
+
+
+def pump_fds(
+    pairs: list[tuple[int, int]],
+    buffer_size: int = DEFAULT_BUFFER_SIZE,
+    drain_timeout: float | None = None,
+    on_pair_done: PairCallback | None = None,
+) -> list[PairResult]:
+    """Pump every pair concurrently on the calling thread; block until done.
+
+    Arguments are already validated. A signal handler that raises (Ctrl-C)
+    abandons the batch with every flag restored; the exception propagates.
+    """
+    results: list[PairResult | None] = [None] * len(pairs)
+
+    def on_done(index: int, result: PairResult) -> None:
+        results[index] = result
+        if on_pair_done is not None:
+            on_pair_done(index, result)
+
+    driver = _Driver(on_done)
+    driver.add(pairs, buffer_size, drain_timeout)
+    try:
+        driver.run()
+    finally:
+        driver.cancel_all()
+    return typ.cast("list[PairResult]", results)
+
+
+async def pump_fds_async(
+    pairs: list[tuple[int, int]],
+    buffer_size: int = DEFAULT_BUFFER_SIZE,
+    drain_timeout: float | None = None,
+    on_pair_done: PairCallback | None = None,
+) -> list[PairResult]:
+    """Pump every pair on one driver thread; await the batch.
+
+    ``on_pair_done`` is called on the event loop for each pair as soon as it
+    ends (contract section 4, rule 4). Cancelling the awaiting task stops the
+    driver: by the time ``CancelledError`` propagates, the thread has left
+    the descriptors alone and their flags are restored.
+    """
+    loop = asyncio.get_running_loop()
+    results: list[PairResult | None] = [None] * len(pairs)
+    finished = loop.create_future()
+    wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def deliver(index: int, result: PairResult) -> None:
+        results[index] = result
+        if on_pair_done is not None:
+            on_pair_done(index, result)
+
+    def on_done(index: int, result: PairResult) -> None:
+        with contextlib.suppress(RuntimeError):  # loop closed: nobody waits
+            loop.call_soon_threadsafe(deliver, index, result)
+
+    def settle(error: BaseException | None) -> None:
+        if not finished.done():
+            if error is None:
+                finished.set_result(None)
+            else:
+                finished.set_exception(error)
+
+    driver = _Driver(on_done, wake_fd=wake_read)
+
+    def work() -> None:
+        error: BaseException | None = None
+        try:
+            driver.add(pairs, buffer_size, drain_timeout)
+            driver.run()
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+            error = exc
+        finally:
+            driver.cancel_all()
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, error)
+
+    thread = threading.Thread(target=work, name="cuprum-py-pump", daemon=True)
+    try:
+        thread.start()
+        await asyncio.shield(finished)
+    except asyncio.CancelledError:
+        driver.cancelled = True
+        os.write(wake_write, b"x")
+        await _settled(finished)
+        raise
+    finally:
+        os.close(wake_read)
+        os.close(wake_write)
+    return typ.cast("list[PairResult]", results)
+
+
+async def _settled(future: asyncio.Future[None]) -> None:
+    """Wait for the driver thread to let go, whatever else is cancelled."""
+    while not future.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(future)
+    if not future.cancelled():
+        future.exception()  # retrieved: the cancellation is what propagates
+
+
+# ---------------------------------------------------------------------------
+# asyncio stream helpers (subprocess plumbing)
+# ---------------------------------------------------------------------------
+
+
+async def _pump_stream(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    *,
+    chunk_size: int = DEFAULT_BUFFER_SIZE,
+) -> int:
+    """Copy ``reader`` into ``writer`` until EOF; return the bytes written.
+
+    A downstream that goes away (``BrokenPipeError`` or
+    ``ConnectionResetError``) stops the writes; the reader is still drained
+    to EOF so the upstream never blocks on a full pipe. The writer is not
+    closed: it belongs to its owner.
+    """
+    written = 0
+    downstream_open = True
+    while chunk := await reader.read(chunk_size):
+        if not downstream_open:
+            continue
+        try:
+            writer.write(chunk)
+            await writer.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            downstream_open = False
+        else:
+            written += len(chunk)
+    return written
+
+
+async def _consume_stream(
+    stream: asyncio.StreamReader,
+    *,
+    encoding: str = "utf-8",
+    errors: str = "replace",
+    sink: typ.TextIO | None = None,
+    chunk_size: int = DEFAULT_BUFFER_SIZE,
+) -> str:
+    """Read ``stream`` to EOF and return it decoded as text.
+
+    Bytes that do not decode are replaced (``errors="replace"`` by default),
+    including a multi-byte character split across chunks, which is decoded
+    whole. With ``sink``, each decoded piece is also written (and flushed)
+    there as it arrives, for echoing output live.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)(errors=errors)
+    pieces: list[str] = []
+    while True:
+        chunk = await stream.read(chunk_size)
+        text = decoder.decode(chunk, final=not chunk)
+        if text:
+            pieces.append(text)
+            if sink is not None:
+                sink.write(text)
+                sink.flush()
+        if not chunk:
+            return "".join(pieces)

@@ -387,7 +387,7 @@ class _Driver:
         wake_fd: int | None = None,
     ) -> None:
         self._on_done = on_done
-        self._wake_fd = wake_fd
+        self.wake_fd = wake_fd
         self._flags = _FlagKeeper()
         self._active: list[_Pair] = []
         self.cancelled = False
@@ -428,8 +428,8 @@ class _Driver:
                 return
             poller, timeout_ms = self._poller(now)
             ready = dict(poller.poll(timeout_ms))
-            if self._wake_fd is not None and self._wake_fd in ready:
-                _drain_wake_fd(self._wake_fd)
+            if self.wake_fd is not None and self.wake_fd in ready:
+                _drain_wake_fd(self.wake_fd)
             now = time.monotonic()
             for pair in self._active:
                 if pair.woken_by(ready):
@@ -448,8 +448,8 @@ class _Driver:
                 events[pair.writer] = events.get(pair.writer, 0) | writer_events
             if pair.drain_deadline is not None and pair.drain_deadline < float("inf"):
                 deadline = min(deadline or pair.drain_deadline, pair.drain_deadline)
-        if self._wake_fd is not None:
-            events[self._wake_fd] = _POLL_READ
+        if self.wake_fd is not None:
+            events[self.wake_fd] = _POLL_READ
         for fd, mask in events.items():
             poller.register(fd, mask)
         if deadline is None:
@@ -545,7 +545,6 @@ async def pump_fds_async(
     loop = asyncio.get_running_loop()
     results: list[PairResult | None] = [None] * len(pairs)
     finished = loop.create_future()
-    wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
     def deliver(index: int, result: PairResult) -> None:
         results[index] = result
@@ -563,12 +562,17 @@ async def pump_fds_async(
             else:
                 finished.set_exception(error)
 
-    driver = _Driver(on_done, wake_fd=wake_read)
+    # Validate (and take) the pairs before this call opens any descriptor of
+    # its own, so a caller's closed descriptor number cannot be reused by the
+    # wake-up pipe and mistaken for the caller's.
+    driver = _Driver(on_done)
+    driver.add(pairs, buffer_size, drain_timeout)
+    wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    driver.wake_fd = wake_read
 
     def work() -> None:
         error: BaseException | None = None
         try:
-            driver.add(pairs, buffer_size, drain_timeout)
             driver.run()
         except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
             error = exc

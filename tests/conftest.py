@@ -84,15 +84,23 @@ class Pipe(typ.NamedTuple):
 
 @pytest.fixture
 def make_pipe() -> cabc.Iterator[cabc.Callable[[], Pipe]]:
-    """Create pipes that are closed after the test (unless closed already)."""
-    fds: list[int] = []
+    """Create pipes; after the test, close the ends the test left open.
+
+    An end the test closed itself may have had its number reused by then, so
+    only a descriptor that still names the same pipe is closed.
+    """
+    made: list[tuple[int, tuple[int, int]]] = []
 
     def make() -> Pipe:
-        read, write = os.pipe()
-        fds.extend((read, write))
-        return Pipe(read, write)
+        pipe = Pipe(*os.pipe())
+        for fd in pipe:
+            info = os.fstat(fd)
+            made.append((fd, (info.st_dev, info.st_ino)))
+        return pipe
 
     yield make
-    for fd in fds:
+    for fd, identity in made:
         with contextlib.suppress(OSError):
-            os.close(fd)
+            info = os.fstat(fd)
+            if (info.st_dev, info.st_ino) == identity:
+                os.close(fd)

@@ -1,0 +1,74 @@
+# cuprum's commands. `make help` lists them. Everything bootstraps itself:
+# the first target that needs Python tools creates .venv from the pinned
+# requirements-dev.txt, and `build` compiles the engine into the package.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NATIVE_STAMP := $(VENV)/.native-built
+export VIRTUAL_ENV := $(abspath $(VENV))
+ENGINE_SOURCES := $(wildcard engine/src/*.rs) engine/Cargo.toml Cargo.toml Cargo.lock pyproject.toml
+MD_FILES := README.md $(wildcard docs/*.md)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv build demo test test-rust test-python test-python-only bench \
+	check-fmt fmt lint typecheck markdownlint check clean
+
+help: ## List every target with what it does
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt
+	@touch $@
+
+venv: $(STAMP) ## Create .venv with the pinned dev and test tools
+
+$(NATIVE_STAMP): $(STAMP) $(ENGINE_SOURCES)
+	$(BIN)/maturin develop --release --quiet
+	@touch $@
+
+build: $(NATIVE_STAMP) ## Build the Rust engine into cuprum/ (release, via maturin)
+
+demo: build ## The main job: a real producer | tr | sha256sum pipeline pumped by cuprum
+	$(BIN)/python -m cuprum.demo
+
+test: build test-rust ## Every test: cargo tests, then pytest (unit + BDD) with the engine required
+	CUPRUM_REQUIRE_RUST=1 $(BIN)/python -m pytest
+
+test-rust: ## Rust unit and integration tests of the engine (no Python needed)
+	cargo test -p cuprum-engine
+
+test-python-only: $(STAMP) ## The whole pytest suite with the native module hidden
+	CUPRUM_TEST_HIDE_NATIVE=1 $(BIN)/python -m pytest
+
+bench: build ## Benchmarks: figures and in-run ratios (takes minutes)
+	$(BIN)/python bench/run.py
+
+check-fmt: $(STAMP) ## Check formatting (ruff format, cargo fmt)
+	$(BIN)/ruff format --check .
+	cargo fmt --all -- --check
+
+fmt: $(STAMP) ## Format Python and Rust sources
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	cargo fmt --all
+
+lint: $(STAMP) ## Lint (ruff check, cargo clippy -D warnings)
+	$(BIN)/ruff check .
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --features python -- -D warnings
+
+typecheck: $(STAMP) ## mypy --strict over cuprum/ (with the native module's .pyi) and tests
+	$(BIN)/mypy
+	$(BIN)/python -m mypy.stubtest cuprum._rust_backend_native --ignore-missing-stub
+
+markdownlint: $(STAMP) ## Lint README and docs/ (pymarkdown)
+	$(BIN)/pymarkdown --config .pymarkdown.json scan $(MD_FILES)
+
+check: check-fmt lint typecheck test test-python-only ## Every gate CI runs
+
+clean: ## Remove build products and the virtual environment
+	cargo clean
+	rm -rf $(VENV) cuprum/*.so .pytest_cache .mypy_cache .ruff_cache .hypothesis

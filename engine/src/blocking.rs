@@ -1,0 +1,88 @@
+//! The blocking path: a pair with an end the engine must never switch to
+//! non-blocking (fd 0 to 2, or a terminal; contract 2.10) runs on its own
+//! plain thread (`cuprum-blocking`), one per such pair.
+//!
+//! # Invariants
+//!
+//! - Neither end's flags are touched. Each read or write first probes
+//!   readiness with `poll(2)` (`fd::Polled`) so the pair can still stop
+//!   between chunks; writes to anything but a regular file are capped at
+//!   `PIPE_BUF` bytes.
+//! - Between chunks the thread waits with `poll(2)` for at most
+//!   [`POLL_SLICE`], then checks its batch's cancel flag: cancellation is
+//!   seen within about that long.
+//! - `SIGPIPE` is blocked on the thread, as on the reactor.
+//!
+//! Limitation: a blocking write to a terminal or socket reported writable
+//! may still block while the other side makes no progress (a terminal
+//! stopped with ^S, a socket whose peer stops reading); a cancel is then
+//! seen only once that write returns.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::errors::EngineError;
+use crate::fd::{self, Polled};
+use crate::handle::Completion;
+use crate::pair::{PairResult, Step};
+use crate::reactor::Job;
+
+/// Longest wait between checks of the cancel flag.
+pub(crate) const POLL_SLICE: Duration = Duration::from_millis(50);
+
+/// Run `job` on a new thread; `completion` is called from that thread.
+pub(crate) fn spawn(
+    job: Job,
+    cancelled: Arc<AtomicBool>,
+    completion: Arc<dyn Completion>,
+) -> io::Result<()> {
+    thread::Builder::new()
+        .name("cuprum-blocking".into())
+        .spawn(move || {
+            let index = job.index;
+            let result = run(job, &cancelled);
+            completion.complete(index, result);
+        })
+        .map(drop)
+}
+
+fn run(job: Job, cancelled: &AtomicBool) -> PairResult {
+    fd::block_sigpipe()?;
+    let Job {
+        mut pair,
+        mut reader,
+        mut writer,
+        ..
+    } = job;
+    loop {
+        if cancelled.load(Ordering::Acquire) {
+            return Err(EngineError::Cancelled);
+        }
+        let now = Instant::now();
+        if pair.expire(now) {
+            break;
+        }
+        match pair.drive(&mut Polled(&mut reader), &mut Polled(&mut writer), now) {
+            Step::Done => break,
+            Step::Yield => {}
+            Step::Wait { .. } => {
+                let wait = pair.deadline().map_or(POLL_SLICE, |d| {
+                    d.saturating_duration_since(now).min(POLL_SLICE)
+                });
+                fd::wait_ready(
+                    &reader,
+                    pair.wants_read(),
+                    &writer,
+                    pair.wants_write(),
+                    wait,
+                )?;
+            }
+        }
+    }
+    // `reader` and `writer` (the duplicates) close when this returns, before
+    // the completion is called.
+    pair.into_result()
+}

@@ -1,0 +1,519 @@
+//! The operating-system boundary: every `unsafe` block of the crate.
+//!
+//! Owns the engine's view of a caller's descriptor ([`Endpoint`]), the
+//! process-wide bookkeeping of `O_NONBLOCK` switches ([`NonblockTable`]),
+//! readiness probing with `poll(2)` for the blocking path, and the
+//! reactor's `SIGPIPE` mask.
+//!
+//! # Descriptor ownership
+//!
+//! At submit the engine duplicates each caller descriptor
+//! (`F_DUPFD_CLOEXEC`, never below 3) and works on the duplicate for the
+//! life of the pair. It closes only its duplicate, so
+//!
+//! - a caller's descriptor is never closed by the engine;
+//! - a caller closing its descriptor early cannot make the engine touch a
+//!   reused descriptor number (the duplicate keeps the file open);
+//! - the same descriptor may appear in several pairs at once.
+//!
+//! # Invariants
+//!
+//! - `O_NONBLOCK` lives on the open file description, shared with the
+//!   caller (and maybe other processes). The engine sets it only on
+//!   descriptors it registers with epoll, never on fds 0 to 2 nor on
+//!   terminals (those pairs take the blocking path), and clears it again
+//!   when the last pair using that description ends, whatever the end.
+//! - An [`Endpoint`] is deregistered before it is dropped (dropping closes
+//!   the duplicate); `debug_assert` checks it.
+//! - Regular files are never registered (epoll refuses them) and their flags
+//!   are never touched; other descriptors epoll refuses with `EPERM`
+//!   (`/dev/null`, other character devices) become "always ready" the same
+//!   way.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+
+use crate::pair::{Sink, Source};
+
+/// Which way a pair uses a descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The pair reads from it.
+    Read,
+    /// The pair writes to it.
+    Write,
+}
+
+/// Identifies an open file description closely enough to share its
+/// `O_NONBLOCK` bookkeeping: two descriptors of one description always have
+/// equal keys. (Two separate opens of one FIFO also share a key; the only
+/// cost is that the flag is restored when the later of their pairs ends.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FileKey {
+    dev: u64,
+    ino: u64,
+    access: i32,
+}
+
+/// The engine's duplicate of one caller descriptor, for one pair.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// The duplicate (close-on-exec, number >= 3); dropping it closes it.
+    file: File,
+    key: FileKey,
+    regular: bool,
+    protected: bool,
+    readiness: Readiness,
+    flag: FlagUse,
+}
+
+/// How the reactor learns that an endpoint can make progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Readiness {
+    /// Not decided yet (before `register`), or a blocking-path endpoint.
+    Unwatched,
+    /// Never registered: I/O on it never returns `WouldBlock`.
+    AlwaysReady,
+    /// Registered edge-triggered with the reactor's poll.
+    Registered,
+}
+
+/// The endpoint's part in the [`NonblockTable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlagUse {
+    /// Not in the table; flags untouched.
+    Untouched,
+    /// In the table; the flag was already set when it joined.
+    Counted,
+    /// In the table; this endpoint set the flag.
+    Switched,
+}
+
+fn last_error() -> io::Error {
+    io::Error::last_os_error()
+}
+
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 {
+        Err(last_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn get_flags(fd: RawFd) -> io::Result<libc::c_int> {
+    // SAFETY: F_GETFL takes no pointer argument; an invalid `fd` yields
+    // EBADF, nothing else.
+    cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })
+}
+
+fn set_flags(fd: RawFd, flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: F_SETFL takes an integer argument; only `fd`'s status flags
+    // change, and `fd` is a descriptor the engine holds open.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }).map(drop)
+}
+
+fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
+    let flags = get_flags(fd)?;
+    let wanted = if on {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    if wanted == flags {
+        return Ok(());
+    }
+    set_flags(fd, wanted)
+}
+
+/// Whether `O_NONBLOCK` is set on `fd`'s open file description.
+pub fn is_nonblocking(fd: RawFd) -> io::Result<bool> {
+    Ok(get_flags(fd)? & libc::O_NONBLOCK != 0)
+}
+
+fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer (the lowest acceptable new
+    // number); on success it returns a new descriptor that nobody else owns.
+    let new = cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) })?;
+    // SAFETY: `new` was just returned by fcntl, is open, and is owned by no
+    // other object; `OwnedFd` becomes its sole owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+fn fstat(fd: RawFd) -> io::Result<libc::stat> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `st` points to writable memory the size of `struct stat`.
+    cvt(unsafe { libc::fstat(fd, st.as_mut_ptr()) })?;
+    // SAFETY: fstat succeeded, so it filled the whole struct.
+    Ok(unsafe { st.assume_init() })
+}
+
+fn is_tty(fd: RawFd) -> bool {
+    // SAFETY: isatty only inspects the descriptor.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+/// True when the file `(dev, ino)` is also open as fd 0, 1 or 2: a
+/// duplicate of an inherited standard stream shares its open file
+/// description (and so its `O_NONBLOCK`) with other processes. Conservative:
+/// any descriptor of the same pipe or socket counts.
+fn is_standard_stream(dev: u64, ino: u64) -> bool {
+    (0..=2).any(|fd| fstat(fd).is_ok_and(|st| st.st_dev == dev && st.st_ino == ino))
+}
+
+impl Endpoint {
+    /// Validate caller descriptor `fd` for `direction` and duplicate it.
+    ///
+    /// Fails at once (never waits) with `EBADF` when `fd` is negative, not
+    /// open, an `O_PATH` descriptor, or not open for `direction`.
+    pub fn open(fd: RawFd, direction: Direction) -> io::Result<Self> {
+        if fd < 0 {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        let flags = get_flags(fd)?;
+        let access = flags & libc::O_ACCMODE;
+        let allowed = match direction {
+            Direction::Read => access == libc::O_RDONLY || access == libc::O_RDWR,
+            Direction::Write => access == libc::O_WRONLY || access == libc::O_RDWR,
+        };
+        if flags & libc::O_PATH != 0 || !allowed {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        let file = File::from(dup_cloexec(fd)?);
+        let st = fstat(file.as_raw_fd())?;
+        let regular = st.st_mode & libc::S_IFMT == libc::S_IFREG;
+        let protected = !regular
+            && (fd <= 2 || is_tty(file.as_raw_fd()) || is_standard_stream(st.st_dev, st.st_ino));
+        Ok(Self {
+            file,
+            key: FileKey {
+                dev: st.st_dev,
+                ino: st.st_ino,
+                access,
+            },
+            regular,
+            protected,
+            readiness: if regular {
+                Readiness::AlwaysReady
+            } else {
+                Readiness::Unwatched
+            },
+            flag: FlagUse::Untouched,
+        })
+    }
+
+    /// The engine's duplicate (not the caller's number).
+    #[must_use]
+    pub fn raw(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+
+    /// A regular file (always ready, never registered).
+    #[must_use]
+    pub fn is_regular(&self) -> bool {
+        self.regular
+    }
+
+    /// Must never be switched to non-blocking (not a regular file, and fd 0
+    /// to 2, a terminal, or another descriptor of the file open as fd 0 to
+    /// 2): its pair takes the blocking path.
+    #[must_use]
+    pub fn is_protected(&self) -> bool {
+        self.protected
+    }
+
+    /// Served without readiness events (regular file, or refused by epoll).
+    #[must_use]
+    pub fn is_always_ready(&self) -> bool {
+        self.readiness == Readiness::AlwaysReady
+    }
+
+    /// Registered with the reactor's poll.
+    #[must_use]
+    pub fn is_registered(&self) -> bool {
+        self.readiness == Readiness::Registered
+    }
+
+    /// Register edge-triggered with `registry`, unless always ready. A
+    /// descriptor epoll refuses with `EPERM` becomes always ready instead.
+    pub fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
+        debug_assert!(
+            !self.protected,
+            "protected descriptors are never registered"
+        );
+        if self.readiness != Readiness::Unwatched {
+            return Ok(());
+        }
+        match registry.register(&mut SourceFd(&self.raw()), token, interest) {
+            Ok(()) => {
+                self.readiness = Readiness::Registered;
+                Ok(())
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                self.readiness = Readiness::AlwaysReady;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deregister (before the duplicate is closed). Errors are ignored: the
+    /// registration dies with the duplicate in any case.
+    pub fn deregister(&mut self, registry: &Registry) {
+        if self.readiness == Readiness::Registered {
+            let _ = registry.deregister(&mut SourceFd(&self.raw()));
+            self.readiness = Readiness::Unwatched;
+        }
+    }
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        debug_assert!(!self.is_registered(), "endpoint dropped while registered");
+        debug_assert!(
+            self.flag == FlagUse::Untouched,
+            "endpoint dropped without release"
+        );
+    }
+}
+
+impl Source for Endpoint {
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&self.file).read_vectored(bufs)
+    }
+}
+
+impl Sink for Endpoint {
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let result = (&self.file).write_vectored(bufs);
+        if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) {
+            consume_sigpipe();
+        }
+        result
+    }
+}
+
+/// Which descriptions the engine switched to non-blocking, and for how many
+/// live endpoints. Owned by the reactor thread.
+///
+/// # Invariant
+///
+/// A description's flag is restored when its last live endpoint is
+/// released; an endpoint that set the flag but is not the last keeps its
+/// duplicate here (`deferred`) until then, so restoring never needs a
+/// descriptor number that may have been reused.
+#[derive(Debug, Default)]
+pub struct NonblockTable {
+    keys: HashMap<FileKey, KeyUsers>,
+}
+
+#[derive(Debug, Default)]
+struct KeyUsers {
+    users: usize,
+    deferred: Vec<File>,
+}
+
+impl NonblockTable {
+    /// Make a registered endpoint's description non-blocking (remembering
+    /// whether this endpoint switched it).
+    pub fn acquire(&mut self, ep: &mut Endpoint) -> io::Result<()> {
+        debug_assert!(!ep.protected && ep.flag == FlagUse::Untouched);
+        let flags = get_flags(ep.raw())?;
+        if flags & libc::O_NONBLOCK == 0 {
+            set_flags(ep.raw(), flags | libc::O_NONBLOCK)?;
+            ep.flag = FlagUse::Switched;
+        } else {
+            ep.flag = FlagUse::Counted;
+        }
+        self.keys.entry(ep.key).or_default().users += 1;
+        Ok(())
+    }
+
+    /// Release a (deregistered) endpoint: restore the flag when it is the
+    /// last user of its description, and close the duplicate.
+    pub fn release(&mut self, mut ep: Endpoint) {
+        debug_assert!(!ep.is_registered(), "release before deregister");
+        let flag = std::mem::replace(&mut ep.flag, FlagUse::Untouched);
+        if flag == FlagUse::Untouched {
+            return;
+        }
+        let Some(users) = self.keys.get_mut(&ep.key) else {
+            return;
+        };
+        users.users -= 1;
+        if flag == FlagUse::Switched {
+            // Another live endpoint may share the description: keep a
+            // duplicate for the restore when the last one ends. If even that
+            // dup fails (EMFILE), restore now rather than never.
+            let kept = if users.users > 0 {
+                dup_cloexec(ep.raw()).ok()
+            } else {
+                None
+            };
+            match kept {
+                Some(fd) => users.deferred.push(File::from(fd)),
+                None => {
+                    let _ = set_nonblocking(ep.raw(), false);
+                }
+            }
+        }
+        if users.users == 0 {
+            for file in users.deferred.drain(..) {
+                let _ = set_nonblocking(file.as_raw_fd(), false);
+            }
+            self.keys.remove(&ep.key);
+        }
+    }
+
+    /// Descriptions currently tracked (for tests and debugging).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when no description is tracked.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Readiness probing with `poll(2)`, for the blocking path: `events` on one
+/// descriptor, within `timeout_ms` (0: just probe). Hang-up and error count
+/// as ready (the next I/O call reports them). `EINTR` counts as not ready.
+fn poll_fds(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usize> {
+    // SAFETY: `fds` is a valid, exclusively borrowed array of `pollfd` of
+    // the length passed.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    if n == -1 {
+        let err = last_error();
+        if err.kind() == io::ErrorKind::Interrupted {
+            return Ok(0);
+        }
+        return Err(err);
+    }
+    Ok(n.unsigned_abs() as usize)
+}
+
+fn probe(fd: RawFd, events: libc::c_short) -> io::Result<bool> {
+    let mut fds = [libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }];
+    Ok(poll_fds(&mut fds, 0)? > 0 && fds[0].revents != 0)
+}
+
+/// Wait until the reader is readable (when `read`) or the writer writable
+/// (when `write`), or `timeout` passes. Spurious returns are allowed.
+pub fn wait_ready(
+    reader: &Endpoint,
+    read: bool,
+    writer: &Endpoint,
+    write: bool,
+    timeout: Duration,
+) -> io::Result<()> {
+    let mut fds = Vec::with_capacity(2);
+    if read {
+        fds.push(libc::pollfd {
+            fd: reader.raw(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+    }
+    if write {
+        fds.push(libc::pollfd {
+            fd: writer.raw(),
+            events: libc::POLLOUT,
+            revents: 0,
+        });
+    }
+    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    poll_fds(&mut fds, ms).map(drop)
+}
+
+/// An endpoint used in blocking mode (its flags are never touched): each
+/// read or write first probes readiness with `poll(2)` and reports
+/// `WouldBlock` when the call could block. Writes to anything but a regular
+/// file are capped at `PIPE_BUF` bytes, which a pipe reported writable
+/// accepts without blocking.
+pub struct Polled<'a>(pub &'a mut Endpoint);
+
+impl Source for Polled<'_> {
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        if !self.0.regular && !probe(self.0.raw(), libc::POLLIN)? {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        self.0.read_vectored(bufs)
+    }
+}
+
+impl Sink for Polled<'_> {
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if self.0.regular {
+            return self.0.write_vectored(bufs);
+        }
+        if !probe(self.0.raw(), libc::POLLOUT)? {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
+        let capped = &first[..first.len().min(libc::PIPE_BUF)];
+        self.0.write_vectored(&[IoSlice::new(capped)])
+    }
+}
+
+fn sigpipe_set() -> libc::sigset_t {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `set` points to writable memory for a `sigset_t`; sigemptyset
+    // initialises all of it and sigaddset only sets a bit for a valid signal.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
+        set.assume_init()
+    }
+}
+
+/// Block `SIGPIPE` in the calling thread, so a write to a broken pipe from
+/// this thread is always `EPIPE`, whatever the process's disposition.
+pub fn block_sigpipe() -> io::Result<()> {
+    let set = sigpipe_set();
+    // SAFETY: `set` is an initialised signal set; the old mask is not
+    // requested (null is allowed).
+    let rc =
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, std::ptr::null_mut()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}
+
+/// Consume a `SIGPIPE` pending on the calling thread (after an `EPIPE`), so
+/// it is not delivered if the thread ever unblocks it.
+pub fn consume_sigpipe() {
+    let set = sigpipe_set();
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `set` and `zero` are initialised; a null `siginfo_t` pointer is
+    // allowed. With a zero timeout the call never blocks.
+    unsafe {
+        libc::sigtimedwait(&raw const set, std::ptr::null_mut(), &raw const zero);
+    }
+}

@@ -1,0 +1,305 @@
+//! The caller side of the engine: [`Handle`] (submit), [`Batch`] (cancel),
+//! the [`Completion`] contract, [`BlockingWaiter`] for blocking callers,
+//! and the process-wide engine with its fork handling.
+//!
+//! # Invariants
+//!
+//! - Every submitted pair is completed exactly once: at submit when it
+//!   fails validation, else by the reactor (or by its blocking-path thread).
+//! - [`Handle::global`] returns the engine of the *current* process. It
+//!   never takes a lock: after `fork()` a lock held by a parent thread would
+//!   stay held forever in the child. Each process claims its own slot of a
+//!   fixed table with atomics (see `claim`), so a child never touches state
+//!   a parent thread may have been modifying at fork time.
+
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use crate::blocking;
+use crate::errors::EngineError;
+use crate::fd::{Direction, Endpoint};
+use crate::pair::{Pair, PairResult};
+use crate::reactor::{self, Command, Job, Shared};
+
+/// Largest accepted `buffer_size` (1 GiB).
+pub const MAX_BUFFER_SIZE: usize = 1 << 30;
+
+/// One reader -> writer pair to pump. The descriptors stay the caller's:
+/// the engine works on duplicates and never closes these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairSpec {
+    /// Read from this descriptor until EOF.
+    pub reader: RawFd,
+    /// Write everything read to this descriptor.
+    pub writer: RawFd,
+    /// Ring size in bytes, `1..=MAX_BUFFER_SIZE`.
+    pub buffer_size: usize,
+    /// After `EPIPE`/`ECONNRESET` on the writer, keep draining the reader
+    /// for at most this long (`None`: until EOF).
+    pub drain_timeout: Option<Duration>,
+}
+
+/// Receives each pair's end.
+pub trait Completion: Send + Sync + 'static {
+    /// Called exactly once per pair, from the reactor thread (or the pair's
+    /// blocking-path thread, or the submitting thread for pairs that fail
+    /// validation at submit). Must be cheap and never block for long; never
+    /// touches Python.
+    fn complete(&self, index: usize, result: PairResult);
+}
+
+/// A cheap, shareable handle on one process's engine.
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+    pid: u32,
+}
+
+/// The pairs of one [`Handle::submit`] call.
+pub struct Batch {
+    id: u64,
+    cancelled: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+    pid: u32,
+}
+
+/// Process generations (a fork child using the engine is one more) that
+/// can each have an engine.
+const ENGINE_SLOTS: usize = 64;
+
+static ENGINES: [OnceLock<Handle>; ENGINE_SLOTS] = [const { OnceLock::new() }; ENGINE_SLOTS];
+/// Next unclaimed slot. A fork child inherits the parent's value, so it
+/// never reuses a slot the parent claimed (even one being initialised).
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+/// Pid of the thread's process currently starting an engine (0: none). A
+/// value left by a parent thread at fork time is a foreign pid in the child
+/// and is simply taken over.
+static CLAIMANT: AtomicU32 = AtomicU32::new(0);
+
+fn find(pid: u32) -> Option<&'static Handle> {
+    let claimed = NEXT_SLOT.load(Ordering::Acquire).min(ENGINE_SLOTS);
+    ENGINES[..claimed]
+        .iter()
+        .filter_map(OnceLock::get)
+        .find(|h| h.pid == pid)
+}
+
+/// Start this process's engine in a fresh slot (called by the one claimant
+/// thread of the process).
+fn claim(pid: u32) -> Result<&'static Handle, EngineError> {
+    if let Some(handle) = find(pid) {
+        return Ok(handle);
+    }
+    let slot = NEXT_SLOT.load(Ordering::Acquire);
+    if slot >= ENGINE_SLOTS {
+        return Err(EngineError::Internal(
+            "too many forked generations started an engine".into(),
+        ));
+    }
+    let shared = reactor::start().map_err(EngineError::Os)?;
+    // Only this process's claimant touches slot `slot`: parents claimed the
+    // ones below, and the bump happens before the slot is published.
+    NEXT_SLOT.store(slot + 1, Ordering::Release);
+    let handle = ENGINES[slot].get_or_init(|| Handle { shared, pid });
+    Ok(handle)
+}
+
+impl Handle {
+    /// The process-wide engine; starts the reactor on first use. After
+    /// `fork()`, the child gets a fresh reactor on first use (the pid is
+    /// checked on every call) and the parent is unaffected.
+    pub fn global() -> Result<&'static Handle, EngineError> {
+        let pid = std::process::id();
+        loop {
+            if let Some(handle) = find(pid) {
+                return Ok(handle);
+            }
+            let current = CLAIMANT.load(Ordering::Acquire);
+            if current == pid {
+                // Another thread of this process is starting the engine.
+                std::thread::yield_now();
+                continue;
+            }
+            if CLAIMANT
+                .compare_exchange(current, pid, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                continue;
+            }
+            let result = claim(pid);
+            CLAIMANT.store(0, Ordering::Release);
+            return result;
+        }
+    }
+
+    /// Submit a batch at once (one wake-up). Pair `i` is reported to
+    /// `completion.complete(i, ..)`. Validation failures (`EBADF` for a
+    /// closed, negative or wrong-direction descriptor, `EINVAL` for a
+    /// `buffer_size` of 0 or above [`MAX_BUFFER_SIZE`]) are completed before
+    /// this returns, for that pair only; the other pairs still run.
+    pub fn submit(&self, pairs: Vec<PairSpec>, completion: Arc<dyn Completion>) -> Batch {
+        if self.pid != std::process::id() {
+            // A handle inherited across fork(): use this process's engine.
+            return match Handle::global() {
+                Ok(handle) => handle.submit(pairs, completion),
+                Err(err) => {
+                    for index in 0..pairs.len() {
+                        completion.complete(index, Err(EngineError::Internal(err.to_string())));
+                    }
+                    self.batch(u64::MAX)
+                }
+            };
+        }
+        let batch = self.batch(self.shared.next_batch());
+        let mut jobs = Vec::new();
+        for (index, spec) in pairs.into_iter().enumerate() {
+            match prepare(index, &spec) {
+                Err(err) => completion.complete(index, Err(err)),
+                Ok(job) if job.reader.is_protected() || job.writer.is_protected() => {
+                    if let Err(err) =
+                        blocking::spawn(job, Arc::clone(&batch.cancelled), Arc::clone(&completion))
+                    {
+                        completion.complete(index, Err(err.into()));
+                    }
+                }
+                Ok(job) => jobs.push(job),
+            }
+        }
+        if !jobs.is_empty() {
+            let command = Command::Submit {
+                batch: batch.id,
+                cancelled: Arc::clone(&batch.cancelled),
+                completion: Arc::clone(&completion),
+                jobs,
+            };
+            if let Err(Command::Submit { jobs, .. }) = self.shared.send(command) {
+                for job in jobs {
+                    completion.complete(
+                        job.index,
+                        Err(EngineError::Internal("reactor stopped".into())),
+                    );
+                }
+            }
+        }
+        batch
+    }
+
+    fn batch(&self, id: u64) -> Batch {
+        Batch {
+            id,
+            cancelled: Arc::new(AtomicBool::new(false)),
+            shared: Arc::clone(&self.shared),
+            pid: self.pid,
+        }
+    }
+}
+
+/// Validate one spec and build its job (duplicating both descriptors).
+fn prepare(index: usize, spec: &PairSpec) -> Result<Job, EngineError> {
+    let reader = Endpoint::open(spec.reader, Direction::Read)?;
+    let writer = Endpoint::open(spec.writer, Direction::Write)?;
+    if spec.buffer_size == 0 || spec.buffer_size > MAX_BUFFER_SIZE {
+        return Err(EngineError::from_errno(libc::EINVAL));
+    }
+    Ok(Job {
+        index,
+        pair: Pair::new(spec.buffer_size, spec.drain_timeout),
+        reader,
+        writer,
+    })
+}
+
+impl Batch {
+    /// Ask the engine to cancel every pair of this batch still in flight.
+    /// Cancelled pairs complete with `Err(EngineError::Cancelled)` only
+    /// after they are deregistered, their flags restored and their
+    /// duplicates closed, so once the caller has seen all completions,
+    /// nothing more is read or written. Pairs already done are unaffected.
+    pub fn cancel(&self) {
+        if self.pid != std::process::id() {
+            // Inherited across fork(): the pairs live in the parent.
+            return;
+        }
+        self.cancelled.store(true, Ordering::Release);
+        // A dead reactor has already failed every pair.
+        let _ = self.shared.send(Command::Cancel { batch: self.id });
+    }
+}
+
+/// A ready-made [`Completion`] for blocking callers (a mutex and a
+/// condition variable).
+pub struct BlockingWaiter {
+    state: Mutex<WaiterState>,
+    done: Condvar,
+}
+
+struct WaiterState {
+    results: Vec<Option<PairResult>>,
+    remaining: usize,
+}
+
+impl BlockingWaiter {
+    /// A waiter for `n` pairs.
+    #[must_use]
+    pub fn new(n: usize) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(WaiterState {
+                results: (0..n).map(|_| None).collect(),
+                remaining: n,
+            }),
+            done: Condvar::new(),
+        })
+    }
+
+    /// Wait up to `timeout` for all pairs; returns true when every pair has
+    /// completed.
+    pub fn wait_all_timeout(&self, timeout: Duration) -> bool {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let (state, _) = self
+            .done
+            .wait_timeout_while(state, timeout, |s| s.remaining > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        state.remaining == 0
+    }
+
+    /// Pairs not completed yet.
+    #[must_use]
+    pub fn remaining(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remaining
+    }
+
+    /// Results in pair order (call after [`Self::wait_all_timeout`] returned
+    /// true; a pair not completed yet reads as `Internal`). Taking leaves
+    /// the same `Internal` placeholder behind.
+    pub fn take_results(&self) -> Vec<PairResult> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state
+            .results
+            .iter_mut()
+            .map(|r| {
+                r.take()
+                    .unwrap_or_else(|| Err(EngineError::Internal("pair result missing".into())))
+            })
+            .collect()
+    }
+}
+
+impl Completion for BlockingWaiter {
+    fn complete(&self, index: usize, result: PairResult) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(slot) = state.results.get_mut(index) {
+            if slot.is_none() {
+                *slot = Some(result);
+                state.remaining -= 1;
+                if state.remaining == 0 {
+                    self.done.notify_all();
+                }
+            }
+        }
+    }
+}

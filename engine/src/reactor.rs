@@ -1,0 +1,425 @@
+//! The reactor: one thread (`cuprum-reactor`) that owns a `mio::Poll`, its
+//! `Events`, a token slab and every pair in flight, and drives them.
+//!
+//! One turn: take the queued commands (submit, cancel) -> poll (timeout 0
+//! when a pair yielded with work left, else the nearest timer) -> drive
+//! every pair with an event -> fire due timers (drain deadlines, retries).
+//!
+//! # Invariants
+//!
+//! - Only this thread touches the pairs, the slab and the `Poll`. Callers
+//!   reach it through [`Shared`] (a queue plus a `mio::Waker`); results
+//!   leave through each batch's [`Completion`], called once per pair.
+//! - Tokens: slot `s` registers its reader as `2s` and its writer as
+//!   `2s + 1`; the waker is `usize::MAX`. A slot freed during a turn is
+//!   reused only after that turn's events are all dispatched, and a freed
+//!   slot's descriptors were deregistered first, so no stale event reaches
+//!   a new pair.
+//! - A pair ends in `finish`: deregister both ends, restore `O_NONBLOCK`,
+//!   close the engine's duplicates, then complete. So when a caller sees a
+//!   completion, nothing more is read from or written to that pair.
+//! - `SIGPIPE` is blocked on this thread; a pending one is consumed after
+//!   each `EPIPE` (`fd.rs`). The thread never calls into Python.
+//! - Always-ready ends (regular files, descriptors epoll refuses) do blocking
+//!   I/O on this thread: a slow disk slows every pair. Their pairs are
+//!   driven in bounded steps (`pair.rs`) so they cannot starve the others.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::errors::EngineError;
+use crate::fd::{self, Endpoint, NonblockTable};
+use crate::handle::Completion;
+use crate::pair::{Pair, PairResult, Step};
+
+const WAKER: Token = Token(usize::MAX);
+/// Events fetched per poll.
+const EVENTS_CAPACITY: usize = 1024;
+/// Retry delay for an always-ready end that reported `WouldBlock` (a
+/// descriptor epoll refuses but the caller made non-blocking).
+const RETRY_DELAY: Duration = Duration::from_millis(5);
+
+/// One validated pair, ready to run: its transfer state and the engine's
+/// duplicates of both ends.
+pub(crate) struct Job {
+    pub(crate) index: usize,
+    pub(crate) pair: Pair,
+    pub(crate) reader: Endpoint,
+    pub(crate) writer: Endpoint,
+}
+
+/// What callers ask of the reactor.
+pub(crate) enum Command {
+    Submit {
+        batch: u64,
+        cancelled: Arc<AtomicBool>,
+        completion: Arc<dyn Completion>,
+        jobs: Vec<Job>,
+    },
+    Cancel {
+        batch: u64,
+    },
+}
+
+struct Queue {
+    commands: Vec<Command>,
+    /// The reactor stopped (its poll failed); nothing will be served.
+    dead: bool,
+}
+
+/// The caller side of one reactor: its command queue and waker.
+pub(crate) struct Shared {
+    queue: Mutex<Queue>,
+    waker: Waker,
+    next_batch: AtomicU64,
+}
+
+impl Shared {
+    /// Queue `cmd` and wake the reactor; gives it back when the reactor is
+    /// gone.
+    pub(crate) fn send(&self, cmd: Command) -> Result<(), Command> {
+        {
+            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            if queue.dead {
+                return Err(cmd);
+            }
+            queue.commands.push(cmd);
+        }
+        // An eventfd write; it cannot fail short of a broken engine, and a
+        // missed wake-up is covered by the next command's.
+        let _ = self.waker.wake();
+        Ok(())
+    }
+
+    /// A fresh batch id.
+    pub(crate) fn next_batch(&self) -> u64 {
+        self.next_batch.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Start a reactor thread; returns its caller side.
+pub(crate) fn start() -> io::Result<Arc<Shared>> {
+    let poll = Poll::new()?;
+    let waker = Waker::new(poll.registry(), WAKER)?;
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(Queue {
+            commands: Vec::new(),
+            dead: false,
+        }),
+        waker,
+        next_batch: AtomicU64::new(0),
+    });
+    let mut reactor = Reactor {
+        poll,
+        events: Events::with_capacity(EVENTS_CAPACITY),
+        shared: Arc::clone(&shared),
+        slab: Vec::new(),
+        free: Vec::new(),
+        released: Vec::new(),
+        ready: Vec::new(),
+        scratch: Vec::new(),
+        timers: BinaryHeap::new(),
+        nonblock: NonblockTable::default(),
+        next_serial: 0,
+    };
+    thread::Builder::new()
+        .name("cuprum-reactor".into())
+        .spawn(move || reactor.run())?;
+    Ok(shared)
+}
+
+/// A pair in flight.
+struct Entry {
+    /// Unique per pair for the life of the reactor (slots are reused).
+    serial: u64,
+    batch: u64,
+    index: usize,
+    completion: Arc<dyn Completion>,
+    pair: Pair,
+    reader: Endpoint,
+    writer: Endpoint,
+    /// Already in this turn's (or the next turn's) drive list.
+    queued: bool,
+    /// The earliest timer armed for this pair, if any.
+    timer: Option<Instant>,
+}
+
+/// Report one pair's end; a panicking completion must not kill the reactor.
+fn complete(completion: &Arc<dyn Completion>, index: usize, result: PairResult) {
+    let _ = catch_unwind(AssertUnwindSafe(|| completion.complete(index, result)));
+}
+
+struct Reactor {
+    poll: Poll,
+    events: Events,
+    shared: Arc<Shared>,
+    slab: Vec<Option<Entry>>,
+    free: Vec<usize>,
+    /// Slots freed this turn; reusable from the next turn on.
+    released: Vec<usize>,
+    /// `(slot, serial)` to drive next turn without waiting for readiness.
+    ready: Vec<(usize, u64)>,
+    /// This turn's drive list (kept to reuse its allocation).
+    scratch: Vec<(usize, u64)>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    nonblock: NonblockTable,
+    next_serial: u64,
+}
+
+impl Reactor {
+    fn run(&mut self) {
+        if let Err(err) = fd::block_sigpipe() {
+            self.die(&err);
+            return;
+        }
+        loop {
+            self.run_commands();
+            let timeout = if self.ready.is_empty() {
+                self.timers
+                    .peek()
+                    .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()))
+            } else {
+                Some(Duration::ZERO)
+            };
+            match self.poll.poll(&mut self.events, timeout) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    self.die(&err);
+                    return;
+                }
+            }
+            let mut to_drive = std::mem::take(&mut self.scratch);
+            to_drive.append(&mut self.ready);
+            for event in &self.events {
+                if event.token() == WAKER {
+                    continue;
+                }
+                let slot = event.token().0 >> 1;
+                if let Some(Some(entry)) = self.slab.get_mut(slot) {
+                    if !entry.queued {
+                        entry.queued = true;
+                        to_drive.push((slot, entry.serial));
+                    }
+                }
+            }
+            let now = Instant::now();
+            for &(slot, serial) in &to_drive {
+                self.drive(slot, serial, now);
+            }
+            to_drive.clear();
+            self.scratch = to_drive;
+            self.fire_timers(Instant::now());
+            self.free.append(&mut self.released);
+        }
+    }
+
+    fn run_commands(&mut self) {
+        let commands = {
+            let mut queue = self
+                .shared
+                .queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            std::mem::take(&mut queue.commands)
+        };
+        for command in commands {
+            match command {
+                Command::Submit {
+                    batch,
+                    cancelled,
+                    completion,
+                    jobs,
+                } => {
+                    for job in jobs {
+                        if cancelled.load(Ordering::Acquire) {
+                            complete(&completion, job.index, Err(EngineError::Cancelled));
+                        } else {
+                            self.admit(batch, &completion, job);
+                        }
+                    }
+                }
+                Command::Cancel { batch } => self.cancel_batch(batch),
+            }
+        }
+    }
+
+    /// Register a new pair's ends and schedule its first drive.
+    fn admit(&mut self, batch: u64, completion: &Arc<dyn Completion>, job: Job) {
+        let Job {
+            index,
+            pair,
+            mut reader,
+            mut writer,
+        } = job;
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.slab.push(None);
+            self.slab.len() - 1
+        });
+        let registry = self.poll.registry();
+        let mut setup = || -> io::Result<()> {
+            reader.register(registry, Token(slot * 2), Interest::READABLE)?;
+            if reader.is_registered() {
+                self.nonblock.acquire(&mut reader)?;
+            }
+            writer.register(registry, Token(slot * 2 + 1), Interest::WRITABLE)?;
+            if writer.is_registered() {
+                self.nonblock.acquire(&mut writer)?;
+            }
+            Ok(())
+        };
+        if let Err(err) = setup() {
+            self.release(reader, writer);
+            self.released.push(slot);
+            complete(completion, index, Err(err.into()));
+            return;
+        }
+        self.next_serial += 1;
+        let serial = self.next_serial;
+        self.slab[slot] = Some(Entry {
+            serial,
+            batch,
+            index,
+            completion: Arc::clone(completion),
+            pair,
+            reader,
+            writer,
+            queued: true,
+            timer: None,
+        });
+        self.ready.push((slot, serial));
+    }
+
+    fn drive(&mut self, slot: usize, serial: u64, now: Instant) {
+        let Some(Some(entry)) = self.slab.get_mut(slot) else {
+            return;
+        };
+        if entry.serial != serial {
+            return;
+        }
+        entry.queued = false;
+        let step = entry.pair.drive(&mut entry.reader, &mut entry.writer, now);
+        match step {
+            Step::Done => self.finish(slot, None),
+            Step::Yield => {
+                entry.queued = true;
+                self.ready.push((slot, serial));
+            }
+            Step::Wait { reader, writer } => {
+                // An end with no readiness events that still said
+                // `WouldBlock` is retried on a short timer.
+                let unwatched = (reader && !entry.reader.is_registered())
+                    || (writer && !entry.writer.is_registered());
+                let mut wake = entry.pair.deadline();
+                if unwatched {
+                    let retry = now + RETRY_DELAY;
+                    wake = Some(wake.map_or(retry, |d| d.min(retry)));
+                }
+                if let Some(at) = wake {
+                    if entry.timer.is_none_or(|armed| at < armed) {
+                        entry.timer = Some(at);
+                        self.timers.push(Reverse((at, slot, serial)));
+                    }
+                }
+            }
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(&Reverse((at, slot, serial))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(Some(entry)) = self.slab.get_mut(slot) else {
+                continue;
+            };
+            if entry.serial != serial || entry.timer != Some(at) {
+                continue;
+            }
+            entry.timer = None;
+            if entry.pair.expire(now) {
+                self.finish(slot, None);
+            } else if !entry.queued {
+                entry.queued = true;
+                self.ready.push((slot, serial));
+            }
+        }
+    }
+
+    fn cancel_batch(&mut self, batch: u64) {
+        let slots: Vec<usize> = self
+            .slab
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, e)| e.as_ref().filter(|e| e.batch == batch).map(|_| slot))
+            .collect();
+        for slot in slots {
+            self.finish(slot, Some(Err(EngineError::Cancelled)));
+        }
+    }
+
+    /// Deregister, restore flags, close the duplicates: in that order.
+    fn release(&mut self, mut reader: Endpoint, mut writer: Endpoint) {
+        let registry = self.poll.registry();
+        reader.deregister(registry);
+        writer.deregister(registry);
+        self.nonblock.release(reader);
+        self.nonblock.release(writer);
+    }
+
+    /// End the pair in `slot` and report it (`result` overrides the pair's
+    /// own, for cancellation and engine failure).
+    fn finish(&mut self, slot: usize, result: Option<PairResult>) {
+        let Some(entry) = self.slab[slot].take() else {
+            return;
+        };
+        self.released.push(slot);
+        let Entry {
+            index,
+            completion,
+            pair,
+            reader,
+            writer,
+            ..
+        } = entry;
+        self.release(reader, writer);
+        let result = result.unwrap_or_else(|| pair.into_result());
+        complete(&completion, index, result);
+    }
+
+    /// The poll failed for good: refuse new work, fail everything in flight.
+    fn die(&mut self, err: &io::Error) {
+        let commands = {
+            let mut queue = self
+                .shared
+                .queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            queue.dead = true;
+            std::mem::take(&mut queue.commands)
+        };
+        let broken = || EngineError::Internal(format!("reactor stopped: {err}"));
+        for slot in 0..self.slab.len() {
+            self.finish(slot, Some(Err(broken())));
+        }
+        for command in commands {
+            if let Command::Submit {
+                completion, jobs, ..
+            } = command
+            {
+                for job in jobs {
+                    complete(&completion, job.index, Err(broken()));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Pairs with a terminal end take the blocking path: the terminal is never
+//! switched to non-blocking, data still flows, and cancel still works.
+
+mod common;
+
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{is_open, nonblocking, payload, pipe, produce, pty, spec, GUARD};
+use cuprum_engine::{BlockingWaiter, EngineError, Handle};
+
+#[test]
+fn pipe_to_terminal_never_switches_the_terminal() {
+    let (mut master, slave) = pty();
+    let (in_r, in_w) = pipe();
+    let data = payload(20, 200_000);
+    let producer = produce(in_w, data.clone());
+    let slave_fd = slave.as_raw_fd();
+    let consumer = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while out.len() < 200_000 {
+            let n = master.read(&mut buf).unwrap();
+            out.extend_from_slice(&buf[..n]);
+            assert!(
+                !cuprum_engine::fd::is_nonblocking(slave_fd).unwrap(),
+                "terminal switched to non-blocking"
+            );
+        }
+        out
+    });
+    let waiter = BlockingWaiter::new(1);
+    let _batch = Handle::global()
+        .unwrap()
+        .submit(vec![spec(&in_r, &slave)], Arc::clone(&waiter) as _);
+    assert!(waiter.wait_all_timeout(GUARD));
+    assert_eq!(waiter.take_results().pop().unwrap().unwrap(), 200_000);
+    producer.join().unwrap();
+    assert!(consumer.join().unwrap() == data);
+    assert!(!nonblocking(&slave) && !nonblocking(&in_r));
+}
+
+#[test]
+fn cancel_a_blocking_path_pair() {
+    let (_master, slave) = pty();
+    let (_out_r, out_w) = pipe();
+    let waiter = BlockingWaiter::new(1);
+    let batch = Handle::global()
+        .unwrap()
+        .submit(vec![spec(&slave, &out_w)], Arc::clone(&waiter) as _);
+    assert!(!waiter.wait_all_timeout(Duration::from_millis(20)));
+    batch.cancel();
+    assert!(waiter.wait_all_timeout(GUARD));
+    let result = waiter.take_results().pop().unwrap();
+    assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
+    assert!(is_open(slave.as_raw_fd()) && is_open(out_w.as_raw_fd()));
+    assert!(!nonblocking(&slave) && !nonblocking(&out_w));
+}

@@ -1,0 +1,57 @@
+//! After `fork()`, the child pumps through a fresh reactor of its own and
+//! the parent's engine keeps working. Its own test binary: forking a
+//! process with other tests' threads in flight would be needlessly risky.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use common::{pipe, pump, spec, GUARD};
+
+/// Pump 5 bytes through the engine; true when they all arrived.
+fn pump_hello() -> bool {
+    let (in_r, mut in_w) = pipe();
+    let (mut out_r, out_w) = pipe();
+    in_w.write_all(b"hello").unwrap();
+    drop(in_w);
+    let ok = matches!(pump(spec(&in_r, &out_w)), Ok(5));
+    drop(out_w);
+    let mut got = Vec::new();
+    out_r.read_to_end(&mut got).unwrap();
+    ok && got == b"hello"
+}
+
+#[test]
+fn child_gets_a_fresh_reactor_and_parent_is_unaffected() {
+    assert!(pump_hello(), "parent before fork");
+    // SAFETY: the child only pumps (allocation, thread creation, the
+    // engine's lock-free global) and leaves with `_exit`, running no
+    // destructor or atexit handler of the parent's state.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let code = i32::from(!pump_hello());
+        // SAFETY: `_exit` ends the child at once.
+        unsafe { libc::_exit(code) };
+    }
+    let start = Instant::now();
+    let mut status = 0;
+    loop {
+        // SAFETY: `status` is a writable int; `pid` is our child.
+        let rc = unsafe { libc::waitpid(pid, &raw mut status, libc::WNOHANG) };
+        assert!(rc >= 0, "waitpid");
+        if rc == pid {
+            break;
+        }
+        if start.elapsed() > GUARD {
+            // SAFETY: `pid` is our own unreaped child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("child hung");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(libc::WIFEXITED(status), "child status {status:#x}");
+    assert_eq!(libc::WEXITSTATUS(status), 0, "child pump failed");
+    assert!(pump_hello(), "parent after fork");
+}

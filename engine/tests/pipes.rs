@@ -1,0 +1,433 @@
+//! The engine over real pipes, files and sockets: EOF, backpressure, broken
+//! downstream, drain bound, always-ready descriptors, validation errors,
+//! cancellation, flags and ownership.
+
+mod common;
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{
+    consume, is_open, nonblocking, payload, pipe, produce, pump, pump_all, set_nonblocking, spec,
+    GUARD,
+};
+use cuprum_engine::{BlockingWaiter, EngineError, Handle, PairSpec};
+
+#[test]
+fn eof_returns_the_byte_count() {
+    let (in_r, in_w) = pipe();
+    let (out_r, out_w) = pipe();
+    let data = payload(1, 3 * 1024 * 1024 + 17);
+    let producer = produce(in_w, data.clone());
+    let consumer = consume(out_r);
+    let result = pump(spec(&in_r, &out_w));
+    drop(out_w);
+    assert_eq!(result.unwrap(), data.len() as u64);
+    assert_eq!(producer.join().unwrap(), data.len());
+    assert!(consumer.join().unwrap() == data, "bytes differ");
+    assert!(!nonblocking(&in_r));
+}
+
+#[test]
+fn empty_input_returns_zero() {
+    let (in_r, in_w) = pipe();
+    let (_out_r, out_w) = pipe();
+    drop(in_w);
+    assert_eq!(pump(spec(&in_r, &out_w)).unwrap(), 0);
+}
+
+#[test]
+fn slow_consumer_applies_backpressure() {
+    let (in_r, mut in_w) = pipe();
+    let (mut out_r, out_w) = pipe();
+    let total = 2 * 1024 * 1024;
+    let data = payload(2, total);
+    let progress = Arc::new(AtomicU64::new(0));
+    let writer_thread = {
+        let produced = Arc::clone(&progress);
+        let data = data.clone();
+        std::thread::spawn(move || {
+            for chunk in data.chunks(4096) {
+                // Counted before the write, so the count is never behind
+                // what the consumer can have seen.
+                produced.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+                in_w.write_all(chunk).unwrap();
+            }
+        })
+    };
+    let reader_thread = {
+        let produced = Arc::clone(&progress);
+        std::thread::spawn(move || {
+            // Two pipes and one ring sit between producer and consumer; the
+            // producer can never be further ahead than that (plus the chunk
+            // it is writing, plus slack for a larger pipe size).
+            let bound = 4 * 65536 + 4096;
+            let mut out = Vec::new();
+            let mut buf = [0u8; 1024];
+            let mut max_lead = 0;
+            loop {
+                let n = out_r.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+                let lead = produced.load(Ordering::SeqCst) - out.len() as u64;
+                max_lead = max_lead.max(lead);
+                assert!(lead <= bound, "producer ran {lead} bytes ahead");
+                std::thread::yield_now();
+            }
+            (out, max_lead)
+        })
+    };
+    let result = pump(spec(&in_r, &out_w));
+    drop(out_w);
+    assert_eq!(result.unwrap(), total as u64);
+    writer_thread.join().unwrap();
+    let (out, _max_lead) = reader_thread.join().unwrap();
+    assert!(out == data);
+}
+
+#[test]
+fn broken_downstream_drains_the_reader_and_reports_bytes_written() {
+    let (in_r, in_w) = pipe();
+    let (out_r, out_w) = pipe();
+    drop(out_r);
+    let data = payload(3, 1024 * 1024);
+    let producer = produce(in_w, data.clone());
+    let result = pump(spec(&in_r, &out_w));
+    assert_eq!(result.unwrap(), 0);
+    // The producer was never left blocked on a full pipe.
+    assert_eq!(producer.join().unwrap(), data.len());
+    assert!(is_open(in_r.as_raw_fd()) && is_open(out_w.as_raw_fd()));
+    assert!(!nonblocking(&in_r) && !nonblocking(&out_w));
+}
+
+#[test]
+fn broken_downstream_after_partial_read_counts_what_was_written() {
+    let (in_r, in_w) = pipe();
+    let (mut out_r, out_w) = pipe();
+    let data = payload(4, 4 * 1024 * 1024);
+    let producer = produce(in_w, data.clone());
+    let reader = std::thread::spawn(move || {
+        let mut head = vec![0u8; 10_000];
+        out_r.read_exact(&mut head).unwrap();
+        head
+        // `out_r` closes here: the downstream leaves early.
+    });
+    let written = pump(spec(&in_r, &out_w)).unwrap();
+    let head = reader.join().unwrap();
+    assert_eq!(head, data[..10_000]);
+    assert!(
+        written >= 10_000 && written < data.len() as u64,
+        "{written}"
+    );
+    assert_eq!(producer.join().unwrap(), data.len());
+}
+
+#[test]
+fn drain_timeout_bounds_the_drain_of_an_endless_upstream() {
+    let (in_r, mut in_w) = pipe();
+    let (out_r, out_w) = pipe();
+    drop(out_r);
+    let stop = Arc::new(AtomicBool::new(false));
+    let producer = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let chunk = [7u8; 4096];
+            // Endless until its reader goes away (EPIPE; the test harness
+            // ignores SIGPIPE) or the test says stop.
+            while !stop.load(Ordering::Relaxed) && in_w.write_all(&chunk).is_ok() {}
+        })
+    };
+    let result = pump(PairSpec {
+        drain_timeout: Some(Duration::from_millis(100)),
+        ..spec(&in_r, &out_w)
+    });
+    assert_eq!(result.unwrap(), 0);
+    stop.store(true, Ordering::Relaxed);
+    drop(in_r);
+    producer.join().unwrap();
+}
+
+#[test]
+fn zero_drain_timeout_stops_at_the_break() {
+    // The upstream never ends (its write end stays open) and the downstream
+    // is gone: with a zero drain bound the pump ends at the first EPIPE.
+    let (feed_r, mut feed_w) = pipe();
+    let (out_r, out_w) = pipe();
+    drop(out_r);
+    feed_w.write_all(b"hello").unwrap();
+    let result = pump(PairSpec {
+        drain_timeout: Some(Duration::ZERO),
+        ..spec(&feed_r, &out_w)
+    });
+    assert_eq!(result.unwrap(), 0);
+    drop(feed_w);
+}
+
+/// A connected loopback pair: (the engine's side, the peer).
+fn tcp_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let ours = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (peer, _) = listener.accept().unwrap();
+    (ours, peer)
+}
+
+/// Close `sock` with `SO_LINGER` 0, so the kernel sends RST.
+fn reset(sock: TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: `linger` is a valid `struct linger` of the size passed, and
+    // `sock` is an open socket.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+    drop(sock);
+}
+
+#[test]
+fn connection_reset_writer_drains_like_a_broken_pipe() {
+    let (ours, peer) = tcp_pair();
+    // Make sure the RST has arrived: a read on our side reports it.
+    reset(peer);
+    let mut probe = ours.try_clone().unwrap();
+    let mut byte = [0u8; 1];
+    let err = probe.read(&mut byte).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ECONNRESET));
+    let (in_r, in_w) = pipe();
+    let data = payload(5, 512 * 1024);
+    let producer = produce(in_w, data.clone());
+    let result = pump(spec(&in_r, &ours));
+    assert_eq!(result.unwrap(), 0);
+    assert_eq!(producer.join().unwrap(), data.len());
+    assert!(!nonblocking(&ours));
+}
+
+#[test]
+fn connection_reset_reader_fails_with_econnreset_and_restores_flags() {
+    let (ours, peer) = tcp_pair();
+    let (_out_r, out_w) = pipe();
+    let waiter = BlockingWaiter::new(1);
+    let _batch = Handle::global()
+        .unwrap()
+        .submit(vec![spec(&ours, &out_w)], Arc::clone(&waiter) as _);
+    reset(peer);
+    assert!(waiter.wait_all_timeout(GUARD));
+    let err = waiter.take_results().pop().unwrap().unwrap_err();
+    assert_eq!(err.errno(), Some(libc::ECONNRESET), "{err}");
+    assert!(!nonblocking(&ours) && !nonblocking(&out_w));
+    assert!(is_open(ours.as_raw_fd()) && is_open(out_w.as_raw_fd()));
+}
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("cuprum-engine-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn regular_file_to_pipe() {
+    let path = temp_path("file-to-pipe");
+    let data = payload(6, 1024 * 1024 + 3);
+    std::fs::write(&path, &data).unwrap();
+    let file = File::open(&path).unwrap();
+    let (out_r, out_w) = pipe();
+    let consumer = consume(out_r);
+    let result = pump(spec(&file, &out_w));
+    drop(out_w);
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(result.unwrap(), data.len() as u64);
+    assert!(consumer.join().unwrap() == data);
+}
+
+#[test]
+fn pipe_to_regular_file() {
+    let path = temp_path("pipe-to-file");
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    let (in_r, in_w) = pipe();
+    let data = payload(7, 1024 * 1024 + 5);
+    let producer = produce(in_w, data.clone());
+    let result = pump(spec(&in_r, &file));
+    producer.join().unwrap();
+    assert_eq!(result.unwrap(), data.len() as u64);
+    drop(file);
+    let back = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(back == data);
+}
+
+#[test]
+fn dev_null_as_writer() {
+    let null = OpenOptions::new().write(true).open("/dev/null").unwrap();
+    let (in_r, in_w) = pipe();
+    let producer = produce(in_w, payload(8, 300_000));
+    assert_eq!(pump(spec(&in_r, &null)).unwrap(), 300_000);
+    producer.join().unwrap();
+    assert!(!nonblocking(&null));
+}
+
+#[test]
+fn dev_zero_file_and_dev_null_both_always_ready() {
+    // Both ends refused by epoll: driven every turn, bounded per turn.
+    let path = temp_path("file-to-null");
+    std::fs::write(&path, payload(9, 5 * 1024 * 1024)).unwrap();
+    let file = File::open(&path).unwrap();
+    let null = OpenOptions::new().write(true).open("/dev/null").unwrap();
+    let result = pump(PairSpec {
+        buffer_size: 4096,
+        ..spec(&file, &null)
+    });
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(result.unwrap(), 5 * 1024 * 1024);
+}
+
+#[test]
+fn closed_or_negative_descriptor_is_ebadf() {
+    let (_r, w) = pipe();
+    // Numbers that cannot be open (negative; above any descriptor limit),
+    // so no other test's descriptor can be hit by accident.
+    for bad in [-1, 1 << 29] {
+        let err = pump(PairSpec {
+            reader: bad,
+            ..spec(&w, &w)
+        })
+        .unwrap_err();
+        assert_eq!(err.errno(), Some(libc::EBADF), "{err}");
+    }
+}
+
+#[test]
+fn wrong_direction_is_ebadf_at_once_and_other_pairs_still_run() {
+    let (r, w) = pipe();
+    let (in_r, in_w) = pipe();
+    let (out_r, out_w) = pipe();
+    drop(in_w);
+    let waiter = BlockingWaiter::new(4);
+    let pairs = vec![
+        spec(&w, &out_w), // a write end as reader
+        spec(&in_r, &r),  // a read end as writer
+        spec(&in_r, &out_w),
+        PairSpec {
+            buffer_size: 0,
+            ..spec(&in_r, &out_w)
+        },
+    ];
+    let _batch = Handle::global()
+        .unwrap()
+        .submit(pairs, Arc::clone(&waiter) as _);
+    assert!(waiter.wait_all_timeout(GUARD));
+    let results = waiter.take_results();
+    assert_eq!(results[0].as_ref().unwrap_err().errno(), Some(libc::EBADF));
+    assert_eq!(results[1].as_ref().unwrap_err().errno(), Some(libc::EBADF));
+    assert_eq!(*results[2].as_ref().unwrap(), 0);
+    assert_eq!(results[3].as_ref().unwrap_err().errno(), Some(libc::EINVAL));
+    drop(out_r);
+}
+
+#[test]
+fn wrong_direction_fails_before_submit_returns() {
+    let (r, w) = pipe();
+    let waiter = BlockingWaiter::new(1);
+    let _batch = Handle::global()
+        .unwrap()
+        .submit(vec![spec(&w, &r)], Arc::clone(&waiter) as _);
+    assert_eq!(waiter.remaining(), 0, "never waits");
+}
+
+#[test]
+fn cancel_a_stalled_pair() {
+    let (in_r, mut in_w) = pipe();
+    let (mut out_r, out_w) = pipe();
+    set_nonblocking(&out_w, true); // restored to *this* afterwards
+    let waiter = BlockingWaiter::new(1);
+    let batch = Handle::global()
+        .unwrap()
+        .submit(vec![spec(&in_r, &out_w)], Arc::clone(&waiter) as _);
+    assert!(!waiter.wait_all_timeout(Duration::from_millis(50)));
+    batch.cancel();
+    assert!(waiter.wait_all_timeout(GUARD));
+    let result = waiter.take_results().pop().unwrap();
+    assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
+    for fd in [&in_r, &in_w, &out_r, &out_w] {
+        assert!(is_open(fd.as_raw_fd()));
+    }
+    assert!(!nonblocking(&in_r));
+    assert!(nonblocking(&out_w));
+    // Nothing more is read from the pair's reader: bytes written now stay
+    // in the pipe for us.
+    in_w.write_all(b"after").unwrap();
+    drop(in_w);
+    let mut left = Vec::new();
+    (&in_r).read_to_end(&mut left).unwrap();
+    assert_eq!(left, b"after");
+    set_nonblocking(&out_r, true);
+    assert!(out_r.read(&mut [0; 8]).is_err(), "nothing was written");
+}
+
+#[test]
+fn same_writer_in_two_pairs_and_flags_restored_after_both() {
+    let (a_r, a_w) = pipe();
+    let (b_r, b_w) = pipe();
+    let (out_r, out_w) = pipe();
+    let consumer = consume(out_r);
+    let pa = produce(a_w, payload(10, 500_000));
+    let pb = produce(b_w, payload(11, 700_000));
+    let results = pump_all(vec![spec(&a_r, &out_w), spec(&b_r, &out_w)]);
+    assert!(!nonblocking(&out_w), "restored once the last user ended");
+    drop(out_w);
+    pa.join().unwrap();
+    pb.join().unwrap();
+    assert_eq!(*results[0].as_ref().unwrap(), 500_000);
+    assert_eq!(*results[1].as_ref().unwrap(), 700_000);
+    assert_eq!(consumer.join().unwrap().len(), 1_200_000);
+}
+
+#[test]
+fn one_thousand_pairs_in_one_batch() {
+    const PAIRS: usize = 1000;
+    common::raise_nofile(16_384);
+    let mut ins = Vec::new();
+    let mut outs = Vec::new();
+    let mut specs = Vec::new();
+    let mut sizes = Vec::new();
+    for i in 0..PAIRS {
+        let (in_r, mut in_w) = pipe();
+        let (out_r, out_w) = pipe();
+        // Up to 16 KiB each: fits in a pipe, so no consumer threads needed.
+        let size = (i * 7919) % (16 * 1024 + 1);
+        in_w.write_all(&payload(i as u64, size)).unwrap();
+        drop(in_w);
+        specs.push(PairSpec {
+            buffer_size: 4096,
+            ..spec(&in_r, &out_w)
+        });
+        sizes.push(size);
+        ins.push(in_r);
+        outs.push((out_r, out_w));
+    }
+    let results = pump_all(specs);
+    for (i, ((mut out_r, out_w), result)) in outs.into_iter().zip(results).enumerate() {
+        assert_eq!(result.unwrap(), sizes[i] as u64, "pair {i}");
+        drop(out_w);
+        let mut got = Vec::new();
+        out_r.read_to_end(&mut got).unwrap();
+        assert!(got == payload(i as u64, sizes[i]), "pair {i} checksum");
+    }
+}

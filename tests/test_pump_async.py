@@ -1,0 +1,138 @@
+"""The awaitable pump calls (contract sections 5 and 8), on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import threading
+import typing as typ
+
+import pytest
+
+import cuprum
+from pipes import collect, feed, is_nonblocking, is_open, payload
+
+if typ.TYPE_CHECKING:
+    import collections.abc as cabc
+
+    from conftest import Pipe
+    from cuprum import StreamBackend
+
+    MakePipe = cabc.Callable[[], Pipe]
+
+
+def test_awaited_single_pair(stream_backend: StreamBackend, make_pipe: MakePipe) -> None:
+    src, dst = make_pipe(), make_pipe()
+    data = payload(2_000_000)
+    feeding = feed(src.write, data)
+    collecting = collect(dst.read)
+    count = asyncio.run(cuprum.pump_stream_async(src.read, dst.write))
+    os.close(dst.write)
+    assert count == len(data)
+    assert collecting.result(timeout=30) == data
+    feeding.result(timeout=30)
+
+
+def test_awaited_batch_reports_each_pair_as_it_ends(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    a, b, c = make_pipe(), make_pipe(), make_pipe()
+    data = payload(500_000)
+    feeding = feed(a.write, data)
+    collecting = collect(c.read)
+    seen: list[tuple[int, int | OSError]] = []
+
+    def on_pair_done(index: int, result: int | OSError) -> None:
+        seen.append((index, result))
+        os.close((b.write, c.write)[index])
+
+    results = asyncio.run(
+        cuprum.pump_many_async([(a.read, b.write), (b.read, c.write)], on_pair_done=on_pair_done)
+    )
+    assert results == [len(data), len(data)]
+    assert seen == [(0, len(data)), (1, len(data))]
+    assert collecting.result(timeout=30) == data
+    feeding.result(timeout=30)
+
+
+def test_other_tasks_run_while_a_pump_is_awaited(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    src, dst = make_pipe(), make_pipe()
+    collecting = collect(dst.read)
+
+    async def main() -> int:
+        pump = asyncio.ensure_future(cuprum.pump_stream_async(src.read, dst.write))
+        for _ in range(10):
+            await asyncio.sleep(0)  # the loop is free while the pump waits
+        assert not pump.done()
+        os.write(src.write, b"late")
+        os.close(src.write)
+        return await pump
+
+    assert asyncio.run(main()) == 4
+    os.close(dst.write)
+    assert collecting.result(timeout=30) == b"late"
+
+
+def test_cancel_stops_the_pair_and_restores_flags(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    src, dst = make_pipe(), make_pipe()
+    started = threading.Event()
+
+    async def main() -> None:
+        task = asyncio.ensure_future(cuprum.pump_stream_async(src.read, dst.write))
+        while not is_nonblocking(src.read):  # the pump has taken the pair
+            await asyncio.sleep(0.001)
+        started.set()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert started.is_set()
+    assert is_open(src.read)
+    assert is_open(dst.write)
+    assert not is_nonblocking(src.read)
+    assert not is_nonblocking(dst.write)
+    # Nothing reads from the source any more: what we write stays there.
+    os.write(src.write, b"still here")
+    assert os.read(src.read, 100) == b"still here"
+
+
+def test_sixty_four_awaited_pumps_at_once(stream_backend: StreamBackend, make_pipe: MakePipe) -> None:
+    pipes = [(make_pipe(), make_pipe()) for _ in range(64)]
+    feeding = [feed(src.write, payload(50_000, seed=i)) for i, (src, _) in enumerate(pipes)]
+    collecting = [collect(dst.read) for _, dst in pipes]
+
+    async def main() -> list[int]:
+        return list(
+            await asyncio.gather(
+                *(cuprum.pump_stream_async(src.read, dst.write) for src, dst in pipes)
+            )
+        )
+
+    assert asyncio.run(main()) == [50_000] * 64
+    for i, ((_, dst), got) in enumerate(zip(pipes, collecting, strict=True)):
+        os.close(dst.write)
+        assert got.result(timeout=30) == payload(50_000, seed=i)
+    for future in feeding:
+        future.result(timeout=30)
+
+
+def test_awaited_errors_are_oserrors(stream_backend: StreamBackend, make_pipe: MakePipe) -> None:
+    pipe = make_pipe()
+
+    async def main() -> int:
+        # Closed inside the loop: asyncio.run opens descriptors of its own,
+        # which could otherwise take the closed number.
+        os.close(pipe.read)
+        return await cuprum.pump_stream_async(pipe.read, pipe.write)
+
+    with pytest.raises(OSError) as caught:  # noqa: PT011 - the errno is what matters
+        asyncio.run(main())
+    assert caught.value.errno == errno.EBADF
+    with pytest.raises(ValueError, match="buffer_size"):
+        asyncio.run(cuprum.pump_stream_async(0, 1, buffer_size=0))

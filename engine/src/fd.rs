@@ -168,24 +168,34 @@ fn is_standard_stream(dev: u64, ino: u64) -> bool {
     (0..=2).any(|fd| fstat(fd).is_ok_and(|st| st.st_dev == dev && st.st_ino == ino))
 }
 
+/// Check that `fd` is open for `direction`; return its access mode. Fails
+/// with `EBADF` for a closed descriptor or one open the wrong way. Opens
+/// nothing, so a batch can be checked whole before the engine duplicates
+/// any descriptor (a duplicate could otherwise take the number of a
+/// descriptor the caller closed, and pass for it).
+pub fn check_access(fd: RawFd, direction: Direction) -> io::Result<libc::c_int> {
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    let flags = get_flags(fd)?;
+    let access = flags & libc::O_ACCMODE;
+    let allowed = match direction {
+        Direction::Read => access == libc::O_RDONLY || access == libc::O_RDWR,
+        Direction::Write => access == libc::O_WRONLY || access == libc::O_RDWR,
+    };
+    if flags & libc::O_PATH != 0 || !allowed {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    Ok(access)
+}
+
 impl Endpoint {
     /// Validate caller descriptor `fd` for `direction` and duplicate it.
     ///
     /// Fails at once (never waits) with `EBADF` when `fd` is negative, not
     /// open, an `O_PATH` descriptor, or not open for `direction`.
     pub fn open(fd: RawFd, direction: Direction) -> io::Result<Self> {
-        if fd < 0 {
-            return Err(io::Error::from_raw_os_error(libc::EBADF));
-        }
-        let flags = get_flags(fd)?;
-        let access = flags & libc::O_ACCMODE;
-        let allowed = match direction {
-            Direction::Read => access == libc::O_RDONLY || access == libc::O_RDWR,
-            Direction::Write => access == libc::O_WRONLY || access == libc::O_RDWR,
-        };
-        if flags & libc::O_PATH != 0 || !allowed {
-            return Err(io::Error::from_raw_os_error(libc::EBADF));
-        }
+        let access = check_access(fd, direction)?;
         let file = File::from(dup_cloexec(fd)?);
         let st = fstat(file.as_raw_fd())?;
         let regular = st.st_mode & libc::S_IFMT == libc::S_IFREG;

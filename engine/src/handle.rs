@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use crate::blocking;
 use crate::errors::EngineError;
-use crate::fd::{Direction, Endpoint};
+use crate::fd::{self, Direction, Endpoint};
 use crate::pair::{Pair, PairResult};
 use crate::reactor::{self, Command, Job, Shared};
 
@@ -153,9 +153,12 @@ impl Handle {
             };
         }
         let batch = self.batch(self.shared.next_batch());
+        // Check every pair before duplicating any descriptor (see
+        // `fd::check_access`).
+        let checked: Vec<_> = pairs.iter().map(validate).collect();
         let mut jobs = Vec::new();
-        for (index, spec) in pairs.into_iter().enumerate() {
-            match prepare(index, &spec) {
+        for (index, (spec, check)) in pairs.into_iter().zip(checked).enumerate() {
+            match check.and_then(|()| prepare(index, &spec)) {
                 Err(err) => completion.complete(index, Err(err)),
                 Ok(job) if job.reader.is_protected() || job.writer.is_protected() => {
                     if let Err(err) =
@@ -196,13 +199,20 @@ impl Handle {
     }
 }
 
-/// Validate one spec and build its job (duplicating both descriptors).
-fn prepare(index: usize, spec: &PairSpec) -> Result<Job, EngineError> {
-    let reader = Endpoint::open(spec.reader, Direction::Read)?;
-    let writer = Endpoint::open(spec.writer, Direction::Write)?;
+/// Check one spec without opening anything.
+fn validate(spec: &PairSpec) -> Result<(), EngineError> {
+    fd::check_access(spec.reader, Direction::Read)?;
+    fd::check_access(spec.writer, Direction::Write)?;
     if spec.buffer_size == 0 || spec.buffer_size > MAX_BUFFER_SIZE {
         return Err(EngineError::from_errno(libc::EINVAL));
     }
+    Ok(())
+}
+
+/// Build one validated spec's job (duplicating both descriptors).
+fn prepare(index: usize, spec: &PairSpec) -> Result<Job, EngineError> {
+    let reader = Endpoint::open(spec.reader, Direction::Read)?;
+    let writer = Endpoint::open(spec.writer, Direction::Write)?;
     Ok(Job {
         index,
         pair: Pair::new(spec.buffer_size, spec.drain_timeout),
@@ -301,5 +311,63 @@ impl Completion for BlockingWaiter {
                 }
             }
         }
+    }
+}
+
+/// A [`Completion`] that hands each pair's end to a waiting caller as soon
+/// as it happens (contract section 4, rule 4): the caller takes whatever has
+/// completed since it last looked, in completion order.
+pub struct CompletionQueue {
+    state: Mutex<QueueState>,
+    arrived: Condvar,
+}
+
+struct QueueState {
+    completed: Vec<(usize, PairResult)>,
+    outstanding: usize,
+}
+
+impl CompletionQueue {
+    /// A queue for `n` pairs.
+    #[must_use]
+    pub fn new(n: usize) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(QueueState {
+                completed: Vec::new(),
+                outstanding: n,
+            }),
+            arrived: Condvar::new(),
+        })
+    }
+
+    /// Wait up to `timeout` until at least one completion is waiting (or
+    /// none can come any more), then take every waiting completion.
+    pub fn wait_timeout(&self, timeout: Duration) -> Vec<(usize, PairResult)> {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut state, _) = self
+            .arrived
+            .wait_timeout_while(state, timeout, |s| {
+                s.completed.is_empty() && s.outstanding > 0
+            })
+            .unwrap_or_else(PoisonError::into_inner);
+        std::mem::take(&mut state.completed)
+    }
+
+    /// Pairs whose completion has not arrived yet.
+    #[must_use]
+    pub fn outstanding(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .outstanding
+    }
+}
+
+impl Completion for CompletionQueue {
+    fn complete(&self, index: usize, result: PairResult) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.outstanding = state.outstanding.saturating_sub(1);
+        state.completed.push((index, result));
+        self.arrived.notify_all();
     }
 }

@@ -45,5 +45,7 @@ mod reactor;
 mod python;
 
 pub use errors::EngineError;
-pub use handle::{Batch, BlockingWaiter, Completion, Handle, PairSpec, MAX_BUFFER_SIZE};
+pub use handle::{
+    Batch, BlockingWaiter, Completion, CompletionQueue, Handle, PairSpec, MAX_BUFFER_SIZE,
+};
 pub use pair::PairResult;

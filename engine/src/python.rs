@@ -1,18 +1,199 @@
-//! The Python boundary: every PyO3 item of the native module
+//! The Python boundary: every `PyO3` item of the native module
 //! `cuprum._rust_backend_native` lives here and nowhere else.
+//!
+//! The module's API is documented in `cuprum/_rust_backend_native.pyi`.
+//! Waiting always happens with the GIL released, in slices of
+//! [`SIGNAL_CHECK_INTERVAL`], so Ctrl-C (or any signal handler that raises)
+//! is seen promptly: the batch is then cancelled and the exception raised
+//! only once the engine has let go of every descriptor.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
-/// The native module. Its API is documented in
-/// `cuprum/_rust_backend_native.pyi`.
+use crate::{CompletionQueue, EngineError, Handle, PairResult, PairSpec, MAX_BUFFER_SIZE};
+
+/// How long a waiting call sleeps between two checks for signals.
+const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(50);
+
+/// The one conversion from the engine's errors to Python exceptions.
+/// `OSError(errno, strerror)` lets Python pick the PEP 3151 subclass
+/// (`BrokenPipeError`, `FileNotFoundError`, ...).
+impl From<EngineError> for PyErr {
+    fn from(error: EngineError) -> Self {
+        match error.errno() {
+            Some(errno) => {
+                // std formats an OS error as "<strerror> (os error N)".
+                let text = std::io::Error::from_raw_os_error(errno).to_string();
+                let strerror = text
+                    .rsplit_once(" (os error")
+                    .map_or(text.as_str(), |(head, _)| head)
+                    .to_owned();
+                PyOSError::new_err((errno, strerror))
+            }
+            None => PyRuntimeError::new_err(error.to_string()),
+        }
+    }
+}
+
+fn check_fd(fd: i64, role: &str) -> PyResult<i32> {
+    if fd < 0 {
+        return Err(PyValueError::new_err(format!(
+            "{role} must be a non-negative file descriptor, got {fd}"
+        )));
+    }
+    i32::try_from(fd)
+        .map_err(|_| PyValueError::new_err(format!("{role} {fd} is too large for a file descriptor")))
+}
+
+fn check_buffer_size(buffer_size: i64) -> PyResult<usize> {
+    match usize::try_from(buffer_size) {
+        Ok(size) if size > 0 && size <= MAX_BUFFER_SIZE => Ok(size),
+        _ => Err(PyValueError::new_err(format!(
+            "buffer_size must be between 1 and {MAX_BUFFER_SIZE}, got {buffer_size}"
+        ))),
+    }
+}
+
+fn check_drain_timeout(drain_timeout: Option<f64>) -> PyResult<Option<Duration>> {
+    drain_timeout
+        .map(|seconds| {
+            Duration::try_from_secs_f64(seconds).map_err(|_| {
+                PyValueError::new_err(format!(
+                    "drain_timeout must be a finite number >= 0, got {seconds}"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// A pair's result as Python sees it in a batch: the byte count, or the
+/// `OSError` instance that ended the pair.
+fn result_to_py(py: Python<'_>, result: PairResult) -> PyResult<Py<PyAny>> {
+    match result {
+        Ok(written) => Ok(written.into_pyobject(py)?.into_any().unbind()),
+        Err(error) => Ok(PyErr::from(error).into_value(py).into_any()),
+    }
+}
+
+/// Submit `specs` as one batch and wait for every pair with the GIL
+/// released, calling `on_pair_done(index, result)` (with the GIL) as each
+/// pair ends. Returns the results in pair order.
+fn run_batch(
+    py: Python<'_>,
+    specs: Vec<PairSpec>,
+    on_pair_done: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<Py<PyAny>>> {
+    let count = specs.len();
+    let handle = Handle::global()?;
+    let queue = CompletionQueue::new(count);
+    let batch = handle.submit(specs, Arc::clone(&queue) as Arc<_>);
+    let mut results: Vec<Option<Py<PyAny>>> = (0..count).map(|_| None).collect();
+    let mut remaining = count;
+    let outcome = loop {
+        if remaining == 0 {
+            break Ok(());
+        }
+        let arrived = py.detach(|| queue.wait_timeout(SIGNAL_CHECK_INTERVAL));
+        let mut failure = None;
+        for (index, result) in arrived {
+            remaining -= 1;
+            let value = result_to_py(py, result)?;
+            if let (Some(callback), None) = (on_pair_done, &failure) {
+                if let Err(error) = callback.call1((index, value.clone_ref(py))) {
+                    failure = Some(error);
+                }
+            }
+            results[index] = Some(value);
+        }
+        if let Some(error) = failure {
+            break Err(error);
+        }
+        if let Err(error) = py.check_signals() {
+            break Err(error);
+        }
+    };
+    if let Err(error) = outcome {
+        // Abandon the batch; raise only once the engine has let go of
+        // every descriptor (each cancelled pair reports its end).
+        batch.cancel();
+        while queue.outstanding() > 0 {
+            py.detach(|| queue.wait_timeout(SIGNAL_CHECK_INTERVAL));
+        }
+        return Err(error);
+    }
+    Ok(results
+        .into_iter()
+        .map(|value| value.expect("every pair reported its end"))
+        .collect())
+}
+
+/// The native module.
 #[pymodule]
 #[pyo3(name = "_rust_backend_native")]
 mod native {
+    use pyo3::exceptions::PyBaseException;
     use pyo3::prelude::*;
+
+    use super::{check_buffer_size, check_drain_timeout, check_fd, run_batch};
+    use crate::PairSpec;
 
     /// Report that the native engine was built and imported.
     #[pyfunction]
     fn is_available() -> bool {
         true
+    }
+
+    /// Pump one pair to EOF; see the `.pyi` stub.
+    #[pyfunction]
+    #[pyo3(signature = (reader_fd, writer_fd, buffer_size = 65536, *, drain_timeout = None))]
+    fn rust_pump_stream(
+        py: Python<'_>,
+        reader_fd: i64,
+        writer_fd: i64,
+        buffer_size: i64,
+        drain_timeout: Option<f64>,
+    ) -> PyResult<u64> {
+        let spec = PairSpec {
+            reader: check_fd(reader_fd, "reader_fd")?,
+            writer: check_fd(writer_fd, "writer_fd")?,
+            buffer_size: check_buffer_size(buffer_size)?,
+            drain_timeout: check_drain_timeout(drain_timeout)?,
+        };
+        let mut results = run_batch(py, vec![spec], None)?;
+        let result = results.pop().expect("one pair, one result").into_bound(py);
+        if result.is_instance_of::<PyBaseException>() {
+            return Err(PyErr::from_value(result));
+        }
+        result.extract()
+    }
+
+    /// Pump many pairs concurrently; see the `.pyi` stub.
+    #[pyfunction]
+    #[pyo3(signature = (pairs, buffer_size = 65536, *, drain_timeout = None, on_pair_done = None))]
+    fn rust_pump_many(
+        py: Python<'_>,
+        pairs: Vec<(i64, i64)>,
+        buffer_size: i64,
+        drain_timeout: Option<f64>,
+        on_pair_done: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<Py<PyAny>>> {
+        let buffer_size = check_buffer_size(buffer_size)?;
+        let drain_timeout = check_drain_timeout(drain_timeout)?;
+        let specs = pairs
+            .into_iter()
+            .enumerate()
+            .map(|(index, (reader, writer))| {
+                Ok(PairSpec {
+                    reader: check_fd(reader, &format!("pairs[{index}] reader_fd"))?,
+                    writer: check_fd(writer, &format!("pairs[{index}] writer_fd"))?,
+                    buffer_size,
+                    drain_timeout,
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        run_batch(py, specs, on_pair_done)
     }
 }

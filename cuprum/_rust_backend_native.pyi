@@ -4,7 +4,7 @@ Import it only through ``cuprum._streams_rs``; everything else asks
 ``cuprum._rust_backend.is_available()`` first.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 def is_available() -> bool:
     """Return ``True``: the engine was built and imported."""
@@ -45,10 +45,15 @@ def rust_pump_many(
     buffer_size: int = 65536,
     *,
     drain_timeout: float | None = None,
+    on_pair_done: Callable[[int, int | OSError], object] | None = None,
 ) -> list[int | OSError]:
     """Pump every pair concurrently in the reactor; block until all end.
 
     The whole batch is submitted at once. The result holds one entry per
-    pair, in order: the bytes written or the ``OSError`` that ended it. An
-    interrupting signal cancels every pair of the batch.
+    pair, in order: the bytes written or the ``OSError`` that ended it.
+    ``on_pair_done(index, result)`` is called on the calling thread, with
+    the GIL, as each pair ends (the engine has let go of that pair's
+    descriptors by then). An interrupting signal, or an exception from
+    ``on_pair_done``, cancels every pair still running and is raised once
+    the engine has let go of them all.
     """

@@ -58,7 +58,7 @@ def produce(size: int) -> None:
 
 
 def expected_digest(size: int) -> str:
-    """The digest ``sha256sum`` should print for the upper-cased data."""
+    """Return the digest ``sha256sum`` should print for the upper-cased data."""
     digest = hashlib.sha256()
     for chunk in built_in_data(size):
         digest.update(chunk.upper())
@@ -90,7 +90,10 @@ def run(size: int) -> int:
     started = time.perf_counter()
     results = cuprum.pump_many(
         [
-            (typ.cast("typ.IO[bytes]", r).fileno(), typ.cast("typ.IO[bytes]", w).fileno())
+            (
+                typ.cast("typ.IO[bytes]", r).fileno(),
+                typ.cast("typ.IO[bytes]", w).fileno(),
+            )
             for r, w in hops
         ],
         on_pair_done=on_pair_done,

@@ -8,9 +8,9 @@ import sys
 import types
 
 import pytest
+from conftest import select_backend
 
 import cuprum
-from conftest import select_backend
 from cuprum import StreamBackend, _backend, _rust_backend
 
 
@@ -28,9 +28,13 @@ def test_python_is_always_selectable(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("value", ["", "auto", "AUTO", " Auto "])
-def test_auto_picks_rust_exactly_when_available(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+def test_auto_picks_rust_exactly_when_available(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
     select_backend(monkeypatch, value)
-    expected = StreamBackend.RUST if cuprum.is_rust_available() else StreamBackend.PYTHON
+    expected = (
+        StreamBackend.RUST if cuprum.is_rust_available() else StreamBackend.PYTHON
+    )
     assert cuprum.get_stream_backend() is expected
 
 
@@ -63,7 +67,9 @@ def test_resolved_once_until_reset(monkeypatch: pytest.MonkeyPatch) -> None:
         cuprum.get_stream_backend()
 
 
-def test_rust_requested_but_absent(monkeypatch: pytest.MonkeyPatch, fresh_probe: None) -> None:
+def test_rust_requested_but_absent(
+    monkeypatch: pytest.MonkeyPatch, fresh_probe: None
+) -> None:
     monkeypatch.setitem(sys.modules, "cuprum._rust_backend_native", None)
     select_backend(monkeypatch, "rust")
     assert cuprum.is_rust_available() is False
@@ -71,7 +77,9 @@ def test_rust_requested_but_absent(monkeypatch: pytest.MonkeyPatch, fresh_probe:
         cuprum.get_stream_backend()
 
 
-def test_absent_module_falls_back_to_python(monkeypatch: pytest.MonkeyPatch, fresh_probe: None) -> None:
+def test_absent_module_falls_back_to_python(
+    monkeypatch: pytest.MonkeyPatch, fresh_probe: None
+) -> None:
     monkeypatch.setitem(sys.modules, "cuprum._rust_backend_native", None)
     select_backend(monkeypatch, "auto")
     assert cuprum.get_stream_backend() is StreamBackend.PYTHON
@@ -93,14 +101,22 @@ def test_broken_module_warns_and_raises(
     broken.is_available = is_available  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "cuprum._rust_backend_native", broken)
     select_backend(monkeypatch, "auto")
-    with caplog.at_level(logging.WARNING, logger="cuprum._rust_backend"):
-        with pytest.raises(_rust_backend.NativeBackendBrokenError, match="CUPRUM_STREAM_BACKEND=python"):
-            cuprum.get_stream_backend()
+    with (
+        caplog.at_level(logging.WARNING, logger="cuprum._rust_backend"),
+        pytest.raises(
+            _rust_backend.NativeBackendBrokenError, match="CUPRUM_STREAM_BACKEND=python"
+        ),
+    ):
+        cuprum.get_stream_backend()
     assert "symbol not found" in caplog.text
 
 
-def test_module_without_probe_is_broken(monkeypatch: pytest.MonkeyPatch, fresh_probe: None) -> None:
-    monkeypatch.setitem(sys.modules, "cuprum._rust_backend_native", types.ModuleType("x"))
+def test_module_without_probe_is_broken(
+    monkeypatch: pytest.MonkeyPatch, fresh_probe: None
+) -> None:
+    monkeypatch.setitem(
+        sys.modules, "cuprum._rust_backend_native", types.ModuleType("x")
+    )
     with pytest.raises(ImportError, match="broken"):
         cuprum.is_rust_available()
 
@@ -108,7 +124,9 @@ def test_module_without_probe_is_broken(monkeypatch: pytest.MonkeyPatch, fresh_p
 def test_broken_module_does_not_stop_the_python_backend(
     monkeypatch: pytest.MonkeyPatch, fresh_probe: None
 ) -> None:
-    monkeypatch.setitem(sys.modules, "cuprum._rust_backend_native", types.ModuleType("x"))
+    monkeypatch.setitem(
+        sys.modules, "cuprum._rust_backend_native", types.ModuleType("x")
+    )
     select_backend(monkeypatch, "python")
     assert cuprum.get_stream_backend() is StreamBackend.PYTHON
 

@@ -7,22 +7,25 @@ import errno
 import os
 import threading
 import typing as typ
+from pipes import collect, feed, is_nonblocking, is_open, payload
 
 import pytest
 
 import cuprum
-from pipes import collect, feed, is_nonblocking, is_open, payload
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
     from conftest import Pipe
+
     from cuprum import StreamBackend
 
     MakePipe = cabc.Callable[[], Pipe]
 
 
-def test_awaited_single_pair(stream_backend: StreamBackend, make_pipe: MakePipe) -> None:
+def test_awaited_single_pair(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
     src, dst = make_pipe(), make_pipe()
     data = payload(2_000_000)
     feeding = feed(src.write, data)
@@ -48,7 +51,9 @@ def test_awaited_batch_reports_each_pair_as_it_ends(
         os.close((b.write, c.write)[index])
 
     results = asyncio.run(
-        cuprum.pump_many_async([(a.read, b.write), (b.read, c.write)], on_pair_done=on_pair_done)
+        cuprum.pump_many_async(
+            [(a.read, b.write), (b.read, c.write)], on_pair_done=on_pair_done
+        )
     )
     assert results == [len(data), len(data)]
     assert seen == [(0, len(data)), (1, len(data))]
@@ -84,8 +89,9 @@ def test_cancel_stops_the_pair_and_restores_flags(
 
     async def main() -> None:
         task = asyncio.ensure_future(cuprum.pump_stream_async(src.read, dst.write))
-        while not is_nonblocking(src.read):  # the pump has taken the pair
-            await asyncio.sleep(0.001)
+        os.write(src.write, b"first")
+        # Once "first" came through, the pump is running and now waits.
+        assert await asyncio.to_thread(os.read, dst.read, 100) == b"first"
         started.set()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -102,9 +108,13 @@ def test_cancel_stops_the_pair_and_restores_flags(
     assert os.read(src.read, 100) == b"still here"
 
 
-def test_sixty_four_awaited_pumps_at_once(stream_backend: StreamBackend, make_pipe: MakePipe) -> None:
+def test_sixty_four_awaited_pumps_at_once(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
     pipes = [(make_pipe(), make_pipe()) for _ in range(64)]
-    feeding = [feed(src.write, payload(50_000, seed=i)) for i, (src, _) in enumerate(pipes)]
+    feeding = [
+        feed(src.write, payload(50_000, seed=i)) for i, (src, _) in enumerate(pipes)
+    ]
     collecting = [collect(dst.read) for _, dst in pipes]
 
     async def main() -> list[int]:
@@ -122,7 +132,9 @@ def test_sixty_four_awaited_pumps_at_once(stream_backend: StreamBackend, make_pi
         future.result(timeout=30)
 
 
-def test_awaited_errors_are_oserrors(stream_backend: StreamBackend, make_pipe: MakePipe) -> None:
+def test_awaited_errors_are_oserrors(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
     pipe = make_pipe()
 
     async def main() -> int:

@@ -44,8 +44,9 @@ fn check_fd(fd: i64, role: &str) -> PyResult<i32> {
             "{role} must be a non-negative file descriptor, got {fd}"
         )));
     }
-    i32::try_from(fd)
-        .map_err(|_| PyValueError::new_err(format!("{role} {fd} is too large for a file descriptor")))
+    i32::try_from(fd).map_err(|_| {
+        PyValueError::new_err(format!("{role} {fd} is too large for a file descriptor"))
+    })
 }
 
 fn check_buffer_size(buffer_size: i64) -> PyResult<usize> {

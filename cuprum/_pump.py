@@ -166,9 +166,9 @@ async def _pump_many_async_checked(
     on_pair_done: PairCallback | None = None,
 ) -> list[PairResult]:
     if get_stream_backend() is StreamBackend.RUST:
-        from cuprum import _streams_rs  # noqa: PLC0415 - only when selected
+        from cuprum import _completion  # noqa: PLC0415 - only when selected
 
-        return await _streams_rs.pump_many_async(
+        return await _completion.pump_many_async(
             pairs, buffer_size, drain_timeout, on_pair_done
         )
     return await _streams.pump_fds_async(

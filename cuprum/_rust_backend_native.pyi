@@ -57,3 +57,53 @@ def rust_pump_many(
     ``on_pair_done``, cancels every pair still running and is raised once
     the engine has let go of them all.
     """
+
+class PumpBatch:
+    """The pairs of one batch started with `AsyncDoorbell.submit`."""
+
+    @property
+    def op_id(self) -> int:
+        """The batch's id, which tags its completions in `AsyncDoorbell.drain`."""
+
+    def cancel(self) -> None:
+        """Cancel every pair of the batch still in the engine.
+
+        Each cancelled pair still reports its end (a ``RuntimeError`` saying
+        it was cancelled) once the engine has let go of its descriptors and
+        restored their flags; pairs already done are unaffected.
+        """
+
+class AsyncDoorbell:
+    """One event loop's doorbell: an eventfd rung as pairs complete.
+
+    The loop watches `fileno` with ``loop.add_reader`` and calls `drain`
+    when it is readable. The engine's reactor thread only queues results
+    and writes the eventfd; it never calls into Python. The eventfd is
+    closed when the doorbell and every batch submitted through it are gone.
+    """
+
+    def __init__(self) -> None:
+        """Create the eventfd (non-blocking, close-on-exec)."""
+
+    def fileno(self) -> int:
+        """Return the eventfd to watch for readability."""
+
+    def submit(
+        self,
+        pairs: Sequence[tuple[int, int]],
+        buffer_size: int = 65536,
+        *,
+        drain_timeout: float | None = None,
+    ) -> PumpBatch:
+        """Submit a batch; its pairs' ends will be queued on this doorbell.
+
+        Arguments are checked as for `rust_pump_many`; a pair that fails at
+        submit (``EBADF``, ...) is queued at once with its ``OSError``.
+        """
+
+    def drain(self) -> list[tuple[int, int, int | OSError]]:
+        """Take every queued completion as ``(op_id, index, result)``.
+
+        Resets the eventfd, so the loop's reader callback fires again only
+        for completions queued after this call.
+        """

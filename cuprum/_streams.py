@@ -181,6 +181,21 @@ def _check_direction(fd: int, *, for_reading: bool) -> None:
         raise OSError(errno.EBADF, msg)
 
 
+def pair_error(reader: int, writer: int) -> OSError | None:
+    """Return the ``OSError`` a pair would fail with at once, or ``None``.
+
+    Opens nothing: callers check a whole batch with this before opening
+    descriptors of their own, which could otherwise take the number of a
+    descriptor the caller closed and pass for it.
+    """
+    try:
+        _check_direction(reader, for_reading=True)
+        _check_direction(writer, for_reading=False)
+    except OSError as error:
+        return error
+    return None
+
+
 def _io_kind(fd: int) -> typ.Literal["always-ready", "switchable", "keep-blocking"]:
     """Classify ``fd`` for the pump (contract sections 2.8 and 2.10).
 
@@ -529,6 +544,69 @@ def pump_fds(
     return typ.cast("list[PairResult]", results)
 
 
+class _AwaitedBatch:
+    """A batch served by a driver thread for an awaiting task.
+
+    Results reach the loop through ``call_soon_threadsafe``; the thread's
+    end settles `finished` after it has let go of every descriptor.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        count: int,
+        on_pair_done: PairCallback | None,
+    ) -> None:
+        self.loop = loop
+        self.results: list[PairResult | None] = [None] * count
+        self.on_pair_done = on_pair_done
+        self.callback_error: Exception | None = None
+        self.finished: asyncio.Future[None] = loop.create_future()
+        self.driver = _Driver(self.on_done)
+        self.wake_write = -1
+
+    def on_done(self, index: int, result: PairResult) -> None:
+        """Hand pair ``index``'s end to the loop (any thread)."""
+        with contextlib.suppress(RuntimeError):  # loop closed: nobody waits
+            self.loop.call_soon_threadsafe(self.deliver, index, result)
+
+    def deliver(self, index: int, result: PairResult) -> None:
+        """Record pair ``index``'s end and call back (on the loop)."""
+        self.results[index] = result
+        if self.on_pair_done is None or self.callback_error is not None:
+            return
+        try:
+            self.on_pair_done(index, result)
+        except Exception as error:  # noqa: BLE001 - raised by the awaiting task
+            self.callback_error = error
+            self.stop()
+
+    def stop(self) -> None:
+        """Make the driver abandon its pairs and return."""
+        self.driver.cancelled = True
+        os.write(self.wake_write, b"x")
+
+    def work(self) -> None:
+        """Run the driver (on its own thread), then settle `finished`."""
+        error: BaseException | None = None
+        try:
+            self.driver.run()
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+            error = exc
+        finally:
+            self.driver.cancel_all()
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self.settle, error)
+
+    def settle(self, error: BaseException | None) -> None:
+        if self.finished.done():
+            return
+        if error is None:
+            self.finished.set_result(None)
+        else:
+            self.finished.set_exception(error)
+
+
 async def pump_fds_async(
     pairs: list[tuple[int, int]],
     buffer_size: int = DEFAULT_BUFFER_SIZE,
@@ -538,65 +616,35 @@ async def pump_fds_async(
     """Pump every pair on one driver thread; await the batch.
 
     ``on_pair_done`` is called on the event loop for each pair as soon as it
-    ends (contract section 4, rule 4). Cancelling the awaiting task stops the
-    driver: by the time ``CancelledError`` propagates, the thread has left
-    the descriptors alone and their flags are restored.
+    ends (contract section 4, rule 4); an exception from it abandons the
+    batch and is raised. Cancelling the awaiting task stops the driver: by
+    the time ``CancelledError`` propagates, the thread has left the
+    descriptors alone and their flags are restored.
     """
-    loop = asyncio.get_running_loop()
-    results: list[PairResult | None] = [None] * len(pairs)
-    finished = loop.create_future()
-
-    def deliver(index: int, result: PairResult) -> None:
-        results[index] = result
-        if on_pair_done is not None:
-            on_pair_done(index, result)
-
-    def on_done(index: int, result: PairResult) -> None:
-        with contextlib.suppress(RuntimeError):  # loop closed: nobody waits
-            loop.call_soon_threadsafe(deliver, index, result)
-
-    def settle(error: BaseException | None) -> None:
-        if not finished.done():
-            if error is None:
-                finished.set_result(None)
-            else:
-                finished.set_exception(error)
-
+    batch = _AwaitedBatch(asyncio.get_running_loop(), len(pairs), on_pair_done)
     # Validate (and take) the pairs before this call opens any descriptor of
     # its own, so a caller's closed descriptor number cannot be reused by the
     # wake-up pipe and mistaken for the caller's.
-    driver = _Driver(on_done)
-    driver.add(pairs, buffer_size, drain_timeout)
-    wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    driver.wake_fd = wake_read
-
-    def work() -> None:
-        error: BaseException | None = None
-        try:
-            driver.run()
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
-            error = exc
-        finally:
-            driver.cancel_all()
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(settle, error)
-
-    thread = threading.Thread(target=work, name="cuprum-py-pump", daemon=True)
+    batch.driver.add(pairs, buffer_size, drain_timeout)
+    wake_read, batch.wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    batch.driver.wake_fd = wake_read
+    thread = threading.Thread(target=batch.work, name="cuprum-py-pump", daemon=True)
     try:
         thread.start()
-        await asyncio.shield(finished)
+        await asyncio.shield(batch.finished)
     except asyncio.CancelledError:
-        driver.cancelled = True
-        os.write(wake_write, b"x")
-        await _settled(finished)
+        batch.stop()
+        await settled(batch.finished)
         raise
     finally:
         os.close(wake_read)
-        os.close(wake_write)
-    return typ.cast("list[PairResult]", results)
+        os.close(batch.wake_write)
+    if batch.callback_error is not None:
+        raise batch.callback_error
+    return typ.cast("list[PairResult]", batch.results)
 
 
-async def _settled(future: asyncio.Future[None]) -> None:
+async def settled(future: asyncio.Future[None]) -> None:
     """Wait for the driver thread to let go, whatever else is cancelled."""
     while not future.done():
         with contextlib.suppress(asyncio.CancelledError):

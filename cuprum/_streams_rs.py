@@ -11,13 +11,13 @@ from __future__ import annotations
 import typing as typ
 
 from cuprum import _rust_backend_native as _native
-from cuprum import _streams
 
 if typ.TYPE_CHECKING:
     from cuprum._streams import PairCallback, PairResult
 
 rust_pump_stream = _native.rust_pump_stream
 rust_pump_many = _native.rust_pump_many
+AsyncDoorbell = _native.AsyncDoorbell
 
 
 def pump_many(
@@ -29,20 +29,4 @@ def pump_many(
     """Pump a batch in the engine, blocking with the GIL released."""
     return rust_pump_many(
         pairs, buffer_size, drain_timeout=drain_timeout, on_pair_done=on_pair_done
-    )
-
-
-async def pump_many_async(
-    pairs: list[tuple[int, int]],
-    buffer_size: int,
-    drain_timeout: float | None,
-    on_pair_done: PairCallback | None = None,
-) -> list[PairResult]:
-    """Await a batch of pairs.
-
-    Until the engine's asyncio doorbell lands, awaited batches are served by
-    the pure-Python driver (see the design doc's decision log).
-    """
-    return await _streams.pump_fds_async(
-        pairs, buffer_size, drain_timeout, on_pair_done
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import pathlib
 import threading
 import typing as typ
 from pipes import collect, feed, is_nonblocking, is_open, payload
@@ -148,3 +149,65 @@ def test_awaited_errors_are_oserrors(
     assert caught.value.errno == errno.EBADF
     with pytest.raises(ValueError, match="buffer_size"):
         asyncio.run(cuprum.pump_stream_async(0, 1, buffer_size=0))
+
+
+def _thread_count() -> int:
+    return len(list(pathlib.Path("/proc/self/task").iterdir()))
+
+
+def test_awaited_rust_pumps_add_no_thread(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    """64 awaited pumps, all waiting at once, run on the reactor alone."""
+    if stream_backend.value != "rust":
+        pytest.skip("the Python backend uses one driver thread per awaited batch")
+    warm = make_pipe()
+    os.close(warm.write)
+    asyncio.run(cuprum.pump_stream_async(warm.read, make_pipe().write))  # reactor up
+    pipes = [(make_pipe(), make_pipe()) for _ in range(64)]
+
+    async def main() -> tuple[int, list[int]]:
+        pumps = [
+            asyncio.ensure_future(cuprum.pump_stream_async(src.read, dst.write))
+            for src, dst in pipes
+        ]
+        await asyncio.sleep(0)  # one turn: every task runs up to its submit
+        for src, dst in pipes:
+            os.write(src.write, b"ping")
+            # The engine moves it without the loop's help; this blocks only
+            # until it has, which proves the pump is running.
+            assert os.read(dst.read, 4) == b"ping"
+        threads_while_waiting = _thread_count()
+        for src, _ in pipes:
+            os.close(src.write)
+        return threads_while_waiting, list(await asyncio.gather(*pumps))
+
+    before = _thread_count()
+    waiting, results = asyncio.run(main())
+    assert results == [4] * 64
+    assert waiting <= before
+
+
+def test_callback_error_cancels_the_rest_and_propagates(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    quick, stalled, out = make_pipe(), make_pipe(), make_pipe()
+    os.close(quick.write)
+    collecting = collect(out.read)
+
+    def on_pair_done(index: int, result: int | OSError) -> None:
+        raise LookupError(index)
+
+    with pytest.raises(LookupError):
+        asyncio.run(
+            cuprum.pump_many_async(
+                [(quick.read, out.write), (stalled.read, out.write)],
+                on_pair_done=on_pair_done,
+            )
+        )
+    # The stalled pair was cancelled: its source is untouched and restored.
+    assert not is_nonblocking(stalled.read)
+    os.write(stalled.write, b"kept")
+    assert os.read(stalled.read, 10) == b"kept"
+    os.close(out.write)
+    assert collecting.result(timeout=30) == b""

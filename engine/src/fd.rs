@@ -147,6 +147,17 @@ fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
+/// A new non-blocking, close-on-exec `eventfd` (counter 0), the doorbell
+/// an event loop watches for completions.
+pub fn new_eventfd() -> io::Result<File> {
+    // SAFETY: eventfd takes no pointer; on success it returns a new
+    // descriptor that nobody else owns.
+    let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) })?;
+    // SAFETY: `fd` was just returned by eventfd, is open, and is owned by no
+    // other object; `File` becomes its sole owner.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
 fn fstat(fd: RawFd) -> io::Result<libc::stat> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `st` points to writable memory the size of `struct stat`.

@@ -32,6 +32,7 @@
 //! side). `errors` holds [`EngineError`]. Only `python.rs` (behind the
 //! `python` feature) touches `pyo3`.
 
+pub mod doorbell;
 pub mod errors;
 pub mod fd;
 pub mod handle;
@@ -44,6 +45,7 @@ mod reactor;
 #[cfg(feature = "python")]
 mod python;
 
+pub use doorbell::Doorbell;
 pub use errors::EngineError;
 pub use handle::{
     Batch, BlockingWaiter, Completion, CompletionQueue, Handle, PairSpec, MAX_BUFFER_SIZE,

@@ -13,7 +13,9 @@ use std::time::Duration;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::{CompletionQueue, EngineError, Handle, PairResult, PairSpec, MAX_BUFFER_SIZE};
+use crate::{
+    Batch, CompletionQueue, Doorbell, EngineError, Handle, PairResult, PairSpec, MAX_BUFFER_SIZE,
+};
 
 /// How long a waiting call sleeps between two checks for signals.
 const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(50);
@@ -68,6 +70,28 @@ fn check_drain_timeout(drain_timeout: Option<f64>) -> PyResult<Option<Duration>>
             })
         })
         .transpose()
+}
+
+/// Check a batch's arguments and build its specs.
+fn pair_specs(
+    pairs: Vec<(i64, i64)>,
+    buffer_size: i64,
+    drain_timeout: Option<f64>,
+) -> PyResult<Vec<PairSpec>> {
+    let buffer_size = check_buffer_size(buffer_size)?;
+    let drain_timeout = check_drain_timeout(drain_timeout)?;
+    pairs
+        .into_iter()
+        .enumerate()
+        .map(|(index, (reader, writer))| {
+            Ok(PairSpec {
+                reader: check_fd(reader, &format!("pairs[{index}] reader_fd"))?,
+                writer: check_fd(writer, &format!("pairs[{index}] writer_fd"))?,
+                buffer_size,
+                drain_timeout,
+            })
+        })
+        .collect()
 }
 
 /// A pair's result as Python sees it in a batch: the byte count, or the
@@ -131,6 +155,66 @@ fn run_batch(
         .collect())
 }
 
+/// One event loop's doorbell: completions of every batch it started arrive
+/// on one eventfd, which the loop watches with `add_reader`.
+#[pyclass(module = "cuprum._rust_backend_native", frozen)]
+struct AsyncDoorbell {
+    inner: Arc<Doorbell>,
+}
+
+/// The pairs of one batch started through an [`AsyncDoorbell`].
+#[pyclass(module = "cuprum._rust_backend_native", frozen)]
+struct PumpBatch {
+    batch: Batch,
+    #[pyo3(get)]
+    op_id: u64,
+}
+
+#[pymethods]
+impl AsyncDoorbell {
+    #[new]
+    fn new() -> PyResult<Self> {
+        Ok(Self {
+            inner: Doorbell::new().map_err(EngineError::Os)?,
+        })
+    }
+
+    fn fileno(&self) -> i32 {
+        self.inner.fd()
+    }
+
+    #[pyo3(signature = (pairs, buffer_size = 65536, *, drain_timeout = None))]
+    fn submit(
+        &self,
+        pairs: Vec<(i64, i64)>,
+        buffer_size: i64,
+        drain_timeout: Option<f64>,
+    ) -> PyResult<PumpBatch> {
+        let specs = pair_specs(pairs, buffer_size, drain_timeout)?;
+        let handle = Handle::global()?;
+        let (op_id, completion) = self.inner.operation();
+        Ok(PumpBatch {
+            batch: handle.submit(specs, completion),
+            op_id,
+        })
+    }
+
+    fn drain(&self, py: Python<'_>) -> PyResult<Vec<(u64, usize, Py<PyAny>)>> {
+        self.inner
+            .take()
+            .into_iter()
+            .map(|(op, index, result)| Ok((op, index, result_to_py(py, result)?)))
+            .collect()
+    }
+}
+
+#[pymethods]
+impl PumpBatch {
+    fn cancel(&self) {
+        self.batch.cancel();
+    }
+}
+
 /// The native module.
 #[pymodule]
 #[pyo3(name = "_rust_backend_native")]
@@ -138,7 +222,7 @@ mod native {
     use pyo3::exceptions::PyBaseException;
     use pyo3::prelude::*;
 
-    use super::{check_buffer_size, check_drain_timeout, check_fd, run_batch};
+    use super::{check_buffer_size, check_drain_timeout, check_fd, pair_specs, run_batch};
     use crate::PairSpec;
 
     /// Report that the native engine was built and imported.
@@ -181,20 +265,10 @@ mod native {
         drain_timeout: Option<f64>,
         on_pair_done: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<Py<PyAny>>> {
-        let buffer_size = check_buffer_size(buffer_size)?;
-        let drain_timeout = check_drain_timeout(drain_timeout)?;
-        let specs = pairs
-            .into_iter()
-            .enumerate()
-            .map(|(index, (reader, writer))| {
-                Ok(PairSpec {
-                    reader: check_fd(reader, &format!("pairs[{index}] reader_fd"))?,
-                    writer: check_fd(writer, &format!("pairs[{index}] writer_fd"))?,
-                    buffer_size,
-                    drain_timeout,
-                })
-            })
-            .collect::<PyResult<Vec<_>>>()?;
+        let specs = pair_specs(pairs, buffer_size, drain_timeout)?;
         run_batch(py, specs, on_pair_done)
     }
+
+    #[pymodule_export]
+    use super::{AsyncDoorbell, PumpBatch};
 }

@@ -1,0 +1,158 @@
+"""The asyncio side of the Rust engine: one doorbell per event loop.
+
+Owns the futures of awaited batches. Each running loop gets one native
+``AsyncDoorbell`` (an eventfd) registered with ``loop.add_reader``. The
+reactor thread pushes each pair's end onto the doorbell's queue and rings;
+the reader callback, on the loop's thread with the GIL, takes everything
+waiting and hands each result to its batch. No thread waits per pair or per
+batch: awaiting 64 batches adds no thread beyond the reactor.
+
+Invariants: a batch's pairs are reported exactly once each; a cancelled
+batch is awaited until every pair has reported its end (so nothing more is
+read or written once ``CancelledError`` propagates); a callback of a batch
+whose awaiting task went away is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import typing as typ
+import weakref
+
+from cuprum import _streams
+from cuprum._streams_rs import AsyncDoorbell
+
+if typ.TYPE_CHECKING:
+    from cuprum._rust_backend_native import PumpBatch
+    from cuprum._streams import PairCallback, PairResult
+
+_log = logging.getLogger(__name__)
+
+
+class _Operation:
+    """One awaited batch: its results so far and the future of its end."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        count: int,
+        on_pair_done: PairCallback | None,
+    ) -> None:
+        self.results: list[PairResult | None] = [None] * count
+        self.remaining = count
+        self.all_reported: asyncio.Future[None] = loop.create_future()
+        self.on_pair_done = on_pair_done
+        self.error: Exception | None = None
+        self.batch: PumpBatch | None = None
+        self.indices: list[int] = []
+        """Index in the caller's batch of each pair submitted to the engine."""
+
+    def cancel(self) -> None:
+        """Cancel every pair still in the engine."""
+        if self.batch is not None:
+            self.batch.cancel()
+
+    def pair_done(self, index: int, result: PairResult) -> bool:
+        """Record pair ``index``'s end; return True once every pair has."""
+        self.results[index] = result
+        self.remaining -= 1
+        if self.on_pair_done is not None and self.error is None:
+            try:
+                self.on_pair_done(index, result)
+            except Exception as error:  # noqa: BLE001 - raised by the awaiting task
+                self.error = error
+                self.cancel()
+        if self.remaining == 0:
+            self.all_reported.set_result(None)
+            return True
+        return False
+
+
+class _LoopDoorbell:
+    """The doorbell of one event loop and the batches awaiting on it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._bell = AsyncDoorbell()
+        self._operations: dict[int, _Operation] = {}
+        loop.add_reader(self._bell.fileno(), self._on_ring)
+
+    def start(
+        self,
+        operation: _Operation,
+        pairs: list[tuple[int, int]],
+        buffer_size: int,
+        drain_timeout: float | None,
+    ) -> None:
+        """Submit ``pairs`` (the operation's pairs at ``operation.indices``)."""
+        batch = self._bell.submit(pairs, buffer_size, drain_timeout=drain_timeout)
+        operation.batch = batch
+        self._operations[batch.op_id] = operation
+
+    def _on_ring(self) -> None:
+        for op_id, index, result in self._bell.drain():
+            operation = self._operations.get(op_id)
+            if operation is not None and operation.pair_done(
+                operation.indices[index], result
+            ):
+                del self._operations[op_id]
+
+
+_doorbells: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopDoorbell] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _doorbell_for(loop: asyncio.AbstractEventLoop) -> _LoopDoorbell | None:
+    """Return ``loop``'s doorbell, or None if the loop cannot watch one."""
+    doorbell = _doorbells.get(loop)
+    if doorbell is None:
+        try:
+            doorbell = _LoopDoorbell(loop)
+        except NotImplementedError:
+            return None
+        _doorbells[loop] = doorbell
+    return doorbell
+
+
+async def pump_many_async(
+    pairs: list[tuple[int, int]],
+    buffer_size: int,
+    drain_timeout: float | None,
+    on_pair_done: PairCallback | None = None,
+) -> list[PairResult]:
+    """Await a batch pumped by the engine (arguments already validated).
+
+    A loop without ``add_reader`` (not one on Linux, where cuprum runs,
+    but a proactor loop elsewhere) is served by the pure-Python driver,
+    which needs only ``call_soon_threadsafe``.
+    """
+    if not pairs:
+        return []
+    loop = asyncio.get_running_loop()
+    # Check every pair before the doorbell may open its eventfd.
+    failed = [_streams.pair_error(reader, writer) for reader, writer in pairs]
+    doorbell = _doorbell_for(loop)
+    if doorbell is None:
+        _log.debug("loop %r has no add_reader: Python driver used", loop)
+        return await _streams.pump_fds_async(
+            pairs, buffer_size, drain_timeout, on_pair_done
+        )
+    operation = _Operation(loop, len(pairs), on_pair_done)
+    operation.indices = [index for index, error in enumerate(failed) if error is None]
+    for index, error in enumerate(failed):
+        if error is not None:
+            loop.call_soon(operation.pair_done, index, error)
+    if operation.indices:
+        doorbell.start(
+            operation, [pairs[i] for i in operation.indices], buffer_size, drain_timeout
+        )
+    try:
+        await asyncio.shield(operation.all_reported)
+    except asyncio.CancelledError:
+        operation.cancel()
+        await _streams.settled(operation.all_reported)
+        raise
+    if operation.error is not None:
+        raise operation.error
+    return typ.cast("list[PairResult]", operation.results)

@@ -1,0 +1,130 @@
+//! The asyncio side of the engine, in pure Rust: a [`Doorbell`] collects
+//! the completions of many batches and rings one `eventfd` that an event
+//! loop watches (`loop.add_reader`). The loop's reader callback then takes
+//! every waiting completion with [`Doorbell::take`] and resolves futures.
+//!
+//! # Invariants
+//!
+//! - The reactor thread only pushes onto the queue and writes the eventfd;
+//!   it never calls into Python.
+//! - The eventfd is written while the queue lock is held and only when the
+//!   queue goes from empty to non-empty; [`Doorbell::take`] resets the
+//!   counter before taking the queue under the same lock, so no completion
+//!   is ever left in the queue without a pending ring.
+//! - The eventfd is closed only when the last reference goes, and every
+//!   in-flight pair's completion holds one, so the reactor never writes to
+//!   a closed (or reused) descriptor number.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::fd;
+use crate::handle::Completion;
+use crate::pair::PairResult;
+
+/// One completion as the loop sees it: the operation (batch) id, the
+/// pair's index in its batch, and how the pair ended.
+pub type Rung = (u64, usize, PairResult);
+
+/// Completions of many batches behind one eventfd.
+pub struct Doorbell {
+    bell: File,
+    queue: Mutex<Vec<Rung>>,
+    next_op: AtomicU64,
+}
+
+impl Doorbell {
+    /// A doorbell with a fresh eventfd.
+    pub fn new() -> io::Result<Arc<Self>> {
+        Ok(Arc::new(Self {
+            bell: fd::new_eventfd()?,
+            queue: Mutex::new(Vec::new()),
+            next_op: AtomicU64::new(1),
+        }))
+    }
+
+    /// The descriptor to watch for readability.
+    #[must_use]
+    pub fn fd(&self) -> RawFd {
+        self.bell.as_raw_fd()
+    }
+
+    /// A fresh operation id and the [`Completion`] that reports its pairs
+    /// here.
+    #[must_use]
+    pub fn operation(self: &Arc<Self>) -> (u64, Arc<dyn Completion>) {
+        let op = self.next_op.fetch_add(1, Ordering::Relaxed);
+        let completion = Arc::new(Ring {
+            doorbell: Arc::clone(self),
+            op,
+        });
+        (op, completion)
+    }
+
+    /// Take every completion waiting, resetting the ring.
+    pub fn take(&self) -> Vec<Rung> {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut counter = [0_u8; 8];
+        // WouldBlock: the counter was already 0. Nothing else can fail on
+        // an eventfd the doorbell owns.
+        let _ = (&self.bell).read(&mut counter);
+        std::mem::take(&mut *queue)
+    }
+
+    fn push(&self, rung: Rung) {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.push(rung);
+        if queue.len() == 1 {
+            // Adding 1 to an eventfd counter cannot block in practice (the
+            // limit is 2^64 - 2); a failure would only delay the wake-up.
+            let _ = (&self.bell).write(&1_u64.to_ne_bytes());
+        }
+    }
+}
+
+/// The [`Completion`] of one operation: tags each pair with the op id.
+struct Ring {
+    doorbell: Arc<Doorbell>,
+    op: u64,
+}
+
+impl Completion for Ring {
+    fn complete(&self, index: usize, result: PairResult) {
+        self.doorbell.push((self.op, index, result));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Doorbell;
+    use std::io::Read;
+
+    /// Read (and so reset) the counter through a duplicate of the eventfd.
+    fn counter(doorbell: &Doorbell) -> Option<u64> {
+        let mut file = doorbell.bell.try_clone().expect("dup");
+        let mut raw = [0_u8; 8];
+        file.read_exact(&mut raw)
+            .ok()
+            .map(|()| u64::from_ne_bytes(raw))
+    }
+
+    #[test]
+    fn rings_once_per_empty_to_non_empty_and_take_resets() {
+        let doorbell = Doorbell::new().expect("eventfd");
+        let (op_a, ring_a) = doorbell.operation();
+        let (op_b, ring_b) = doorbell.operation();
+        assert_ne!(op_a, op_b);
+        ring_a.complete(0, Ok(5));
+        ring_b.complete(1, Ok(7));
+        let taken = doorbell.take();
+        assert_eq!(taken.len(), 2);
+        assert_eq!((taken[0].0, taken[0].1), (op_a, 0));
+        assert_eq!((taken[1].0, taken[1].1), (op_b, 1));
+        assert_eq!(counter(&doorbell), None, "take() reset the counter");
+        ring_a.complete(1, Ok(0));
+        assert_eq!(counter(&doorbell), Some(1));
+    }
+}

@@ -37,8 +37,9 @@ demo: build ## The main job: a real producer | tr | sha256sum pipeline pumped by
 test: build test-rust ## Every test: cargo tests, then pytest (unit + BDD) with the engine required
 	CUPRUM_REQUIRE_RUST=1 $(BIN)/python -m pytest
 
-test-rust: ## Rust unit and integration tests of the engine (no Python needed)
+test-rust: ## Rust unit and integration tests of the engine, splice path and copy path
 	cargo test -p cuprum-engine
+	CUPRUM_SPLICE=0 cargo test -p cuprum-engine
 
 test-python-only: $(STAMP) ## The whole pytest suite with the native module hidden
 	CUPRUM_TEST_HIDE_NATIVE=1 $(BIN)/python -m pytest

@@ -9,6 +9,17 @@ from collections.abc import Callable, Sequence
 def is_available() -> bool:
     """Return ``True``: the engine was built and imported."""
 
+def set_splice_enabled(enabled: bool) -> None:
+    """Allow or forbid the ``splice(2)`` fast path for pairs started from now.
+
+    On by default (unless the environment had ``CUPRUM_SPLICE=0`` when the
+    engine first looked). Off forces the ring-buffer copy path, for tests
+    and benchmarks; the observable behaviour is the same either way.
+    """
+
+def splice_enabled() -> bool:
+    """Return whether pairs of two pipes are moved with ``splice(2)``."""
+
 def rust_pump_stream(
     reader_fd: int,
     writer_fd: int,

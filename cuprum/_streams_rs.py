@@ -18,6 +18,8 @@ if typ.TYPE_CHECKING:
 rust_pump_stream = _native.rust_pump_stream
 rust_pump_many = _native.rust_pump_many
 AsyncDoorbell = _native.AsyncDoorbell
+set_splice_enabled = _native.set_splice_enabled
+splice_enabled = _native.splice_enabled
 
 
 def pump_many(

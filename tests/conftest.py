@@ -58,12 +58,17 @@ def _fresh_backend_cache() -> cabc.Iterator[None]:
     _backend.reset_backend_cache()
 
 
-@pytest.fixture(params=[StreamBackend.PYTHON, StreamBackend.RUST], ids=str)
+@pytest.fixture(params=["python", "rust", "rust-copy"])
 def stream_backend(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> StreamBackend:
-    """Run the test once per stream backend, selected by environment."""
-    backend = typ.cast("StreamBackend", request.param)
+) -> cabc.Iterator[StreamBackend]:
+    """Run the test once per stream backend, selected by environment.
+
+    ``rust`` is the engine as shipped (``splice(2)`` between two pipes);
+    ``rust-copy`` forces its ring-buffer copy path.
+    """
+    variant = typ.cast("str", request.param)
+    backend = StreamBackend(variant.split("-")[0])
     if backend is StreamBackend.RUST:
         reason = rust_engine_missing_reason()
         if reason is not None:
@@ -72,7 +77,16 @@ def stream_backend(
             pytest.skip(reason)
     select_backend(monkeypatch, backend.value)
     assert _backend.get_stream_backend() is backend
-    return backend
+    if variant != "rust-copy":
+        yield backend
+        return
+    from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine
+
+    _streams_rs.set_splice_enabled(False)
+    try:
+        yield backend
+    finally:
+        _streams_rs.set_splice_enabled(True)
 
 
 class Pipe(typ.NamedTuple):

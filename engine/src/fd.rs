@@ -35,6 +35,7 @@ use std::fs::File;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use mio::unix::SourceFd;
@@ -69,6 +70,8 @@ pub struct Endpoint {
     file: File,
     key: FileKey,
     regular: bool,
+    /// A pipe or FIFO: `splice(2)` can move bytes between two of these.
+    pipe: bool,
     protected: bool,
     readiness: Readiness,
     flag: FlagUse,
@@ -210,6 +213,7 @@ impl Endpoint {
         let file = File::from(dup_cloexec(fd)?);
         let st = fstat(file.as_raw_fd())?;
         let regular = st.st_mode & libc::S_IFMT == libc::S_IFREG;
+        let pipe = st.st_mode & libc::S_IFMT == libc::S_IFIFO;
         let protected = !regular
             && (fd <= 2 || is_tty(file.as_raw_fd()) || is_standard_stream(st.st_dev, st.st_ino));
         Ok(Self {
@@ -220,6 +224,7 @@ impl Endpoint {
                 access,
             },
             regular,
+            pipe,
             protected,
             readiness: if regular {
                 Readiness::AlwaysReady
@@ -314,6 +319,17 @@ impl Source for Endpoint {
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         (&self.file).read_vectored(bufs)
     }
+
+    fn splice_into(&mut self, sink: RawFd, len: usize) -> Option<io::Result<usize>> {
+        if !self.pipe || !splice_enabled() {
+            return None;
+        }
+        let result = splice(self.raw(), sink, len);
+        if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) {
+            consume_sigpipe();
+        }
+        Some(result)
+    }
 }
 
 impl Sink for Endpoint {
@@ -324,6 +340,59 @@ impl Sink for Endpoint {
         }
         result
     }
+
+    fn splice_fd(&self) -> Option<RawFd> {
+        self.pipe.then(|| self.raw())
+    }
+}
+
+/// Whether pairs may use `splice(2)`: `SPLICE_UNSET` until first asked,
+/// then on unless the environment says `CUPRUM_SPLICE=0`. Off forces the
+/// ring-buffer copy path, for tests and benchmarks.
+static SPLICE: AtomicU8 = AtomicU8::new(SPLICE_UNSET);
+const SPLICE_UNSET: u8 = 0;
+const SPLICE_ON: u8 = 1;
+const SPLICE_OFF: u8 = 2;
+
+/// Allow or forbid the splice fast path for pairs driven from now on.
+pub fn set_splice_enabled(enabled: bool) {
+    SPLICE.store(
+        if enabled { SPLICE_ON } else { SPLICE_OFF },
+        Ordering::Relaxed,
+    );
+}
+
+/// Whether the splice fast path is allowed.
+#[must_use]
+pub fn splice_enabled() -> bool {
+    match SPLICE.load(Ordering::Relaxed) {
+        SPLICE_UNSET => {
+            let enabled = std::env::var_os("CUPRUM_SPLICE").is_none_or(|v| v != "0");
+            set_splice_enabled(enabled);
+            enabled
+        }
+        state => state == SPLICE_ON,
+    }
+}
+
+/// Move up to `len` bytes from pipe `from` to pipe `to` inside the kernel,
+/// without blocking on either pipe (`SPLICE_F_NONBLOCK`; both ends are
+/// also `O_NONBLOCK`). `Ok(0)` is EOF; `WouldBlock` does not say which side
+/// blocked.
+fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
+    // SAFETY: both offsets are null (pipes have no offset), so no pointer is
+    // passed; invalid descriptors or unsupported files yield an errno.
+    let moved = unsafe {
+        libc::splice(
+            from,
+            std::ptr::null_mut(),
+            to,
+            std::ptr::null_mut(),
+            len,
+            libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
+        )
+    };
+    usize::try_from(moved).map_err(|_| last_error())
 }
 
 /// Which descriptions the engine switched to non-blocking, and for how many

@@ -32,6 +32,7 @@
 //!   must be called again soon without waiting for readiness.
 
 use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use crate::errors::EngineError;
@@ -41,12 +42,36 @@ use crate::ring::Ring;
 pub trait Source {
     /// Read into `bufs` in order, like `readv(2)`; `Ok(0)` means EOF.
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize>;
+
+    /// Move up to `len` bytes straight into descriptor `sink` without a
+    /// copy through user space (`splice(2)`), like a read and a write in
+    /// one; `Ok(0)` means EOF and `WouldBlock` means either side would
+    /// block. `None`: this end cannot splice, use the ring.
+    fn splice_into(&mut self, _sink: RawFd, _len: usize) -> Option<io::Result<usize>> {
+        None
+    }
 }
 
 /// The writing end of a pair.
 pub trait Sink {
     /// Write from `bufs` in order, like `writev(2)`.
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+
+    /// The descriptor a [`Source`] may splice into, if this end allows it.
+    fn splice_fd(&self) -> Option<RawFd> {
+        None
+    }
+}
+
+/// Whether a pair moves bytes with `splice(2)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SpliceMode {
+    /// Not tried yet: the first call decides (`EINVAL` means never).
+    Untried,
+    /// Splicing works for this pair.
+    On,
+    /// The ring-buffer copy path.
+    Off,
 }
 
 /// The outcome of one pair: bytes written, or why it ended otherwise.
@@ -100,6 +125,7 @@ pub struct Pair {
     drain_timeout: Option<Duration>,
     written: u64,
     discarded: u64,
+    splice: SpliceMode,
 }
 
 /// Per-call work bound.
@@ -152,6 +178,7 @@ impl Pair {
             drain_timeout,
             written: 0,
             discarded: 0,
+            splice: SpliceMode::Untried,
         }
     }
 
@@ -247,6 +274,109 @@ impl Pair {
         };
     }
 
+    /// The draining state: read and discard until EOF or the deadline
+    /// (`reader_blocked`: the reader already said `WouldBlock` in this call).
+    fn drain<R>(
+        &mut self,
+        reader: &mut R,
+        deadline: Option<Instant>,
+        mut reader_blocked: bool,
+        budget: &mut Budget,
+        now: Instant,
+    ) -> Step
+    where
+        R: Source + ?Sized,
+    {
+        if deadline.is_some_and(|d| now >= d) {
+            return self.finish();
+        }
+        while !reader_blocked && !self.reader_eof {
+            if budget.exhausted() {
+                return Step::Yield;
+            }
+            match reader.read_vectored(&mut self.ring.writable_io()) {
+                Ok(0) => self.reader_eof = true,
+                Ok(n) => {
+                    self.discarded += n as u64;
+                    budget.spend(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => budget.spend(0),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    reader_blocked = true;
+                }
+                Err(e) => return self.fail(e),
+            }
+        }
+        if self.reader_eof {
+            return self.finish();
+        }
+        Step::Wait {
+            reader: true,
+            writer: false,
+        }
+    }
+
+    /// The splice fast path: move bytes reader -> writer in the kernel until
+    /// one would block, EOF, the budget or a break. Returns `None` when the
+    /// pair must (from now on) use the ring instead, or when the state
+    /// changed (draining) and `drive` should go on.
+    fn splice<R, W>(
+        &mut self,
+        reader: &mut R,
+        writer: &mut W,
+        budget: &mut Budget,
+        now: Instant,
+    ) -> Option<Step>
+    where
+        R: Source + ?Sized,
+        W: Sink + ?Sized,
+    {
+        let Some(sink) = writer.splice_fd() else {
+            self.splice = SpliceMode::Off;
+            return None;
+        };
+        let len = self.ring.capacity();
+        loop {
+            let Some(result) = reader.splice_into(sink, len) else {
+                self.splice = SpliceMode::Off;
+                return None;
+            };
+            match result {
+                Ok(0) => return Some(self.finish()),
+                Ok(n) => {
+                    self.splice = SpliceMode::On;
+                    self.written += n as u64;
+                    budget.spend(n);
+                    if budget.exhausted() {
+                        return Some(Step::Yield);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => budget.spend(0),
+                // Either side may be the one that blocked: wait for both.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Some(Step::Wait {
+                        reader: true,
+                        writer: true,
+                    });
+                }
+                Err(e) if is_broken_downstream(&e) => {
+                    self.start_drain(now);
+                    return None;
+                }
+                // The kernel refuses to splice these two (a file opened with
+                // O_APPEND, some sockets, ...): copy through the ring.
+                Err(e)
+                    if self.splice == SpliceMode::Untried
+                        && e.raw_os_error() == Some(libc::EINVAL) =>
+                {
+                    self.splice = SpliceMode::Off;
+                    return None;
+                }
+                Err(e) => return Some(self.fail(e)),
+            }
+        }
+    }
+
     /// Move as many bytes as the ends allow right now (bounded), at time
     /// `now` (used for the drain deadline).
     pub fn drive<R, W>(&mut self, reader: &mut R, writer: &mut W, now: Instant) -> Step
@@ -260,6 +390,11 @@ impl Pair {
         loop {
             match self.state {
                 State::Finished(_) | State::Failed(_) => return Step::Done,
+                State::Copying if self.splice != SpliceMode::Off && self.ring.is_empty() => {
+                    if let Some(step) = self.splice(reader, writer, &mut budget, now) {
+                        return step;
+                    }
+                }
                 State::Copying => {
                     // Fill.
                     while !reader_blocked
@@ -324,33 +459,7 @@ impl Pair {
                     }
                 }
                 State::Draining { deadline } => {
-                    if deadline.is_some_and(|d| now >= d) {
-                        return self.finish();
-                    }
-                    while !reader_blocked && !self.reader_eof {
-                        if budget.exhausted() {
-                            return Step::Yield;
-                        }
-                        match reader.read_vectored(&mut self.ring.writable_io()) {
-                            Ok(0) => self.reader_eof = true,
-                            Ok(n) => {
-                                self.discarded += n as u64;
-                                budget.spend(n);
-                            }
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => budget.spend(0),
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                                reader_blocked = true;
-                            }
-                            Err(e) => return self.fail(e),
-                        }
-                    }
-                    if self.reader_eof {
-                        return self.finish();
-                    }
-                    return Step::Wait {
-                        reader: true,
-                        writer: false,
-                    };
+                    return self.drain(reader, deadline, reader_blocked, &mut budget, now);
                 }
             }
         }
@@ -373,6 +482,8 @@ mod tests {
         WouldBlock,
         Interrupted,
         Fail(io::ErrorKind),
+        /// Fail with this raw `errno`.
+        Errno(i32),
     }
 
     /// A reader over `data`, following a script (then reading freely).
@@ -402,6 +513,7 @@ mod tests {
                 Some(Act::WouldBlock) => return Err(io::ErrorKind::WouldBlock.into()),
                 Some(Act::Interrupted) => return Err(io::ErrorKind::Interrupted.into()),
                 Some(Act::Fail(kind)) => return Err(kind.into()),
+                Some(Act::Errno(errno)) => return Err(io::Error::from_raw_os_error(errno)),
                 None => usize::MAX,
             };
             let mut done = 0;
@@ -437,6 +549,7 @@ mod tests {
                 Some(Act::WouldBlock) => return Err(io::ErrorKind::WouldBlock.into()),
                 Some(Act::Interrupted) => return Err(io::ErrorKind::Interrupted.into()),
                 Some(Act::Fail(kind)) => return Err(kind.into()),
+                Some(Act::Errno(errno)) => return Err(io::Error::from_raw_os_error(errno)),
                 None => usize::MAX,
             };
             let mut done = 0;
@@ -675,5 +788,133 @@ mod tests {
             prop_assert_eq!(&w.out, &input);
             prop_assert_eq!(pair.into_result().unwrap(), len as u64);
         }
+    }
+
+    /// The descriptor number the splice fakes agree on.
+    const FAKE_SINK: i32 = 42;
+
+    /// A pipe-like reader that also splices, following a splice script
+    /// (then splicing freely); spliced bytes land in `spliced`.
+    struct SplicingReader {
+        inner: FakeReader,
+        splice_script: VecDeque<Act>,
+        spliced: Vec<u8>,
+    }
+
+    impl SplicingReader {
+        fn new(data: &[u8], splice_script: Vec<Act>) -> Self {
+            Self {
+                inner: FakeReader::new(data, vec![]),
+                splice_script: splice_script.into(),
+                spliced: Vec::new(),
+            }
+        }
+    }
+
+    impl Source for SplicingReader {
+        fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+            self.inner.read_vectored(bufs)
+        }
+
+        fn splice_into(&mut self, sink: i32, len: usize) -> Option<io::Result<usize>> {
+            assert_eq!(sink, FAKE_SINK);
+            let limit = match self.splice_script.pop_front() {
+                Some(Act::Up(n)) => n,
+                Some(Act::WouldBlock) => return Some(Err(io::ErrorKind::WouldBlock.into())),
+                Some(Act::Interrupted) => return Some(Err(io::ErrorKind::Interrupted.into())),
+                Some(Act::Fail(kind)) => return Some(Err(kind.into())),
+                Some(Act::Errno(errno)) => return Some(Err(io::Error::from_raw_os_error(errno))),
+                None => usize::MAX,
+            };
+            let r = &mut self.inner;
+            let n = len.min(limit).min(r.data.len() - r.pos);
+            self.spliced.extend_from_slice(&r.data[r.pos..r.pos + n]);
+            r.pos += n;
+            Some(Ok(n))
+        }
+    }
+
+    /// A writer that accepts splices (into `FAKE_SINK`).
+    struct SplicingWriter(FakeWriter);
+
+    impl Sink for SplicingWriter {
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.0.write_vectored(bufs)
+        }
+
+        fn splice_fd(&self) -> Option<i32> {
+            Some(FAKE_SINK)
+        }
+    }
+
+    fn einval() -> Act {
+        Act::Errno(libc::EINVAL)
+    }
+
+    fn run_splicing(pair: &mut Pair, r: &mut SplicingReader, w: &mut SplicingWriter) {
+        for _ in 0..100_000 {
+            if pair.drive(r, w, Instant::now()) == Step::Done {
+                return;
+            }
+        }
+        panic!("pair never finished: {:?}", pair.state());
+    }
+
+    #[test]
+    fn splices_when_both_ends_can_and_waits_on_both_when_blocked() {
+        let input = data(50_000);
+        let mut pair = Pair::new(4096, None);
+        let script = vec![Act::Up(1000), Act::Interrupted, Act::WouldBlock];
+        let mut r = SplicingReader::new(&input, script);
+        let mut w = SplicingWriter(FakeWriter::new(vec![]));
+        let step = pair.drive(&mut r, &mut w, Instant::now());
+        assert_eq!(
+            step,
+            Step::Wait {
+                reader: true,
+                writer: true
+            }
+        );
+        assert_eq!(pair.written(), 1000);
+        run_splicing(&mut pair, &mut r, &mut w);
+        assert_eq!(r.spliced, input);
+        assert!(w.0.out.is_empty(), "no byte went through the ring");
+        assert_eq!(pair.into_result().unwrap(), 50_000);
+    }
+
+    #[test]
+    fn einval_on_the_first_splice_falls_back_to_the_ring() {
+        let input = data(30_000);
+        let mut pair = Pair::new(4096, None);
+        let mut r = SplicingReader::new(&input, vec![einval()]);
+        let mut w = SplicingWriter(FakeWriter::new(vec![]));
+        run_splicing(&mut pair, &mut r, &mut w);
+        assert!(r.spliced.is_empty());
+        assert_eq!(w.0.out, input);
+        assert_eq!(pair.into_result().unwrap(), 30_000);
+    }
+
+    #[test]
+    fn einval_after_splicing_worked_is_an_error() {
+        let input = data(30_000);
+        let mut pair = Pair::new(4096, None);
+        let mut r = SplicingReader::new(&input, vec![Act::Up(10), einval()]);
+        let mut w = SplicingWriter(FakeWriter::new(vec![]));
+        run_splicing(&mut pair, &mut r, &mut w);
+        let err = pair.into_result().unwrap_err();
+        assert_eq!(err.errno(), Some(libc::EINVAL));
+    }
+
+    #[test]
+    fn broken_downstream_while_splicing_drains_the_reader() {
+        let input = data(40_000);
+        let mut pair = Pair::new(4096, None);
+        let script = vec![Act::Up(700), Act::Fail(io::ErrorKind::BrokenPipe)];
+        let mut r = SplicingReader::new(&input, script);
+        let mut w = SplicingWriter(FakeWriter::new(vec![]));
+        run_splicing(&mut pair, &mut r, &mut w);
+        assert_eq!(r.inner.pos, input.len(), "the reader was drained to EOF");
+        assert_eq!(pair.discarded(), 40_000 - 700);
+        assert_eq!(pair.into_result().unwrap(), 700);
     }
 }

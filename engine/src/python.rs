@@ -231,6 +231,18 @@ mod native {
         true
     }
 
+    /// Allow or forbid the splice fast path; see the `.pyi` stub.
+    #[pyfunction]
+    fn set_splice_enabled(enabled: bool) {
+        crate::fd::set_splice_enabled(enabled);
+    }
+
+    /// Whether the splice fast path is allowed; see the `.pyi` stub.
+    #[pyfunction]
+    fn splice_enabled() -> bool {
+        crate::fd::splice_enabled()
+    }
+
     /// Pump one pair to EOF; see the `.pyi` stub.
     #[pyfunction]
     #[pyo3(signature = (reader_fd, writer_fd, buffer_size = 65536, *, drain_timeout = None))]

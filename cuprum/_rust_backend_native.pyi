@@ -5,6 +5,7 @@ Import it only through ``cuprum._streams_rs``; everything else asks
 """
 
 from collections.abc import Callable, Sequence
+from typing import final
 
 def is_available() -> bool:
     """Return ``True``: the engine was built and imported."""
@@ -69,6 +70,7 @@ def rust_pump_many(
     the engine has let go of them all.
     """
 
+@final
 class PumpBatch:
     """The pairs of one batch started with `AsyncDoorbell.submit`."""
 
@@ -84,6 +86,7 @@ class PumpBatch:
         restored their flags; pairs already done are unaffected.
         """
 
+@final
 class AsyncDoorbell:
     """One event loop's doorbell: an eventfd rung as pairs complete.
 

@@ -65,12 +65,14 @@ def pump_stream(
 
     """
     (pair,) = _streams.validate_pairs([(reader_fd, writer_fd)])
-    results = _pump_many_checked(
-        [pair],
-        _streams.validate_buffer_size(buffer_size),
-        _streams.validate_drain_timeout(drain_timeout),
-    )
-    return _raise_if_error(results[0])
+    size = _streams.validate_buffer_size(buffer_size)
+    bound = _streams.validate_drain_timeout(drain_timeout)
+    if get_stream_backend() is StreamBackend.RUST:
+        from cuprum import _streams_rs  # noqa: PLC0415 - only when selected
+
+        # Runs inline on this thread while the transfer never has to wait.
+        return _streams_rs.rust_pump_stream(*pair, size, drain_timeout=bound)
+    return _raise_if_error(_streams.pump_fds([pair], size, bound)[0])
 
 
 def pump_many(

@@ -30,6 +30,7 @@
 //!   (`/dev/null`, other character devices) become "always ready" the same
 //!   way.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
@@ -68,11 +69,14 @@ struct FileKey {
 pub struct Endpoint {
     /// The duplicate (close-on-exec, number >= 3); dropping it closes it.
     file: File,
+    /// The caller's number (never used for I/O; fds 0 to 2 are protected).
+    caller_fd: RawFd,
     key: FileKey,
     regular: bool,
     /// A pipe or FIFO: `splice(2)` can move bytes between two of these.
     pipe: bool,
-    protected: bool,
+    /// Decided on first use by [`Endpoint::is_protected`].
+    protected: Cell<Option<bool>>,
     readiness: Readiness,
     flag: FlagUse,
 }
@@ -208,15 +212,16 @@ impl Endpoint {
     ///
     /// Fails at once (never waits) with `EBADF` when `fd` is negative, not
     /// open, an `O_PATH` descriptor, or not open for `direction`.
-    pub fn open(fd: RawFd, direction: Direction) -> io::Result<Self> {
-        let access = check_access(fd, direction)?;
+    pub fn open(fd: RawFd, access: libc::c_int) -> io::Result<Self> {
         let file = File::from(dup_cloexec(fd)?);
         let st = fstat(file.as_raw_fd())?;
         let regular = st.st_mode & libc::S_IFMT == libc::S_IFREG;
         let pipe = st.st_mode & libc::S_IFMT == libc::S_IFIFO;
-        let protected = !regular
-            && (fd <= 2 || is_tty(file.as_raw_fd()) || is_standard_stream(st.st_dev, st.st_ino));
+        // Classifying costs a few syscalls (isatty, fstat of fds 0 to 2); the
+        // inline path never needs it, so it is decided on first use.
+        let protected = Cell::new(if regular { Some(false) } else { None });
         Ok(Self {
+            caller_fd: fd,
             file,
             key: FileKey {
                 dev: st.st_dev,
@@ -241,6 +246,12 @@ impl Endpoint {
         self.file.as_raw_fd()
     }
 
+    /// A pipe or FIFO.
+    #[must_use]
+    pub fn is_pipe(&self) -> bool {
+        self.pipe
+    }
+
     /// A regular file (always ready, never registered).
     #[must_use]
     pub fn is_regular(&self) -> bool {
@@ -252,7 +263,14 @@ impl Endpoint {
     /// 2): its pair takes the blocking path.
     #[must_use]
     pub fn is_protected(&self) -> bool {
-        self.protected
+        if let Some(protected) = self.protected.get() {
+            return protected;
+        }
+        let protected = self.caller_fd <= 2
+            || is_tty(self.raw())
+            || is_standard_stream(self.key.dev, self.key.ino);
+        self.protected.set(Some(protected));
+        protected
     }
 
     /// Served without readiness events (regular file, or refused by epoll).
@@ -276,7 +294,7 @@ impl Endpoint {
         interest: Interest,
     ) -> io::Result<()> {
         debug_assert!(
-            !self.protected,
+            !self.is_protected(),
             "protected descriptors are never registered"
         );
         if self.readiness != Readiness::Unwatched {
@@ -419,7 +437,7 @@ impl NonblockTable {
     /// Make a registered endpoint's description non-blocking (remembering
     /// whether this endpoint switched it).
     pub fn acquire(&mut self, ep: &mut Endpoint) -> io::Result<()> {
-        debug_assert!(!ep.protected && ep.flag == FlagUse::Untouched);
+        debug_assert!(!ep.is_protected() && ep.flag == FlagUse::Untouched);
         let flags = get_flags(ep.raw())?;
         if flags & libc::O_NONBLOCK == 0 {
             set_flags(ep.raw(), flags | libc::O_NONBLOCK)?;
@@ -591,6 +609,57 @@ pub fn block_sigpipe() -> io::Result<()> {
     } else {
         Err(io::Error::from_raw_os_error(rc))
     }
+}
+
+/// Keeps `SIGPIPE` blocked in the calling thread while alive, then restores
+/// the thread's previous mask. For writes made on a caller's thread (the
+/// inline path); every write or splice that fails with `EPIPE` consumes the
+/// `SIGPIPE` it raised, before the mask is restored.
+pub struct SigpipeBlocked {
+    old: libc::sigset_t,
+    was_blocked: bool,
+}
+
+impl SigpipeBlocked {
+    /// Block `SIGPIPE` until the guard is dropped.
+    #[must_use]
+    pub fn new() -> Self {
+        let set = sigpipe_set();
+        let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: `set` is initialised and `old` is valid for writes;
+        // pthread_sigmask fills `old` on success (it cannot fail with a
+        // valid `how`).
+        let old = unsafe {
+            libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, old.as_mut_ptr());
+            old.assume_init()
+        };
+        // SAFETY: `old` is an initialised signal set.
+        let was_blocked = unsafe { libc::sigismember(&raw const old, libc::SIGPIPE) } == 1;
+        Self { old, was_blocked }
+    }
+}
+
+impl Default for SigpipeBlocked {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for SigpipeBlocked {
+    fn drop(&mut self) {
+        if !self.was_blocked {
+            // SAFETY: `self.old` is the initialised mask saved by `new`.
+            unsafe {
+                libc::pthread_sigmask(libc::SIG_SETMASK, &raw const self.old, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// Whether `fd` is ready for `events` (`POLLIN` or `POLLOUT`) right now;
+/// a hang-up or error counts as ready (the next read or write reports it).
+pub fn ready_now(fd: RawFd, events: libc::c_short) -> io::Result<bool> {
+    probe(fd, events)
 }
 
 /// Consume a `SIGPIPE` pending on the calling thread (after an `EPIPE`), so

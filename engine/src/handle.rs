@@ -20,6 +20,7 @@ use std::time::Duration;
 use crate::blocking;
 use crate::errors::EngineError;
 use crate::fd::{self, Direction, Endpoint};
+use crate::inline;
 use crate::pair::{Pair, PairResult};
 use crate::reactor::{self, Command, Job, Shared};
 
@@ -55,6 +56,14 @@ pub trait Completion: Send + Sync + 'static {
 pub struct Handle {
     shared: Arc<Shared>,
     pid: u32,
+}
+
+/// What [`Handle::start_one`] did with its pair.
+pub enum Started {
+    /// Done on the calling thread without ever waiting.
+    Finished(PairResult),
+    /// Handed to the engine; it completes through the given `Completion`.
+    Running(Batch),
 }
 
 /// The pairs of one [`Handle::submit`] call.
@@ -158,7 +167,7 @@ impl Handle {
         let checked: Vec<_> = pairs.iter().map(validate).collect();
         let mut jobs = Vec::new();
         for (index, (spec, check)) in pairs.into_iter().zip(checked).enumerate() {
-            match check.and_then(|()| prepare(index, &spec)) {
+            match check.and_then(|access| prepare(index, &spec, &access)) {
                 Err(err) => completion.complete(index, Err(err)),
                 Ok(job) if job.reader.is_protected() || job.writer.is_protected() => {
                     if let Err(err) =
@@ -170,23 +179,58 @@ impl Handle {
                 Ok(job) => jobs.push(job),
             }
         }
-        if !jobs.is_empty() {
-            let command = Command::Submit {
-                batch: batch.id,
-                cancelled: Arc::clone(&batch.cancelled),
-                completion: Arc::clone(&completion),
-                jobs,
-            };
-            if let Err(Command::Submit { jobs, .. }) = self.shared.send(command) {
-                for job in jobs {
-                    completion.complete(
-                        job.index,
-                        Err(EngineError::Internal("reactor stopped".into())),
-                    );
-                }
+        self.send(&batch, &completion, jobs);
+        batch
+    }
+
+    /// Pump one pair on the calling thread for as long as it never has to
+    /// wait (see `inline.rs`), and hand it to the reactor the moment it
+    /// would. A pair done inline is returned as [`Started::Finished`] and
+    /// `completion` is never called; otherwise it is called once, with
+    /// index 0, as for [`Handle::submit`].
+    pub fn start_one(&self, spec: PairSpec, completion: Arc<dyn Completion>) -> Started {
+        if self.pid != std::process::id() {
+            return Started::Running(self.submit(vec![spec], completion));
+        }
+        let mut job = match validate(&spec).and_then(|access| prepare(0, &spec, &access)) {
+            Ok(job) => job,
+            Err(err) => return Started::Finished(Err(err)),
+        };
+        if inline::eligible(&job) && inline::drive(&mut job) {
+            return Started::Finished(job.pair.into_result());
+        }
+        let batch = self.batch(self.shared.next_batch());
+        if job.reader.is_protected() || job.writer.is_protected() {
+            if let Err(err) =
+                blocking::spawn(job, Arc::clone(&batch.cancelled), Arc::clone(&completion))
+            {
+                completion.complete(0, Err(err.into()));
+            }
+        } else {
+            self.send(&batch, &completion, vec![job]);
+        }
+        Started::Running(batch)
+    }
+
+    /// Hand `jobs` to the reactor as part of `batch`.
+    fn send(&self, batch: &Batch, completion: &Arc<dyn Completion>, jobs: Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let command = Command::Submit {
+            batch: batch.id,
+            cancelled: Arc::clone(&batch.cancelled),
+            completion: Arc::clone(completion),
+            jobs,
+        };
+        if let Err(Command::Submit { jobs, .. }) = self.shared.send(command) {
+            for job in jobs {
+                completion.complete(
+                    job.index,
+                    Err(EngineError::Internal("reactor stopped".into())),
+                );
             }
         }
-        batch
     }
 
     fn batch(&self, id: u64) -> Batch {
@@ -199,20 +243,26 @@ impl Handle {
     }
 }
 
-/// Check one spec without opening anything.
-fn validate(spec: &PairSpec) -> Result<(), EngineError> {
-    fd::check_access(spec.reader, Direction::Read)?;
-    fd::check_access(spec.writer, Direction::Write)?;
+/// Check one spec without opening anything; return both access modes.
+fn validate(spec: &PairSpec) -> Result<Access, EngineError> {
+    let reader = fd::check_access(spec.reader, Direction::Read)?;
+    let writer = fd::check_access(spec.writer, Direction::Write)?;
     if spec.buffer_size == 0 || spec.buffer_size > MAX_BUFFER_SIZE {
         return Err(EngineError::from_errno(libc::EINVAL));
     }
-    Ok(())
+    Ok(Access { reader, writer })
+}
+
+/// The access modes of a validated spec's descriptors.
+struct Access {
+    reader: libc::c_int,
+    writer: libc::c_int,
 }
 
 /// Build one validated spec's job (duplicating both descriptors).
-fn prepare(index: usize, spec: &PairSpec) -> Result<Job, EngineError> {
-    let reader = Endpoint::open(spec.reader, Direction::Read)?;
-    let writer = Endpoint::open(spec.writer, Direction::Write)?;
+fn prepare(index: usize, spec: &PairSpec, access: &Access) -> Result<Job, EngineError> {
+    let reader = Endpoint::open(spec.reader, access.reader)?;
+    let writer = Endpoint::open(spec.writer, access.writer)?;
     Ok(Job {
         index,
         pair: Pair::new(spec.buffer_size, spec.drain_timeout),

@@ -40,6 +40,7 @@ pub mod pair;
 pub mod ring;
 
 mod blocking;
+mod inline;
 mod reactor;
 
 #[cfg(feature = "python")]
@@ -48,6 +49,6 @@ mod python;
 pub use doorbell::Doorbell;
 pub use errors::EngineError;
 pub use handle::{
-    Batch, BlockingWaiter, Completion, CompletionQueue, Handle, PairSpec, MAX_BUFFER_SIZE,
+    Batch, BlockingWaiter, Completion, CompletionQueue, Handle, PairSpec, Started, MAX_BUFFER_SIZE,
 };
 pub use pair::PairResult;

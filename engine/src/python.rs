@@ -10,11 +10,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyBaseException, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::{
-    Batch, CompletionQueue, Doorbell, EngineError, Handle, PairResult, PairSpec, MAX_BUFFER_SIZE,
+    Batch, CompletionQueue, Doorbell, EngineError, Handle, PairResult, PairSpec, Started,
+    MAX_BUFFER_SIZE,
 };
 
 /// How long a waiting call sleeps between two checks for signals.
@@ -115,6 +116,36 @@ fn run_batch(
     let handle = Handle::global()?;
     let queue = CompletionQueue::new(count);
     let batch = handle.submit(specs, Arc::clone(&queue) as Arc<_>);
+    wait_batch(py, &batch, &queue, count, on_pair_done)
+}
+
+/// Run one pair: inline while it never has to wait, else in the reactor.
+fn run_one(py: Python<'_>, spec: PairSpec) -> PyResult<u64> {
+    let handle = Handle::global()?;
+    let queue = CompletionQueue::new(1);
+    let completion = Arc::clone(&queue) as Arc<_>;
+    match py.detach(|| handle.start_one(spec, completion)) {
+        Started::Finished(result) => Ok(result?),
+        Started::Running(batch) => {
+            let mut results = wait_batch(py, &batch, &queue, 1, None)?;
+            let result = results.pop().expect("one pair, one result").into_bound(py);
+            if result.is_instance_of::<PyBaseException>() {
+                return Err(PyErr::from_value(result));
+            }
+            result.extract()
+        }
+    }
+}
+
+/// Wait for the `count` pairs of `batch` (reporting to `queue`) with the
+/// GIL released, calling `on_pair_done` as each ends; see [`run_batch`].
+fn wait_batch(
+    py: Python<'_>,
+    batch: &Batch,
+    queue: &CompletionQueue,
+    count: usize,
+    on_pair_done: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<Py<PyAny>>> {
     let mut results: Vec<Option<Py<PyAny>>> = (0..count).map(|_| None).collect();
     let mut remaining = count;
     let outcome = loop {
@@ -219,10 +250,9 @@ impl PumpBatch {
 #[pymodule]
 #[pyo3(name = "_rust_backend_native")]
 mod native {
-    use pyo3::exceptions::PyBaseException;
     use pyo3::prelude::*;
 
-    use super::{check_buffer_size, check_drain_timeout, check_fd, pair_specs, run_batch};
+    use super::{check_buffer_size, check_drain_timeout, check_fd, pair_specs, run_batch, run_one};
     use crate::PairSpec;
 
     /// Report that the native engine was built and imported.
@@ -259,12 +289,7 @@ mod native {
             buffer_size: check_buffer_size(buffer_size)?,
             drain_timeout: check_drain_timeout(drain_timeout)?,
         };
-        let mut results = run_batch(py, vec![spec], None)?;
-        let result = results.pop().expect("one pair, one result").into_bound(py);
-        if result.is_instance_of::<PyBaseException>() {
-            return Err(PyErr::from_value(result));
-        }
-        result.extract()
+        run_one(py, spec)
     }
 
     /// Pump many pairs concurrently; see the `.pyi` stub.

@@ -1,22 +1,95 @@
 """cuprum: typed, async subprocess pipelines with a Rust pump engine.
 
-The pump calls move bytes between descriptors through the selected stream
-backend: the Rust engine when it is installed, the pure-Python backend
-otherwise (``CUPRUM_STREAM_BACKEND=auto|rust|python``).
+Commands are built from a catalogue of allowed programs
+(``sh.make(ECHO)("hi")``), joined with ``|`` into pipelines and run with
+``run()`` (awaitable) or ``run_sync()``. The bytes between stages move
+through the selected stream backend: the Rust engine when it is installed,
+the pure-Python backend otherwise (``CUPRUM_STREAM_BACKEND=auto|rust|python``).
+The pump calls underneath are public too.
 """
 
 from __future__ import annotations
 
+from cuprum import sh
 from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._pump import pump_many, pump_many_async, pump_stream, pump_stream_async
 from cuprum._rust_backend import is_available as is_rust_available
+from cuprum.catalogue import (
+    CAT,
+    CUT,
+    DEFAULT_CATALOGUE,
+    ECHO,
+    FALSE,
+    GREP,
+    GZIP,
+    HEAD,
+    PRINTF,
+    SEQ,
+    SHA256SUM,
+    SLEEP,
+    SORT,
+    TAIL,
+    TEE,
+    TR,
+    TRUE,
+    UNIQ,
+    WC,
+    YES,
+    Program,
+    ProgramCatalogue,
+    ProjectSettings,
+    UnknownProgramError,
+)
+from cuprum.pipeline import (
+    CommandResult,
+    Pipeline,
+    PipelineResult,
+    ProgramNotFoundError,
+    RunOutputOptions,
+    StageResult,
+    TimeoutExpired,
+)
+from cuprum.sh import SafeCmd
 
 __all__ = [
+    "CAT",
+    "CUT",
+    "DEFAULT_CATALOGUE",
+    "ECHO",
+    "FALSE",
+    "GREP",
+    "GZIP",
+    "HEAD",
+    "PRINTF",
+    "SEQ",
+    "SHA256SUM",
+    "SLEEP",
+    "SORT",
+    "TAIL",
+    "TEE",
+    "TR",
+    "TRUE",
+    "UNIQ",
+    "WC",
+    "YES",
+    "CommandResult",
+    "Pipeline",
+    "PipelineResult",
+    "Program",
+    "ProgramCatalogue",
+    "ProgramNotFoundError",
+    "ProjectSettings",
+    "RunOutputOptions",
+    "SafeCmd",
+    "StageResult",
     "StreamBackend",
+    "TimeoutExpired",
+    "UnknownProgramError",
     "get_stream_backend",
     "is_rust_available",
     "pump_many",
     "pump_many_async",
     "pump_stream",
     "pump_stream_async",
+    "sh",
 ]

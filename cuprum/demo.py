@@ -1,27 +1,33 @@
 """The main job, as a runnable demo: ``python -m cuprum.demo``.
 
-Starts three real processes, a producer of built-in text (this module run
-with ``--produce``), ``tr a-z A-Z`` and ``sha256sum``, and pumps both hops
-between them with one `cuprum.pump_many` batch. Each hop's writer is closed
-the moment that hop ends, which gives the next stage its EOF. Prints what
-moved per hop, how fast, which backend did it, and checks the checksum
-against one computed in this process.
+Runs a three-stage pipeline through the pipeline API: a producer of
+built-in text (this module run with ``--produce``) | ``tr a-z A-Z`` |
+``sha256sum``. cuprum pumps both hops in one batch and gives each next
+stage its EOF the moment a hop ends. Prints what moved per hop, how fast,
+which backend did it, and checks the checksum against one computed in this
+process.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import subprocess
 import sys
-import time
 import typing as typ
 
 import cuprum
+from cuprum import SHA256SUM, TR, sh
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
+_PYTHON = cuprum.Program(sys.executable)
+_DEMO_CATALOGUE = cuprum.ProgramCatalogue(
+    projects=[
+        *cuprum.DEFAULT_CATALOGUE.projects.values(),
+        cuprum.ProjectSettings(name="demo", programs=(_PYTHON,)),
+    ]
+)
 _VERSE = (
     b"copper runs in quiet wires, carrying what the makers say;\n"
     b"every byte that enters here must leave the other way.\n"
@@ -68,55 +74,27 @@ def expected_digest(size: int) -> str:
 def run(size: int) -> int:
     """Run the three-stage pipeline; return the process exit status."""
     backend = cuprum.get_stream_backend()
-    producer = subprocess.Popen(
-        [sys.executable, "-m", "cuprum.demo", "--produce", str(size)],
-        stdout=subprocess.PIPE,
+    producer = sh.make(_PYTHON, _DEMO_CATALOGUE)(
+        "-m", "cuprum.demo", "--produce", str(size)
     )
-    upper = subprocess.Popen(
-        ["tr", "a-z", "A-Z"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
-    sink = subprocess.Popen(
-        ["sha256sum"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
-    hops = [(producer.stdout, upper.stdin), (upper.stdout, sink.stdin)]
+    pipeline = producer | sh.make(TR)("a-z", "A-Z") | sh.make(SHA256SUM)()
+    result = pipeline.run_sync()
     names = ["producer -> tr", "tr -> sha256sum"]
-    ended: dict[int, float] = {}
-
-    def on_pair_done(index: int, _result: int | OSError) -> None:
-        ended[index] = time.perf_counter()
-        for stream in hops[index]:
-            typ.cast("typ.IO[bytes]", stream).close()
-
-    started = time.perf_counter()
-    results = cuprum.pump_many(
-        [
-            (
-                typ.cast("typ.IO[bytes]", r).fileno(),
-                typ.cast("typ.IO[bytes]", w).fileno(),
-            )
-            for r, w in hops
-        ],
-        on_pair_done=on_pair_done,
-    )
-    digest_line = typ.cast("typ.IO[bytes]", sink.stdout).read().decode()
-    codes = [process.wait() for process in (producer, upper, sink)]
     print(f"cuprum demo: {size:,} bytes of built-in text | tr a-z A-Z | sha256sum")
     print(f"backend: {backend.value}")
-    for index, (name, result) in enumerate(zip(names, results, strict=True)):
-        if isinstance(result, OSError):
-            print(f"  hop {index} {name:>16}: failed: {result}")
-            continue
-        seconds = ended[index] - started
-        rate = result / seconds / (1 << 20) if seconds > 0 else float("inf")
+    for index, name in enumerate(names):
+        moved, seconds = result.hop_bytes[index], result.hop_seconds[index]
+        rate = moved / seconds / (1 << 20) if seconds > 0 else float("inf")
         print(
-            f"  hop {index} {name:>16}: {result:>13,} bytes in {seconds:6.3f} s"
+            f"  hop {index} {name:>16}: {moved:>13,} bytes in {seconds:6.3f} s"
             f" ({rate:8.1f} MiB/s)"
         )
-    digest = digest_line.split()[0] if digest_line else ""
+    digest = result.stdout.split()[0] if result.stdout else ""
     verdict = "matches" if digest == expected_digest(size) else "DOES NOT MATCH"
     print(f"sha256 {digest} {verdict} the digest computed in-process")
+    codes = result.exit_codes
     print(f"exit codes: producer={codes[0]} tr={codes[1]} sha256sum={codes[2]}")
-    return 0 if verdict == "matches" and not any(codes) else 1
+    return 0 if verdict == "matches" and result.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,897 @@
+"""Pipelines: spawn the stages, wire and pump the hops, judge and report.
+
+Owns `Pipeline`, the result types (`PipelineResult`, `StageResult`,
+`CommandResult`), `RunOutputOptions`, `TimeoutExpired`,
+`ProgramNotFoundError`, and the machinery that runs a list of stages
+(`run_stages`), which `cuprum.sh.SafeCmd` uses for single commands too.
+
+How a run goes (contract section 7):
+
+* every program is resolved on ``PATH`` before anything is spawned;
+* each stage is spawned with ``asyncio.create_subprocess_exec`` in a process
+  group of its own (``process_group=0``), so a signal reaches all of it;
+  the first stage reads ``/dev/null``;
+* each hop (stage i stdout -> stage i+1 stdin) is two pipes made by this
+  process (``O_CLOEXEC``, enlarged to 1 MiB where allowed); the parent pumps
+  the first pipe's read end into the second's write end, every hop of the
+  run in one `cuprum.pump_many_async` batch; ``on_pair_done`` closes hop
+  i's two parent ends the moment hop i ends, which gives stage i+1 its EOF
+  (or, after a bounded drain behind a broken downstream, ends stage i by
+  ``SIGPIPE``);
+* the last stage's stdout and every stage's stderr are read concurrently
+  from pipes of this process, with ``loop.add_reader``;
+* when a stage fails on its own, the others are terminated (``SIGTERM`` to
+  each process group, a grace period, then ``SIGKILL``).
+
+Invariants:
+
+* every descriptor the run creates is owned by one `_Fd` and closed exactly
+  once, by whichever of spawn, ``on_pair_done`` or the final clean-up comes
+  first; the clean-up runs on every path (success, failure, timeout,
+  cancellation, spawn error);
+* `run_stages` returns or raises only after every stage it spawned is
+  reaped, the pump batch is over and every descriptor it made is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import dataclasses as dc
+import errno
+import fcntl
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import typing as typ
+
+from cuprum._pump import pump_many_async
+from cuprum._streams import validate_drain_timeout
+
+if typ.TYPE_CHECKING:
+    import collections.abc as cabc
+
+    from cuprum.sh import SafeCmd
+
+DEFAULT_DRAIN_TIMEOUT: typ.Final = 0.25
+"""Seconds a hop keeps draining its upstream after the downstream left."""
+
+DEFAULT_TERMINATE_GRACE: typ.Final = 1.0
+"""Seconds between ``SIGTERM`` and ``SIGKILL`` when stages are terminated."""
+
+HOP_PIPE_SIZE: typ.Final = 1 << 20
+"""Capacity asked for each hop pipe (``F_SETPIPE_SZ``); refusals are ignored."""
+
+_READ_CHUNK: typ.Final = 1 << 16
+_SETTLE_BOUND: typ.Final = 2.0
+"""Seconds clean-up waits for pumps and readers once every stage is reaped."""
+_SIGPIPE_CODES: typ.Final = (-signal.SIGPIPE, 128 + signal.SIGPIPE)
+_F_SETPIPE_SZ: typ.Final[int | None] = getattr(fcntl, "F_SETPIPE_SZ", None)
+
+
+class ProgramNotFoundError(FileNotFoundError):
+    """A catalogued program is not installed: ``PATH`` has no such executable."""
+
+
+# ---------------------------------------------------------------------------
+# Options and results
+# ---------------------------------------------------------------------------
+
+
+@dc.dataclass(frozen=True, slots=True)
+class RunOutputOptions:
+    """What a run does with the stages' output.
+
+    Parameters
+    ----------
+    capture
+        Keep stdout (of the last stage) and every stage's stderr, and return
+        them as text. Without it they are still read (a stage never stalls)
+        but dropped, and the results carry ``None``.
+    echo
+        Copy the output, as it arrives, to this process's ``sys.stdout`` and
+        ``sys.stderr``.
+    encoding, errors
+        How bytes become text (`bytes.decode` arguments).
+
+    """
+
+    capture: bool = True
+    echo: bool = False
+    encoding: str = "utf-8"
+    errors: str = "replace"
+
+
+@dc.dataclass(frozen=True, slots=True)
+class StageResult:
+    """How one stage of a pipeline ended.
+
+    Attributes
+    ----------
+    argv
+        The stage's arguments, program first.
+    exit_code
+        The exit status; negative ``-N`` when ended by signal ``N``.
+    pid
+        The stage's process id (also its process group id).
+    stderr
+        The stage's stderr text, or ``None`` when not captured.
+    ok
+        True when the stage exited 0, or ended by ``SIGPIPE`` because its
+        downstream left (not a failure, contract section 7).
+    terminated
+        True when cuprum signalled the stage (fail-fast, timeout or
+        cancellation) before it ended.
+
+    """
+
+    argv: tuple[str, ...]
+    exit_code: int
+    pid: int
+    stderr: str | None
+    ok: bool
+    terminated: bool = False
+
+
+@dc.dataclass(frozen=True, slots=True)
+class PipelineResult:
+    """How a pipeline ended.
+
+    Attributes
+    ----------
+    stdout
+        The last stage's stdout text, or ``None`` when not captured.
+    stages
+        One `StageResult` per stage, in pipeline order.
+    failure_index
+        The lowest index among stages that failed on their own (not by
+        cuprum's termination, not by ``SIGPIPE`` after their downstream
+        left); ``None`` when none did.
+    hop_bytes
+        Bytes cuprum pumped through each hop (stage i -> stage i+1).
+    hop_seconds
+        Seconds from the start of the run to the end of each hop.
+
+    """
+
+    stdout: str | None
+    stages: list[StageResult]
+    failure_index: int | None
+    hop_bytes: tuple[int, ...] = ()
+    hop_seconds: tuple[float, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when no stage failed on its own."""
+        return self.failure_index is None
+
+    @property
+    def exit_codes(self) -> tuple[int, ...]:
+        """Every stage's exit code, in order."""
+        return tuple(stage.exit_code for stage in self.stages)
+
+
+@dc.dataclass(frozen=True, slots=True)
+class CommandResult:
+    """How a single command ended.
+
+    Attributes
+    ----------
+    argv
+        The command's arguments, program first.
+    exit_code
+        The exit status; negative ``-N`` when ended by signal ``N``.
+    pid
+        The process id.
+    stdout, stderr
+        The output text, or ``None`` when not captured.
+
+    """
+
+    argv: tuple[str, ...]
+    exit_code: int
+    pid: int
+    stdout: str | None
+    stderr: str | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the command exited 0."""
+        return self.exit_code == 0
+
+
+class TimeoutExpired(subprocess.TimeoutExpired):
+    """A run outlived its ``timeout``; every stage has been ended and reaped.
+
+    Attributes
+    ----------
+    cmd
+        The argv of every stage.
+    timeout
+        The timeout, in seconds.
+    output, stdout
+        The last stage's stdout captured before the end (``None`` when not
+        captured).
+    stderr
+        Every stage's captured stderr, concatenated in stage order.
+    result
+        The partial `PipelineResult`: per-stage exit codes and stderr.
+
+    """
+
+    def __init__(self, timeout: float, result: PipelineResult) -> None:
+        stderr_parts = [stage.stderr for stage in result.stages]
+        stderr = (
+            None
+            if all(part is None for part in stderr_parts)
+            else "".join(part or "" for part in stderr_parts)
+        )
+        super().__init__(
+            typ.cast("list[str]", [list(stage.argv) for stage in result.stages]),
+            timeout,
+            output=result.stdout,
+            stderr=stderr,
+        )
+        self.result = result
+
+    def __str__(self) -> str:
+        """Say which pipeline timed out and after how long."""
+        shown = " | ".join(" ".join(stage.argv) for stage in self.result.stages)
+        return f"{shown!r} timed out after {self.timeout} seconds"
+
+
+# ---------------------------------------------------------------------------
+# Pipeline
+# ---------------------------------------------------------------------------
+
+
+class Pipeline:
+    """Commands joined stdout-to-stdin: ``cmd1 | cmd2 | ...``.
+
+    Build one with ``|`` between `cuprum.sh.SafeCmd` objects (or pipelines);
+    extend one with ``|``. A pipeline is immutable and can be run any number
+    of times.
+
+    Parameters
+    ----------
+    stages
+        The commands, first to last.
+
+    Raises
+    ------
+    ValueError
+        If ``stages`` is empty.
+    TypeError
+        If a stage is not a `cuprum.sh.SafeCmd`.
+
+    """
+
+    __slots__ = ("_stages",)
+
+    def __init__(self, stages: cabc.Iterable[SafeCmd]) -> None:
+        from cuprum.sh import SafeCmd  # noqa: PLC0415 - sh imports this module
+
+        checked = tuple(stages)
+        if not checked:
+            msg = "a pipeline needs at least one stage"
+            raise ValueError(msg)
+        for index, stage in enumerate(checked):
+            if not isinstance(stage, SafeCmd):
+                msg = f"pipeline stage {index} must be a SafeCmd, not {stage!r}"
+                raise TypeError(msg)
+        self._stages = checked
+
+    @property
+    def stages(self) -> tuple[SafeCmd, ...]:
+        """The commands, first to last."""
+        return self._stages
+
+    def __or__(self, other: object) -> Pipeline:
+        """Append a command or another pipeline's stages."""
+        from cuprum.sh import SafeCmd  # noqa: PLC0415 - sh imports this module
+
+        if isinstance(other, Pipeline):
+            return Pipeline(self._stages + other.stages)
+        if isinstance(other, SafeCmd):
+            return Pipeline((*self._stages, other))
+        return NotImplemented
+
+    def __len__(self) -> int:
+        """Return the number of stages."""
+        return len(self._stages)
+
+    def __repr__(self) -> str:
+        """Show the stages as argv lists."""
+        return f"Pipeline({[list(stage.argv) for stage in self._stages]!r})"
+
+    async def run(  # noqa: PLR0913 - every knob is keyword-only and defaulted
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        capture: bool | None = None,
+        echo: bool | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the API of issue 4
+        drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
+        terminate_grace: float = DEFAULT_TERMINATE_GRACE,
+    ) -> PipelineResult:
+        """Run the pipeline and return how every stage ended.
+
+        Parameters
+        ----------
+        output
+            What to do with output; ``RunOutputOptions()`` by default.
+        capture, echo
+            Shorthands overriding the fields of ``output``.
+        timeout
+            Seconds the whole run may take; ``None`` for no limit.
+        drain_timeout
+            Seconds a hop keeps reading its upstream after the downstream
+            stage left, before closing it so the upstream ends by
+            ``SIGPIPE``.
+        terminate_grace
+            Seconds between ``SIGTERM`` and ``SIGKILL`` when stages are
+            terminated (fail-fast, timeout, cancellation).
+
+        Returns
+        -------
+        PipelineResult
+            A stage failing is reported there (``ok``, ``failure_index``),
+            not raised.
+
+        Raises
+        ------
+        TimeoutExpired
+            When ``timeout`` passes; raised after every stage is reaped,
+            carrying the output captured so far.
+        ProgramNotFoundError
+            When a program is not on ``PATH`` (nothing is spawned).
+
+        """
+        return await run_stages(
+            [(stage.argv, stage.program) for stage in self._stages],
+            output=_merge_options(output, capture, echo),
+            timeout=timeout,
+            drain_timeout=drain_timeout,
+            terminate_grace=terminate_grace,
+        )
+
+    def run_sync(  # noqa: PLR0913 - mirrors run
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        capture: bool | None = None,
+        echo: bool | None = None,
+        timeout: float | None = None,
+        drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
+        terminate_grace: float = DEFAULT_TERMINATE_GRACE,
+    ) -> PipelineResult:
+        """Run the pipeline from synchronous code (a fresh event loop); see `run`.
+
+        Raises
+        ------
+        RuntimeError
+            When called from a running event loop (``await run()`` there).
+
+        """
+        ensure_no_running_loop("Pipeline.run_sync")
+        return asyncio.run(
+            self.run(
+                output=output,
+                capture=capture,
+                echo=echo,
+                timeout=timeout,
+                drain_timeout=drain_timeout,
+                terminate_grace=terminate_grace,
+            )
+        )
+
+
+def ensure_no_running_loop(caller: str) -> None:
+    """Raise ``RuntimeError`` if an event loop runs on this thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    msg = f"{caller}() cannot be called from a running event loop; await run()"
+    raise RuntimeError(msg)
+
+
+def _merge_options(
+    output: RunOutputOptions | None, capture: bool | None, echo: bool | None
+) -> RunOutputOptions:
+    options = output if output is not None else RunOutputOptions()
+    if capture is not None:
+        options = dc.replace(options, capture=capture)
+    if echo is not None:
+        options = dc.replace(options, echo=echo)
+    return options
+
+
+async def run_stages(
+    stages: cabc.Sequence[tuple[tuple[str, ...], str]],
+    *,
+    output: RunOutputOptions,
+    timeout: float | None,  # noqa: ASYNC109 - the API of issue 4
+    drain_timeout: float,
+    terminate_grace: float,
+) -> PipelineResult:
+    """Run ``stages`` (``(argv, program)`` each) as one pipeline; see `Pipeline.run`."""
+    if not stages:
+        msg = "a pipeline needs at least one stage"
+        raise ValueError(msg)
+    drain = validate_drain_timeout(drain_timeout)
+    if timeout is not None and not timeout >= 0:
+        msg = f"timeout must be None or a number >= 0, got {timeout}"
+        raise ValueError(msg)
+    codecs.lookup(output.encoding)  # an unknown encoding fails before spawning
+    executables = [_resolve(program) for _, program in stages]
+    run = _Run(
+        [argv for argv, _ in stages],
+        executables,
+        output,
+        drain,
+        terminate_grace,
+    )
+    normal_end = False
+    deadline = asyncio.timeout(timeout)
+    try:
+        async with deadline:
+            await run.start()
+            await run.wait()
+        normal_end = True
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+    finally:
+        await _finish_despite_cancel(run.shutdown(abnormal=not normal_end))
+    if not normal_end:
+        raise TimeoutExpired(typ.cast("float", timeout), run.result())
+    run.raise_hop_error()
+    return run.result()
+
+
+def _resolve(program: str) -> str:
+    found = shutil.which(program)
+    if found is None:
+        where = "" if os.sep in program else " on PATH"
+        msg = f"program {program!r} was not found{where}"
+        raise ProgramNotFoundError(errno.ENOENT, msg, program)
+    return found
+
+
+async def _finish_despite_cancel(coro: cabc.Coroutine[object, object, None]) -> None:
+    """Run ``coro`` to the end even if this task is cancelled meanwhile.
+
+    A cancellation that arrives meanwhile is re-raised afterwards.
+    """
+    task = asyncio.ensure_future(coro)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                break
+            cancelled = True
+    task.result()
+    if cancelled:
+        raise asyncio.CancelledError
+
+
+# ---------------------------------------------------------------------------
+# Descriptors
+# ---------------------------------------------------------------------------
+
+
+class _Fd:
+    """One descriptor this run made; closed exactly once."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd: int | None = fd
+
+    @property
+    def number(self) -> int:
+        if self.fd is None:
+            msg = "descriptor already closed"
+            raise ValueError(msg)
+        return self.fd
+
+    def close(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+class _Fds:
+    """Every descriptor of one run, for the final clean-up."""
+
+    def __init__(self) -> None:
+        self._all: list[_Fd] = []
+
+    def pipe(self, *, enlarge: bool = False) -> tuple[_Fd, _Fd]:
+        read, write = os.pipe2(os.O_CLOEXEC)
+        ends = (_Fd(read), _Fd(write))
+        self._all.extend(ends)
+        if enlarge and _F_SETPIPE_SZ is not None:
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(write, _F_SETPIPE_SZ, HOP_PIPE_SIZE)
+        return ends
+
+    def close_all(self) -> None:
+        for end in self._all:
+            with contextlib.suppress(OSError):
+                end.close()
+
+
+# ---------------------------------------------------------------------------
+# Output readers
+# ---------------------------------------------------------------------------
+
+
+class _Capture:
+    """Collect one output stream; optionally echo it live as text."""
+
+    def __init__(self, options: RunOutputOptions, sink_name: str) -> None:
+        self._keep = options.capture
+        self._options = options
+        self._chunks: list[bytes] = []
+        self._sink_name = sink_name if options.echo else None
+        self._decoder = codecs.getincrementaldecoder(options.encoding)(
+            errors=options.errors
+        )
+
+    def feed(self, data: bytes) -> None:
+        if self._keep:
+            self._chunks.append(data)
+        if self._sink_name is not None:
+            self._echo(self._decoder.decode(data, final=not data))
+
+    def _echo(self, text: str) -> None:
+        if text and self._sink_name is not None:
+            sink = typ.cast("typ.TextIO", getattr(sys, self._sink_name))
+            sink.write(text)
+            sink.flush()
+
+    def finish(self) -> None:
+        if self._sink_name is not None:
+            self._echo(self._decoder.decode(b"", final=True))
+            self._sink_name = None
+
+    def text(self) -> str | None:
+        if not self._keep:
+            return None
+        return b"".join(self._chunks).decode(
+            self._options.encoding, self._options.errors
+        )
+
+
+async def _read_into(end: _Fd, capture: _Capture) -> None:
+    """Read ``end`` to EOF into ``capture``; close ``end`` when done."""
+    loop = asyncio.get_running_loop()
+    fd = end.number
+    os.set_blocking(fd, False)
+    try:
+        while True:
+            try:
+                data = os.read(fd, _READ_CHUNK)
+            except BlockingIOError:
+                await _readable(loop, fd)
+                continue
+            if not data:
+                return
+            capture.feed(data)
+    finally:
+        capture.finish()
+        end.close()
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    ready = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+# ---------------------------------------------------------------------------
+# One run
+# ---------------------------------------------------------------------------
+
+
+@dc.dataclass(slots=True)
+class _Hop:
+    """Stage i stdout -> parent -> stage i+1 stdin."""
+
+    up_read: _Fd
+    up_write: _Fd
+    down_read: _Fd
+    down_write: _Fd
+    downstream_gone: bool = False
+    error: OSError | None = None
+    written: int = 0
+    ended_at: float | None = None
+
+
+@dc.dataclass(slots=True)
+class _Stage:
+    index: int
+    argv: tuple[str, ...]
+    executable: str
+    stderr: _Capture
+    process: asyncio.subprocess.Process | None = None
+    watcher: asyncio.Task[None] | None = None
+    returncode: int | None = None
+    signalled: bool = False
+    own_failure: bool = False
+    excused: bool = False
+
+
+class _Run:
+    """The state of one pipeline run, from spawn to clean-up."""
+
+    def __init__(
+        self,
+        argvs: list[tuple[str, ...]],
+        executables: list[str],
+        options: RunOutputOptions,
+        drain_timeout: float | None,
+        terminate_grace: float,
+    ) -> None:
+        self._options = options
+        self._drain_timeout = drain_timeout
+        self._grace = terminate_grace
+        self._stages = [
+            _Stage(index, argv, exe, _Capture(options, "stderr"))
+            for index, (argv, exe) in enumerate(zip(argvs, executables, strict=True))
+        ]
+        self._stdout = _Capture(options, "stdout")
+        self._fds = _Fds()
+        self._hops: list[_Hop] = []
+        self._pump: asyncio.Task[object] | None = None
+        self._readers: list[asyncio.Task[None]] = []
+        self._terminator: asyncio.Task[None] | None = None
+        self._started = time.monotonic()
+
+    # -- start ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Make the pipes, spawn every stage, start readers and the pump batch."""
+        count = len(self._stages)
+        for _ in range(count - 1):
+            up_read, up_write = self._fds.pipe(enlarge=True)
+            down_read, down_write = self._fds.pipe(enlarge=True)
+            self._hops.append(_Hop(up_read, up_write, down_read, down_write))
+        out_read, out_write = self._fds.pipe()
+        for stage in self._stages:
+            err_read, err_write = self._fds.pipe()
+            stdin = self._hops[stage.index - 1].down_read if stage.index else None
+            stdout = (
+                self._hops[stage.index].up_write
+                if stage.index < count - 1
+                else out_write
+            )
+            await self._spawn(stage, stdin, stdout, err_write)
+            # Readers start once the writer is in a child (and closed here), so
+            # a failed spawn leaves no reader waiting for an EOF that never comes.
+            self._readers.append(
+                asyncio.create_task(_read_into(err_read, stage.stderr))
+            )
+        self._readers.append(asyncio.create_task(_read_into(out_read, self._stdout)))
+        if self._hops:
+            self._pump = asyncio.create_task(
+                pump_many_async(
+                    [(hop.up_read.number, hop.down_write.number) for hop in self._hops],
+                    drain_timeout=self._drain_timeout,
+                    on_pair_done=self._hop_done,
+                )
+            )
+
+    async def _spawn(
+        self, stage: _Stage, stdin: _Fd | None, stdout: _Fd, stderr: _Fd
+    ) -> None:
+        try:
+            stage.process = await asyncio.create_subprocess_exec(
+                stage.argv[0],
+                *stage.argv[1:],
+                executable=stage.executable,
+                stdin=asyncio.subprocess.DEVNULL if stdin is None else stdin.number,
+                stdout=stdout.number,
+                stderr=stderr.number,
+                process_group=0,
+            )
+        except FileNotFoundError as error:
+            msg = f"program {stage.argv[0]!r} could not be started: {error.strerror}"
+            raise ProgramNotFoundError(error.errno, msg, stage.executable) from error
+        finally:
+            # The child holds its own copies now (or was never made).
+            for end in (stdin, stdout, stderr):
+                if end is not None:
+                    end.close()
+        stage.watcher = asyncio.create_task(self._watch(stage))
+
+    # -- while running -------------------------------------------------------
+
+    def _hop_done(self, index: int, result: int | OSError) -> None:
+        """Hop ``index`` ended: close its parent ends (EOF downstream, SIGPIPE up)."""
+        hop = self._hops[index]
+        hop.ended_at = time.monotonic()
+        if isinstance(result, OSError):
+            hop.error = result
+            hop.downstream_gone = True
+        else:
+            hop.written = result
+        if hop.error is None and hop.down_write.fd is not None:
+            hop.downstream_gone = _readers_gone(hop.down_write.fd)
+        hop.up_read.close()
+        hop.down_write.close()
+
+    async def _watch(self, stage: _Stage) -> None:
+        process = typ.cast("asyncio.subprocess.Process", stage.process)
+        stage.returncode = code = await process.wait()
+        if code == 0:
+            return
+        if stage.signalled or self._upstream_of_gone_downstream(stage, code):
+            stage.excused = True
+            return
+        stage.own_failure = True
+        self._start_termination()
+
+    def _upstream_of_gone_downstream(self, stage: _Stage, code: int) -> bool:
+        if code not in _SIGPIPE_CODES or stage.index >= len(self._hops):
+            return False
+        downstream = self._stages[stage.index + 1]
+        return (
+            self._hops[stage.index].downstream_gone or downstream.returncode is not None
+        )
+
+    def _start_termination(self) -> None:
+        if self._terminator is None:
+            self._terminator = asyncio.create_task(self._terminate())
+
+    async def _terminate(self) -> None:
+        running = [stage for stage in self._stages if self._running(stage)]
+        for stage in running:
+            stage.signalled = True
+            self._signal_group(stage, signal.SIGTERM)
+        watchers = [stage.watcher for stage in running if stage.watcher is not None]
+        if watchers:
+            await asyncio.wait(watchers, timeout=self._grace)
+        for stage in running:
+            if self._running(stage):
+                self._signal_group(stage, signal.SIGKILL)
+
+    @staticmethod
+    def _running(stage: _Stage) -> bool:
+        process = stage.process
+        return process is not None and process.returncode is None
+
+    @staticmethod
+    def _signal_group(stage: _Stage, signum: int) -> None:
+        process = stage.process
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signum)
+
+    async def wait(self) -> None:
+        """Wait until every stage ended, the pump batch and every reader too.
+
+        Cancelling this leaves the tasks it waits for running (`_join`):
+        `shutdown` still needs them to reap the stages and collect output.
+        """
+        await _join(stage.watcher for stage in self._stages)
+        await _join([self._terminator])
+        await _join([self._pump])
+        await _join(self._readers)
+
+    # -- the end ---------------------------------------------------------------
+
+    async def shutdown(self, *, abnormal: bool) -> None:
+        """End and reap every stage, settle pump and readers, close every fd."""
+        try:
+            if abnormal or any(self._running(stage) for stage in self._stages):
+                self._start_termination()
+            await _join([self._terminator], raise_errors=False)
+            await _join((stage.watcher for stage in self._stages), raise_errors=False)
+            if abnormal or self._terminator is not None:
+                # Whatever a stage left behind in its group (a background
+                # child holding a pipe) goes too.
+                for stage in self._stages:
+                    self._signal_group(stage, signal.SIGKILL)
+            tasks: list[asyncio.Task[typ.Any]] = [*self._readers]
+            if self._pump is not None:
+                tasks.append(self._pump)
+            await _settle(tasks, _SETTLE_BOUND)
+        finally:
+            self._fds.close_all()
+
+    def raise_hop_error(self) -> None:
+        """Raise the first I/O error that ended a hop, if any did."""
+        for hop in self._hops:
+            if hop.error is not None:
+                raise hop.error
+
+    def result(self) -> PipelineResult:
+        """Build the result from what the run saw (partial before the end)."""
+        stages = [
+            StageResult(
+                argv=stage.argv,
+                exit_code=_exit_code(stage),
+                pid=stage.process.pid if stage.process is not None else -1,
+                stderr=stage.stderr.text(),
+                ok=stage.returncode == 0 or (stage.excused and not stage.signalled),
+                terminated=stage.signalled,
+            )
+            for stage in self._stages
+        ]
+        failures = [stage.index for stage in self._stages if stage.own_failure]
+        return PipelineResult(
+            stdout=self._stdout.text(),
+            stages=stages,
+            failure_index=failures[0] if failures else None,
+            hop_bytes=tuple(hop.written for hop in self._hops),
+            hop_seconds=tuple(
+                (hop.ended_at or time.monotonic()) - self._started for hop in self._hops
+            ),
+        )
+
+
+def _exit_code(stage: _Stage) -> int:
+    if stage.returncode is not None:
+        return stage.returncode
+    process = stage.process
+    if process is not None and process.returncode is not None:
+        return process.returncode
+    return -signal.SIGKILL
+
+
+def _readers_gone(write_fd: int) -> bool:
+    """Say whether nobody reads the pipe ``write_fd`` writes to (``POLLERR``)."""
+    poller = select.poll()
+    poller.register(write_fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+async def _join(
+    tasks: cabc.Iterable[asyncio.Task[typ.Any] | None], *, raise_errors: bool = True
+) -> None:
+    """Wait for ``tasks`` (``None`` entries skipped) without cancelling them.
+
+    Unlike ``gather`` or awaiting a task directly, a cancellation of the
+    caller does not reach the tasks. The first error is raised afterwards
+    unless ``raise_errors`` is false.
+    """
+    waiting = [task for task in tasks if task is not None]
+    if not waiting:
+        return
+    await asyncio.wait(waiting)
+    for task in waiting:
+        if not task.cancelled() and task.exception() is not None and raise_errors:
+            raise typ.cast("BaseException", task.exception())
+
+
+async def _settle(tasks: list[asyncio.Task[typ.Any]], bound: float) -> None:
+    """Let ``tasks`` finish within ``bound`` seconds, then cancel the rest."""
+    pending = [task for task in tasks if not task.done()]
+    if pending:
+        _, still = await asyncio.wait(pending, timeout=bound)
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: errors surface through the result

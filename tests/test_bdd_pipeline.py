@@ -1,0 +1,135 @@
+"""Steps for the pipeline scenarios (``features/pipeline.feature``).
+
+Commands come from the default catalogue; a "When I run" step names them
+the way a shell user would (``yes piped into head -n 1``) and the step
+builds the argv lists from that text: no shell is ever involved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shlex
+import signal
+import time
+
+import pytest
+from conftest import REQUIRE_RUST, rust_engine_missing_reason, select_backend
+from pytest_bdd import given, parsers, scenarios, then, when
+
+import cuprum
+from cuprum import DEFAULT_CATALOGUE, Pipeline, PipelineResult, StreamBackend, sh
+
+scenarios("pipeline.feature")
+
+BACKENDS = {"pure-Python": StreamBackend.PYTHON, "Rust": StreamBackend.RUST}
+
+
+@dataclasses.dataclass
+class Run:
+    """What the When step ran and how it ended."""
+
+    result: PipelineResult | None = None
+    error: cuprum.TimeoutExpired | None = None
+    seconds: float = 0.0
+    pids: tuple[int, ...] = ()
+
+
+@pytest.fixture
+def run() -> Run:
+    return Run()
+
+
+def build(text: str) -> Pipeline:
+    """Turn ``a x piped into b y`` into ``make(a)(x) | make(b)(y)``."""
+    stages = []
+    for part in text.split(" piped into "):
+        program, *args = shlex.split(part)
+        stages.append(sh.make(DEFAULT_CATALOGUE.lookup(program).program)(*args))
+    return Pipeline(stages)
+
+
+@given(parsers.parse("the {backend} backend moves the bytes"))
+def _(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+    chosen = BACKENDS[backend]
+    if chosen is StreamBackend.RUST:
+        reason = rust_engine_missing_reason()
+        if reason is not None:
+            if REQUIRE_RUST:
+                pytest.fail(f"CUPRUM_REQUIRE_RUST=1 but {reason}")
+            pytest.skip(reason)
+    select_backend(monkeypatch, chosen.value)
+    assert cuprum.get_stream_backend() is chosen
+
+
+@when(parsers.re(r"I run (?P<text>.+?) with a timeout of (?P<seconds>\d+) seconds?"))
+def _(run: Run, text: str, seconds: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(cuprum.TimeoutExpired) as caught:
+        build(text).run_sync(timeout=float(seconds))
+    run.seconds = time.monotonic() - started
+    run.error = caught.value
+    run.pids = tuple(stage.pid for stage in caught.value.result.stages)
+
+
+@when(parsers.re(r"I run (?P<text>(?:(?!with a timeout).)+)$"))
+def _(run: Run, text: str) -> None:
+    started = time.monotonic()
+    run.result = build(text).run_sync(timeout=30)
+    run.seconds = time.monotonic() - started
+    run.pids = tuple(stage.pid for stage in run.result.stages)
+
+
+@then("the pipeline succeeds")
+def _(run: Run) -> None:
+    assert run.result is not None
+    assert run.result.ok, run.result
+
+
+@then(parsers.parse("the pipeline succeeds within {limit:d} seconds"))
+def _(run: Run, limit: int) -> None:
+    assert run.result is not None
+    assert run.result.ok, run.result
+    assert run.seconds < limit
+
+
+@then(parsers.parse("the pipeline fails within {limit:d} seconds"))
+def _(run: Run, limit: int) -> None:
+    assert run.result is not None
+    assert not run.result.ok
+    assert run.seconds < limit
+
+
+@then(parsers.parse('its output is "{text}"'))
+def _(run: Run, text: str) -> None:
+    assert run.result is not None
+    assert run.result.stdout == text + "\n"
+
+
+@then("the first stage ended by SIGPIPE without counting as a failure")
+def _(run: Run) -> None:
+    assert run.result is not None
+    first = run.result.stages[0]
+    assert first.exit_code == -signal.SIGPIPE
+    assert first.ok
+    assert run.result.failure_index is None
+
+
+@then(parsers.parse("the failing stage is stage {index:d}"))
+def _(run: Run, index: int) -> None:
+    assert run.result is not None
+    assert run.result.failure_index == index
+
+
+@then(parsers.parse("the run times out within {limit:d} seconds"))
+def _(run: Run, limit: int) -> None:
+    assert run.error is not None
+    assert run.seconds < limit
+
+
+@then("no stage is left running")
+def _(run: Run) -> None:
+    assert run.pids
+    for pid in run.pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

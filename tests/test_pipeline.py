@@ -1,0 +1,306 @@
+"""Pipelines of real processes (contract section 7), on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import hashlib
+import os
+import signal
+import sys
+import time
+import typing as typ
+from pathlib import Path
+from pipes import payload
+
+import pytest
+
+from cuprum import (
+    CAT,
+    ECHO,
+    FALSE,
+    GREP,
+    HEAD,
+    SHA256SUM,
+    SLEEP,
+    WC,
+    YES,
+    Pipeline,
+    Program,
+    ProgramCatalogue,
+    ProgramNotFoundError,
+    ProjectSettings,
+    TimeoutExpired,
+    sh,
+)
+
+if typ.TYPE_CHECKING:
+    from cuprum import StreamBackend
+
+PYTHON = Program(sys.executable)
+MISSING = Program("cuprum-test-no-such-program")
+TEST_CATALOGUE = ProgramCatalogue(
+    projects=[ProjectSettings(name="test", programs=(PYTHON, MISSING))]
+)
+python = sh.make(PYTHON, catalogue=TEST_CATALOGUE)
+cat, head, yes = sh.make(CAT), sh.make(HEAD), sh.make(YES)
+PROMPT = 10.0
+"""Seconds within which an early-exit, fail-fast or timeout run must end."""
+
+
+def children() -> set[int]:
+    """Return the pids whose parent is this process (zombies included)."""
+    me = str(os.getpid())
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[1].split()[1] == me:
+            found.add(int(entry.name))
+    return found
+
+
+def open_fds() -> dict[str, str]:
+    """Map this process's open descriptors to what they name."""
+    gc.collect()  # a closed loop may free what it held at collection
+    found = {}
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            found[fd.name] = str(fd.readlink())
+    return found
+
+
+def assert_reaped(pids: typ.Iterable[int]) -> None:
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pid, 0)
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "payload.bin"
+    path.write_bytes(payload(8 << 20))
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_two_stages_move_every_byte(
+    stream_backend: StreamBackend, data_file: Path
+) -> None:
+    result = (cat(str(data_file)) | sh.make(SHA256SUM)()).run_sync()
+    assert result.ok
+    assert result.stdout == f"{sha256_of(data_file)}  -\n"
+    assert result.exit_codes == (0, 0)
+    assert result.hop_bytes == (8 << 20,)
+    assert len(result.hop_seconds) == 1
+    assert [stage.ok for stage in result.stages] == [True, True]
+
+
+def test_twelve_stages_move_every_byte(
+    stream_backend: StreamBackend, data_file: Path
+) -> None:
+    pipeline = cat(str(data_file))
+    for _ in range(10):
+        pipeline |= cat()
+    pipeline |= sh.make(SHA256SUM)()
+    assert len(pipeline) == 12
+    result = pipeline.run_sync(timeout=60)
+    assert result.ok, result
+    assert result.stdout == f"{sha256_of(data_file)}  -\n"
+    assert set(result.exit_codes) == {0}
+
+
+def test_endless_producer_into_head_n_1(stream_backend: StreamBackend) -> None:
+    started = time.monotonic()
+    result = (yes() | head("-n", "1")).run_sync(timeout=30)
+    assert time.monotonic() - started < PROMPT
+    assert result.stdout == "y\n"
+    assert result.ok
+    assert result.failure_index is None
+    assert result.stages[0].exit_code == -signal.SIGPIPE
+    assert result.stages[0].ok
+    assert not result.stages[0].terminated
+
+
+def test_producer_into_head_c_10(stream_backend: StreamBackend, tmp_path: Path) -> None:
+    text = tmp_path / "text"
+    text.write_text("0123456789abcdef\n" * 500_000)
+    started = time.monotonic()
+    result = (cat(str(text)) | cat() | head("-c", "10")).run_sync(timeout=30)
+    assert time.monotonic() - started < PROMPT
+    assert result.stdout == "0123456789"
+    assert result.ok, result
+
+
+def test_configurable_drain_timeout(stream_backend: StreamBackend) -> None:
+    result = (yes() | head("-n", "2")).run_sync(drain_timeout=0)
+    assert result.stdout == "y\ny\n"
+    assert result.ok
+
+
+def test_chatty_stderr_never_stalls(stream_backend: StreamBackend) -> None:
+    chatty = "import sys; sys.stderr.write('e' * (5 << 20)); print('done')"
+    started = time.monotonic()
+    result = (python("-c", chatty) | cat() | sh.make(WC)("-l")).run_sync(timeout=30)
+    assert time.monotonic() - started < PROMPT
+    assert result.ok
+    assert result.stdout is not None
+    assert result.stdout.strip() == "1"
+    assert result.stages[0].stderr == "e" * (5 << 20)
+    assert result.stages[1].stderr == ""
+
+
+def test_fail_fast_names_the_failing_stage(stream_backend: StreamBackend) -> None:
+    started = time.monotonic()
+    result = (yes() | sh.make(FALSE)() | cat()).run_sync(timeout=30)
+    assert time.monotonic() - started < PROMPT
+    assert not result.ok
+    assert result.failure_index == 1
+    assert result.stages[1].exit_code == 1
+    assert not result.stages[1].ok
+    assert not result.stages[1].terminated
+    # The producer ended by SIGPIPE or by cuprum's SIGTERM: not its own failure.
+    assert result.stages[0].exit_code in {-signal.SIGPIPE, -signal.SIGTERM}
+    assert_reaped(stage.pid for stage in result.stages)
+
+
+def test_fail_fast_terminates_a_long_stage(stream_backend: StreamBackend) -> None:
+    started = time.monotonic()
+    result = (sh.make(SLEEP)("30") | sh.make(FALSE)()).run_sync(timeout=30)
+    assert time.monotonic() - started < PROMPT
+    assert result.failure_index == 1
+    assert result.stages[0].terminated
+    assert result.stages[0].exit_code == -signal.SIGTERM
+
+
+def test_sigterm_ignored_escalates_to_sigkill(stream_backend: StreamBackend) -> None:
+    stubborn = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ready', flush=True); time.sleep(30)"
+    )
+    # The failing stage waits until the first one ignores SIGTERM.
+    failing = python("-c", "import sys; sys.stdin.readline(); sys.exit(3)")
+    pipeline = python("-c", stubborn) | failing
+    result = pipeline.run_sync(timeout=30, terminate_grace=0.3)
+    assert result.failure_index == 1
+    assert result.stages[0].exit_code == -signal.SIGKILL
+
+
+def test_last_stage_failure(stream_backend: StreamBackend) -> None:
+    result = (sh.make(ECHO)("hay") | sh.make(GREP)("needle")).run_sync()
+    assert result.failure_index == 1
+    assert result.stdout == ""
+    assert result.exit_codes == (0, 1)
+
+
+def test_timeout_reaps_every_stage_and_keeps_partial_output(
+    stream_backend: StreamBackend,
+) -> None:
+    talker = (
+        "import sys, time; print('partial', flush=True); "
+        "sys.stderr.write('said so far'); sys.stderr.flush(); time.sleep(30)"
+    )
+    pipeline = yes() | sh.make(SLEEP)("30") | python("-c", talker)
+    started = time.monotonic()
+    with pytest.raises(TimeoutExpired) as caught:
+        pipeline.run_sync(timeout=1)
+    assert time.monotonic() - started < PROMPT
+    error = caught.value
+    assert error.output == "partial\n"
+    assert error.stdout == "partial\n"
+    assert error.stderr == "said so far"
+    assert error.result.stages[2].stderr == "said so far"
+    assert all(stage.terminated for stage in error.result.stages[1:])
+    assert "timed out after 1 seconds" in str(error)
+    assert_reaped(stage.pid for stage in error.result.stages)
+    assert not children()
+
+
+def test_cancelling_run_cleans_up(stream_backend: StreamBackend) -> None:
+    pipeline = yes() | sh.make(SLEEP)("30") | cat()
+
+    async def scenario() -> set[int]:
+        task = asyncio.create_task(pipeline.run())
+        deadline = time.monotonic() + PROMPT
+        # Polling /proc: no event says "a child was forked".
+        while len(children()) < 3 and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        spawned = children()
+        task.cancel()
+        started = time.monotonic()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert time.monotonic() - started < PROMPT
+        return spawned
+
+    (sh.make(ECHO)("warm") | cat()).run_sync()  # what a backend keeps for good
+    before = open_fds()
+    spawned = asyncio.run(scenario())
+    assert len(spawned) == 3
+    assert not children()
+    assert_reaped(spawned)
+    assert open_fds() == before
+
+
+def test_missing_program_spawns_nothing(stream_backend: StreamBackend) -> None:
+    pipeline = sh.make(ECHO)("x") | sh.make(MISSING, catalogue=TEST_CATALOGUE)()
+    before = open_fds()
+    with pytest.raises(ProgramNotFoundError, match=MISSING) as caught:
+        pipeline.run_sync()
+    assert isinstance(caught.value, FileNotFoundError)
+    assert caught.value.filename == MISSING
+    assert not children()
+    assert open_fds() == before
+
+
+def test_empty_pipeline_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one stage"):
+        Pipeline([])
+
+
+def test_pipeline_stages_must_be_commands() -> None:
+    with pytest.raises(TypeError, match="must be a SafeCmd"):
+        Pipeline(["echo"])  # type: ignore[list-item]
+
+
+def test_echo_tees_output_live(
+    stream_backend: StreamBackend, capsys: pytest.CaptureFixture[str]
+) -> None:
+    noisy = "import sys; sys.stderr.write('note\\n'); print('x')"
+    result = (python("-c", noisy) | cat()).run_sync(echo=True)
+    assert result.stdout == "x\n"
+    assert capsys.readouterr() == ("x\n", "note\n")
+
+
+def test_no_descriptor_or_process_leak(stream_backend: StreamBackend) -> None:
+    pipeline = sh.make(ECHO)("hi") | cat() | cat()
+
+    async def many() -> None:
+        await pipeline.run()  # warm up whatever the backend keeps for good
+        before = open_fds()
+        for _ in range(40):
+            assert (await pipeline.run()).stdout == "hi\n"
+        results = await asyncio.gather(*(pipeline.run() for _ in range(10)))
+        assert all(result.ok for result in results)
+        assert open_fds() == before
+
+    asyncio.run(many())
+    assert not children()
+
+
+def test_run_sync_refuses_a_running_loop() -> None:
+    async def inside() -> None:
+        (sh.make(ECHO)() | cat()).run_sync()
+
+    with pytest.raises(RuntimeError, match="running event loop"):
+        asyncio.run(inside())

@@ -25,7 +25,7 @@ from cuprum._streams_rs import AsyncDoorbell
 
 if typ.TYPE_CHECKING:
     from cuprum._rust_backend_native import PumpBatch
-    from cuprum._streams import PairCallback, PairResult
+    from cuprum._streams import PairCallback, PairResult, PumpOptions
 
 _log = logging.getLogger(__name__)
 
@@ -53,6 +53,23 @@ class _Operation:
         if self.batch is not None:
             self.batch.cancel()
 
+    def fail(self, error: Exception) -> None:
+        """Abandon the batch because a callback raised ``error``."""
+        if self.error is None:
+            self.error = error
+            self.cancel()
+
+    def progress(self) -> list[int]:
+        """Bytes written so far by each pair, in the caller's order."""
+        counts = [0] * len(self.results)
+        if self.batch is not None:
+            for index, written in zip(self.indices, self.batch.progress(), strict=True):
+                counts[index] = written
+        for index, result in enumerate(self.results):
+            if isinstance(result, int):
+                counts[index] = result
+        return counts
+
     def pair_done(self, index: int, result: PairResult) -> bool:
         """Record pair ``index``'s end; return True once every pair has."""
         self.results[index] = result
@@ -61,8 +78,7 @@ class _Operation:
             try:
                 self.on_pair_done(index, result)
             except Exception as error:  # noqa: BLE001 - raised by the awaiting task
-                self.error = error
-                self.cancel()
+                self.fail(error)
         if self.remaining == 0:
             self.all_reported.set_result(None)
             return True
@@ -116,10 +132,7 @@ def _doorbell_for(loop: asyncio.AbstractEventLoop) -> _LoopDoorbell | None:
 
 
 async def pump_many_async(
-    pairs: list[tuple[int, int]],
-    buffer_size: int,
-    drain_timeout: float | None,
-    on_pair_done: PairCallback | None = None,
+    pairs: list[tuple[int, int]], options: PumpOptions
 ) -> list[PairResult]:
     """Await a batch pumped by the engine (arguments already validated).
 
@@ -135,24 +148,31 @@ async def pump_many_async(
     doorbell = _doorbell_for(loop)
     if doorbell is None:
         _log.debug("loop %r has no add_reader: Python driver used", loop)
-        return await _streams.pump_fds_async(
-            pairs, buffer_size, drain_timeout, on_pair_done
-        )
-    operation = _Operation(loop, len(pairs), on_pair_done)
+        return await _streams.pump_fds_async(pairs, options)
+    operation = _Operation(loop, len(pairs), options.on_pair_done)
     operation.indices = [index for index, error in enumerate(failed) if error is None]
     for index, error in enumerate(failed):
         if error is not None:
             loop.call_soon(operation.pair_done, index, error)
     if operation.indices:
         doorbell.start(
-            operation, [pairs[i] for i in operation.indices], buffer_size, drain_timeout
+            operation,
+            [pairs[i] for i in operation.indices],
+            options.buffer_size,
+            options.drain_timeout,
         )
+    ticker = _streams.ProgressTicker(
+        loop, options.on_progress, options.progress_interval
+    )
+    ticker.start(operation.progress, operation.fail)
     try:
         await asyncio.shield(operation.all_reported)
     except asyncio.CancelledError:
         operation.cancel()
         await _streams.settled(operation.all_reported)
         raise
+    finally:
+        ticker.stop()
     if operation.error is not None:
         raise operation.error
     return typ.cast("list[PairResult]", operation.results)

@@ -12,10 +12,26 @@ import typing as typ
 
 from cuprum import _streams
 from cuprum._backend import StreamBackend, get_stream_backend
-from cuprum._streams import DEFAULT_BUFFER_SIZE, PairCallback, PairResult
+from cuprum._streams import (
+    DEFAULT_BUFFER_SIZE,
+    DEFAULT_PROGRESS_INTERVAL,
+    PairCallback,
+    PairResult,
+    ProgressCallback,
+    PumpOptions,
+)
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
+
+
+def _single(
+    on_progress: cabc.Callable[[int], object] | None,
+) -> ProgressCallback | None:
+    """Adapt a one-pair progress callback to the batch form."""
+    if on_progress is None:
+        return None
+    return lambda counts: on_progress(counts[0])
 
 
 def _raise_if_error(result: PairResult) -> int:
@@ -24,12 +40,14 @@ def _raise_if_error(result: PairResult) -> int:
     return result
 
 
-def pump_stream(
+def pump_stream(  # noqa: PLR0913 - keyword-only options of one call
     reader_fd: int,
     writer_fd: int,
     *,
     buffer_size: int = DEFAULT_BUFFER_SIZE,
     drain_timeout: float | None = None,
+    on_progress: cabc.Callable[[int], object] | None = None,
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
 ) -> int:
     """Copy everything readable from ``reader_fd`` to ``writer_fd``.
 
@@ -37,7 +55,8 @@ def pump_stream(
     descriptor is closed, and each one's blocking mode is what it was before.
     If the downstream goes away (``EPIPE``/``ECONNRESET``), the reader is
     drained to EOF (or for at most ``drain_timeout`` seconds) and the bytes
-    written before the break are returned; no exception.
+    written before the break are returned; no exception. Ctrl-C interrupts
+    the call promptly with every flag restored.
 
     Parameters
     ----------
@@ -48,6 +67,12 @@ def pump_stream(
     drain_timeout
         Bound, in seconds, on reading after the downstream broke; ``None``
         reads until EOF.
+    on_progress
+        Called on this thread with the bytes written so far, at most every
+        ``progress_interval`` seconds while the transfer runs. An exception
+        from it abandons the transfer and propagates.
+    progress_interval
+        Seconds between two progress reports (0.25 by default).
 
     Returns
     -------
@@ -61,26 +86,36 @@ def pump_stream(
         downstream (``EBADF`` for a closed descriptor or one open the wrong
         way, for example).
     ValueError, TypeError
-        For a bad descriptor number, ``buffer_size`` or ``drain_timeout``.
+        For a bad descriptor number, ``buffer_size``, ``drain_timeout`` or
+        ``progress_interval``.
 
     """
     (pair,) = _streams.validate_pairs([(reader_fd, writer_fd)])
-    size = _streams.validate_buffer_size(buffer_size)
-    bound = _streams.validate_drain_timeout(drain_timeout)
+    options = PumpOptions.check(
+        buffer_size, drain_timeout, None, _single(on_progress), progress_interval
+    )
     if get_stream_backend() is StreamBackend.RUST:
         from cuprum import _streams_rs  # noqa: PLC0415 - only when selected
 
         # Runs inline on this thread while the transfer never has to wait.
-        return _streams_rs.rust_pump_stream(*pair, size, drain_timeout=bound)
-    return _raise_if_error(_streams.pump_fds([pair], size, bound)[0])
+        return _streams_rs.rust_pump_stream(
+            *pair,
+            options.buffer_size,
+            drain_timeout=options.drain_timeout,
+            on_progress=on_progress,
+            progress_interval=options.progress_interval,
+        )
+    return _raise_if_error(_pump_many_checked([pair], options)[0])
 
 
-def pump_many(
+def pump_many(  # noqa: PLR0913 - keyword-only options of one call
     pairs: cabc.Iterable[tuple[int, int]],
     *,
     buffer_size: int = DEFAULT_BUFFER_SIZE,
     drain_timeout: float | None = None,
     on_pair_done: PairCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
 ) -> list[PairResult]:
     """Pump every ``(reader_fd, writer_fd)`` pair concurrently; block until done.
 
@@ -91,88 +126,93 @@ def pump_many(
     ``on_pair_done(index, result)`` is called on the calling thread as soon
     as pair ``index`` ends, while the others still run; the engine has let go
     of that pair's descriptors by then, so the callback may close them (that
-    is how a chain of hops gives each stage its EOF). An exception from the
-    callback abandons the batch, like Ctrl-C, and propagates.
+    is how a chain of hops gives each stage its EOF). ``on_progress(counts)``
+    is called with the bytes written so far by each pair, at most every
+    ``progress_interval`` seconds. An exception from either callback abandons
+    the batch, like Ctrl-C, and propagates.
 
     Raises
     ------
     ValueError, TypeError
-        For malformed ``pairs``, ``buffer_size`` or ``drain_timeout``.
+        For malformed ``pairs`` or options.
 
     """
     return _pump_many_checked(
         _streams.validate_pairs(pairs),
-        _streams.validate_buffer_size(buffer_size),
-        _streams.validate_drain_timeout(drain_timeout),
-        on_pair_done,
+        PumpOptions.check(
+            buffer_size, drain_timeout, on_pair_done, on_progress, progress_interval
+        ),
     )
 
 
-async def pump_stream_async(
+async def pump_stream_async(  # noqa: PLR0913 - keyword-only options of one call
     reader_fd: int,
     writer_fd: int,
     *,
     buffer_size: int = DEFAULT_BUFFER_SIZE,
     drain_timeout: float | None = None,
+    on_progress: cabc.Callable[[int], object] | None = None,
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
 ) -> int:
     """Await the transfer of `pump_stream`; cancelling the task stops it.
 
     After cancellation both descriptors are open, their flags restored, and
-    nothing more is read from or written to them.
+    nothing more is read from or written to them. ``on_progress`` is called
+    on the event loop.
     """
     (pair,) = _streams.validate_pairs([(reader_fd, writer_fd)])
-    results = await _pump_many_async_checked(
-        [pair],
-        _streams.validate_buffer_size(buffer_size),
-        _streams.validate_drain_timeout(drain_timeout),
+    options = PumpOptions.check(
+        buffer_size, drain_timeout, None, _single(on_progress), progress_interval
     )
+    results = await _pump_many_async_checked([pair], options)
     return _raise_if_error(results[0])
 
 
-async def pump_many_async(
+async def pump_many_async(  # noqa: PLR0913 - keyword-only options of one call
     pairs: cabc.Iterable[tuple[int, int]],
     *,
     buffer_size: int = DEFAULT_BUFFER_SIZE,
     drain_timeout: float | None = None,
     on_pair_done: PairCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
 ) -> list[PairResult]:
     """Await the batch of `pump_many`; cancelling the task stops every pair.
 
-    ``on_pair_done`` is called on the event loop as each pair ends.
+    ``on_pair_done`` and ``on_progress`` are called on the event loop.
     """
     return await _pump_many_async_checked(
         _streams.validate_pairs(pairs),
-        _streams.validate_buffer_size(buffer_size),
-        _streams.validate_drain_timeout(drain_timeout),
-        on_pair_done,
+        PumpOptions.check(
+            buffer_size, drain_timeout, on_pair_done, on_progress, progress_interval
+        ),
     )
 
 
 def _pump_many_checked(
-    pairs: list[tuple[int, int]],
-    buffer_size: int,
-    drain_timeout: float | None,
-    on_pair_done: PairCallback | None = None,
+    pairs: list[tuple[int, int]], options: PumpOptions
 ) -> list[PairResult]:
     if get_stream_backend() is StreamBackend.RUST:
         from cuprum import _streams_rs  # noqa: PLC0415 - only when selected
 
-        return _streams_rs.pump_many(pairs, buffer_size, drain_timeout, on_pair_done)
-    return _streams.pump_fds(pairs, buffer_size, drain_timeout, on_pair_done)
+        return _streams_rs.rust_pump_many(
+            pairs,
+            options.buffer_size,
+            drain_timeout=options.drain_timeout,
+            on_pair_done=options.on_pair_done,
+            on_progress=options.on_progress,
+            progress_interval=options.progress_interval,
+        )
+    return _streams.pump_fds(pairs, options)
 
 
 async def _pump_many_async_checked(
-    pairs: list[tuple[int, int]],
-    buffer_size: int,
-    drain_timeout: float | None,
-    on_pair_done: PairCallback | None = None,
+    pairs: list[tuple[int, int]], options: PumpOptions
 ) -> list[PairResult]:
     if get_stream_backend() is StreamBackend.RUST:
         from cuprum import _completion  # noqa: PLC0415 - only when selected
 
-        return await _completion.pump_many_async(
-            pairs, buffer_size, drain_timeout, on_pair_done
-        )
-    return await _streams.pump_fds_async(
-        pairs, buffer_size, drain_timeout, on_pair_done
-    )
+        pump = _completion.pump_many_async
+    else:
+        pump = _streams.pump_fds_async
+    return await pump(pairs, options)

@@ -27,6 +27,8 @@ def rust_pump_stream(
     buffer_size: int = 65536,
     *,
     drain_timeout: float | None = None,
+    on_progress: Callable[[int], object] | None = None,
+    progress_interval: float = 0.25,
 ) -> int:
     """Copy ``reader_fd`` to ``writer_fd`` until EOF in the engine's reactor.
 
@@ -37,7 +39,9 @@ def rust_pump_stream(
     ``O_NONBLOCK`` flag. A broken downstream (``EPIPE``/``ECONNRESET``) is
     not an error: the reader is drained to EOF, or for at most
     ``drain_timeout`` seconds, and the bytes written before the break are
-    returned.
+    returned. ``on_progress(bytes_written)`` is called on this thread at
+    most every ``progress_interval`` seconds while the pair runs in the
+    reactor (a transfer done inline, without ever waiting, reports none).
 
     Raises
     ------
@@ -58,6 +62,8 @@ def rust_pump_many(
     *,
     drain_timeout: float | None = None,
     on_pair_done: Callable[[int, int | OSError], object] | None = None,
+    on_progress: Callable[[list[int]], object] | None = None,
+    progress_interval: float = 0.25,
 ) -> list[int | OSError]:
     """Pump every pair concurrently in the reactor; block until all end.
 
@@ -65,9 +71,10 @@ def rust_pump_many(
     pair, in order: the bytes written or the ``OSError`` that ended it.
     ``on_pair_done(index, result)`` is called on the calling thread, with
     the GIL, as each pair ends (the engine has let go of that pair's
-    descriptors by then). An interrupting signal, or an exception from
-    ``on_pair_done``, cancels every pair still running and is raised once
-    the engine has let go of them all.
+    descriptors by then). ``on_progress(counts)`` gets the bytes written so
+    far by each pair, at most every ``progress_interval`` seconds. An
+    interrupting signal, or an exception from a callback, cancels every pair
+    still running and is raised once the engine has let go of them all.
     """
 
 @final
@@ -77,6 +84,9 @@ class PumpBatch:
     @property
     def op_id(self) -> int:
         """The batch's id, which tags its completions in `AsyncDoorbell.drain`."""
+
+    def progress(self) -> list[int]:
+        """Return the bytes written so far by each pair, in pair order."""
 
     def cancel(self) -> None:
         """Cancel every pair of the batch still in the engine.

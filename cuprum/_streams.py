@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import os
@@ -59,8 +60,14 @@ _DOWNSTREAM_GONE: typ.Final = (errno.EPIPE, errno.ECONNRESET)
 PairResult = int | OSError
 """What one pair ends with: the bytes written, or the error that ended it."""
 
-PairCallback = typ.Callable[[int, PairResult], None]
+PairCallback = typ.Callable[[int, PairResult], object]
 """Called with a pair's index and result as soon as that pair ends."""
+
+ProgressCallback = typ.Callable[[list[int]], object]
+"""Called with the bytes written so far by each pair of a running batch."""
+
+DEFAULT_PROGRESS_INTERVAL: typ.Final = 0.25
+"""Seconds between two progress reports, by default."""
 
 
 # ---------------------------------------------------------------------------
@@ -137,6 +144,32 @@ def validate_drain_timeout(drain_timeout: object) -> float | None:
     return seconds
 
 
+def validate_progress_interval(progress_interval: object) -> float:
+    """Return ``progress_interval`` as seconds.
+
+    Raises
+    ------
+    TypeError
+        If it is not a real number.
+    ValueError
+        If it is not a finite number above 0.
+
+    """
+    if isinstance(progress_interval, bool) or not isinstance(
+        progress_interval, int | float
+    ):
+        msg = (
+            "progress_interval must be a number of seconds, "
+            f"not {type(progress_interval).__name__}"
+        )
+        raise TypeError(msg)
+    seconds = float(progress_interval)
+    if not 0.0 < seconds < float("inf"):
+        msg = f"progress_interval must be a finite number > 0, got {progress_interval}"
+        raise ValueError(msg)
+    return seconds
+
+
 def validate_pairs(pairs: object) -> list[tuple[int, int]]:
     """Return ``pairs`` as a list of validated ``(reader_fd, writer_fd)``.
 
@@ -164,6 +197,35 @@ def validate_pairs(pairs: object) -> list[tuple[int, int]]:
             )
         )
     return checked
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PumpOptions:
+    """A pump call's validated keyword arguments."""
+
+    buffer_size: int
+    drain_timeout: float | None
+    on_pair_done: PairCallback | None
+    on_progress: ProgressCallback | None
+    progress_interval: float
+
+    @classmethod
+    def check(
+        cls,
+        buffer_size: object,
+        drain_timeout: object,
+        on_pair_done: PairCallback | None,
+        on_progress: ProgressCallback | None,
+        progress_interval: object,
+    ) -> PumpOptions:
+        """Validate the keyword arguments of a pump call."""
+        return cls(
+            validate_buffer_size(buffer_size),
+            validate_drain_timeout(drain_timeout),
+            on_pair_done,
+            on_progress,
+            validate_progress_interval(progress_interval),
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -405,7 +467,15 @@ class _Driver:
         self.wake_fd = wake_fd
         self._flags = _FlagKeeper()
         self._active: list[_Pair] = []
+        self._pairs: list[_Pair | None] = []
         self.cancelled = False
+        self.on_progress: ProgressCallback | None = None
+        self.progress_interval = DEFAULT_PROGRESS_INTERVAL
+        self._next_progress = float("inf")
+
+    def progress(self) -> list[int]:
+        """Bytes written so far by each pair (0 for one that failed at once)."""
+        return [0 if pair is None else pair.written for pair in self._pairs]
 
     def add(
         self,
@@ -420,9 +490,11 @@ class _Driver:
                     index, reader, writer, buffer_size, drain_timeout, self._flags
                 )
             except OSError as error:
+                self._pairs.append(None)
                 self._release_unused(reader, writer)
                 self._on_done(index, error)
             else:
+                self._pairs.append(pair)
                 self._active.append(pair)
 
     def run(self) -> None:
@@ -434,6 +506,8 @@ class _Driver:
                 self._flags.restore_all()
 
     def _loop(self) -> None:
+        if self.on_progress is not None:
+            self._next_progress = time.monotonic() + self.progress_interval
         while self._active and not self.cancelled:
             now = time.monotonic()
             for pair in self._active:
@@ -441,6 +515,9 @@ class _Driver:
             self._finish_done()
             if not self._active:
                 return
+            if self.on_progress is not None and now >= self._next_progress:
+                self._next_progress = now + self.progress_interval
+                self.on_progress(self.progress())
             poller, timeout_ms = self._poller(now)
             ready = dict(poller.poll(timeout_ms))
             if self.wake_fd is not None and self.wake_fd in ready:
@@ -467,6 +544,8 @@ class _Driver:
             events[self.wake_fd] = _POLL_READ
         for fd, mask in events.items():
             poller.register(fd, mask)
+        if self._next_progress < float("inf"):
+            deadline = min(deadline or self._next_progress, self._next_progress)
         if deadline is None:
             return poller, None
         return poller, max(0, int((deadline - now) * 1000) + 1)
@@ -517,12 +596,7 @@ def _drain_wake_fd(fd: int) -> None:
 # ---------------------------------------------------------------------------
 
 
-def pump_fds(
-    pairs: list[tuple[int, int]],
-    buffer_size: int = DEFAULT_BUFFER_SIZE,
-    drain_timeout: float | None = None,
-    on_pair_done: PairCallback | None = None,
-) -> list[PairResult]:
+def pump_fds(pairs: list[tuple[int, int]], options: PumpOptions) -> list[PairResult]:
     """Pump every pair concurrently on the calling thread; block until done.
 
     Arguments are already validated. A signal handler that raises (Ctrl-C)
@@ -532,11 +606,13 @@ def pump_fds(
 
     def on_done(index: int, result: PairResult) -> None:
         results[index] = result
-        if on_pair_done is not None:
-            on_pair_done(index, result)
+        if options.on_pair_done is not None:
+            options.on_pair_done(index, result)
 
     driver = _Driver(on_done)
-    driver.add(pairs, buffer_size, drain_timeout)
+    driver.on_progress = options.on_progress
+    driver.progress_interval = options.progress_interval
+    driver.add(pairs, options.buffer_size, options.drain_timeout)
     try:
         driver.run()
     finally:
@@ -578,6 +654,11 @@ class _AwaitedBatch:
         try:
             self.on_pair_done(index, result)
         except Exception as error:  # noqa: BLE001 - raised by the awaiting task
+            self.fail(error)
+
+    def fail(self, error: Exception) -> None:
+        """Abandon the batch because a callback raised ``error``."""
+        if self.callback_error is None:
             self.callback_error = error
             self.stop()
 
@@ -608,10 +689,7 @@ class _AwaitedBatch:
 
 
 async def pump_fds_async(
-    pairs: list[tuple[int, int]],
-    buffer_size: int = DEFAULT_BUFFER_SIZE,
-    drain_timeout: float | None = None,
-    on_pair_done: PairCallback | None = None,
+    pairs: list[tuple[int, int]], options: PumpOptions
 ) -> list[PairResult]:
     """Pump every pair on one driver thread; await the batch.
 
@@ -621,27 +699,80 @@ async def pump_fds_async(
     the time ``CancelledError`` propagates, the thread has left the
     descriptors alone and their flags are restored.
     """
-    batch = _AwaitedBatch(asyncio.get_running_loop(), len(pairs), on_pair_done)
+    batch = _AwaitedBatch(asyncio.get_running_loop(), len(pairs), options.on_pair_done)
     # Validate (and take) the pairs before this call opens any descriptor of
     # its own, so a caller's closed descriptor number cannot be reused by the
     # wake-up pipe and mistaken for the caller's.
-    batch.driver.add(pairs, buffer_size, drain_timeout)
+    batch.driver.add(pairs, options.buffer_size, options.drain_timeout)
     wake_read, batch.wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     batch.driver.wake_fd = wake_read
     thread = threading.Thread(target=batch.work, name="cuprum-py-pump", daemon=True)
+    ticker = ProgressTicker(batch.loop, options.on_progress, options.progress_interval)
     try:
         thread.start()
+        ticker.start(batch.driver.progress, batch.fail)
         await asyncio.shield(batch.finished)
     except asyncio.CancelledError:
         batch.stop()
         await settled(batch.finished)
         raise
     finally:
+        ticker.stop()
         os.close(wake_read)
         os.close(batch.wake_write)
     if batch.callback_error is not None:
         raise batch.callback_error
     return typ.cast("list[PairResult]", batch.results)
+
+
+def _ignore(_error: Exception) -> None:
+    """Drop an error (the default of a ticker not started)."""
+
+
+class ProgressTicker:
+    """Report an awaited batch's progress on its event loop, periodically."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        on_progress: ProgressCallback | None,
+        interval: float,
+    ) -> None:
+        self._loop = loop
+        self._on_progress = on_progress
+        self._interval = interval
+        self._handle: asyncio.TimerHandle | None = None
+        self._read: cabc.Callable[[], list[int]] = list
+        self._on_error: cabc.Callable[[Exception], None] = _ignore
+
+    def start(
+        self,
+        read: cabc.Callable[[], list[int]],
+        on_error: cabc.Callable[[Exception], None],
+    ) -> None:
+        """Call ``on_progress(read())`` every interval until `stop`.
+
+        An exception from ``on_progress`` stops the reports and goes to
+        ``on_error`` (which abandons the batch).
+        """
+        if self._on_progress is not None:
+            self._read = read
+            self._on_error = on_error
+            self._handle = self._loop.call_later(self._interval, self._tick)
+
+    def _tick(self) -> None:
+        self._handle = self._loop.call_later(self._interval, self._tick)
+        try:
+            typ.cast("ProgressCallback", self._on_progress)(self._read())
+        except Exception as error:  # noqa: BLE001 - handed to the batch
+            self.stop()
+            self._on_error(error)
+
+    def stop(self) -> None:
+        """Stop reporting."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
 
 async def settled(future: asyncio.Future[None]) -> None:

@@ -354,3 +354,67 @@ def test_other_threads_run_while_a_pump_waits(
     assert ticks >= 1000
     os.close(dst.write)
     assert collecting.result(timeout=30) == b""
+
+
+def test_progress_is_reported_while_a_transfer_waits(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    """A pump stalled after 3 bytes reports 3, then its writer is closed."""
+    src, dst = make_pipe(), make_pipe()
+    os.write(src.write, b"abc")
+    reports: list[list[int]] = []
+
+    def on_progress(counts: list[int]) -> None:
+        reports.append(counts)
+        if counts == [3]:
+            os.close(src.write)  # seen: let the transfer end
+
+    results = cuprum.pump_many(
+        [(src.read, dst.write)], on_progress=on_progress, progress_interval=0.01
+    )
+    assert results == [3]
+    assert reports[-1] == [3]
+    assert all(len(report) == 1 and report[0] <= 3 for report in reports)
+    assert os.read(dst.read, 10) == b"abc"
+
+
+def test_single_pair_progress_gets_an_int(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    src, dst = make_pipe(), make_pipe()
+    os.write(src.write, b"hello")
+    seen: list[int] = []
+
+    def on_progress(written: int) -> None:
+        seen.append(written)
+        if written == 5:
+            os.close(src.write)
+
+    assert cuprum.pump_stream(src.read, dst.write, on_progress=on_progress) == 5
+    assert seen[-1] == 5
+
+
+def test_progress_callback_error_abandons_the_transfer(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    src, dst = make_pipe(), make_pipe()
+
+    def on_progress(counts: list[int]) -> None:
+        raise ArithmeticError(counts)
+
+    with pytest.raises(ArithmeticError):
+        cuprum.pump_many(
+            [(src.read, dst.write)], on_progress=on_progress, progress_interval=0.01
+        )
+    assert not is_nonblocking(src.read)
+    os.write(src.write, b"kept")
+    assert os.read(src.read, 10) == b"kept"
+
+
+@pytest.mark.parametrize("interval", [0, -1, float("nan"), "1"])
+def test_bad_progress_interval(
+    stream_backend: StreamBackend, make_pipe: MakePipe, interval: object
+) -> None:
+    pipe = make_pipe()
+    with pytest.raises((ValueError, TypeError), match="progress_interval"):
+        cuprum.pump_many([(pipe.read, pipe.write)], progress_interval=interval)  # type: ignore[arg-type]

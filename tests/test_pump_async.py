@@ -211,3 +211,25 @@ def test_callback_error_cancels_the_rest_and_propagates(
     assert os.read(stalled.read, 10) == b"kept"
     os.close(out.write)
     assert collecting.result(timeout=30) == b""
+
+
+def test_awaited_progress_reports_on_the_loop(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    src, dst = make_pipe(), make_pipe()
+    os.write(src.write, b"abcd")
+    reports: list[list[int]] = []
+
+    def on_progress(counts: list[int]) -> None:
+        asyncio.get_running_loop()  # raises unless called on the loop
+        reports.append(counts)
+        if counts == [4]:
+            os.close(src.write)
+
+    results = asyncio.run(
+        cuprum.pump_many_async(
+            [(src.read, dst.write)], on_progress=on_progress, progress_interval=0.01
+        )
+    )
+    assert results == [4]
+    assert reports[-1] == [4]

@@ -33,6 +33,8 @@
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::errors::EngineError;
@@ -126,6 +128,9 @@ pub struct Pair {
     written: u64,
     discarded: u64,
     splice: SpliceMode,
+    /// `written`, published after every [`Pair::drive`] for progress
+    /// reports read by other threads.
+    progress: Arc<AtomicU64>,
 }
 
 /// Per-call work bound.
@@ -179,7 +184,15 @@ impl Pair {
             written: 0,
             discarded: 0,
             splice: SpliceMode::Untried,
+            progress: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// A counter of the bytes written so far, updated after every
+    /// [`Pair::drive`] call; readable from any thread while the pair runs.
+    #[must_use]
+    pub fn progress(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.progress)
     }
 
     /// The current state.
@@ -380,6 +393,16 @@ impl Pair {
     /// Move as many bytes as the ends allow right now (bounded), at time
     /// `now` (used for the drain deadline).
     pub fn drive<R, W>(&mut self, reader: &mut R, writer: &mut W, now: Instant) -> Step
+    where
+        R: Source + ?Sized,
+        W: Sink + ?Sized,
+    {
+        let step = self.drive_once(reader, writer, now);
+        self.progress.store(self.written, Ordering::Relaxed);
+        step
+    }
+
+    fn drive_once<R, W>(&mut self, reader: &mut R, writer: &mut W, now: Instant) -> Step
     where
         R: Source + ?Sized,
         W: Sink + ?Sized,
@@ -585,6 +608,10 @@ mod tests {
         let mut w = FakeWriter::new(vec![]);
         run(&mut pair, &mut r, &mut w);
         assert_eq!(w.out, input);
+        assert_eq!(
+            pair.progress().load(std::sync::atomic::Ordering::Relaxed),
+            100_000
+        );
         assert_eq!(pair.into_result().unwrap(), 100_000);
     }
 

@@ -8,7 +8,7 @@
 //! only once the engine has let go of every descriptor.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyBaseException, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -104,30 +104,42 @@ fn result_to_py(py: Python<'_>, result: PairResult) -> PyResult<Py<PyAny>> {
     }
 }
 
+/// What a waiting call reports to Python while its batch runs.
+#[derive(Clone, Copy, Default)]
+struct Callbacks<'a, 'py> {
+    /// `on_pair_done(index, result)`, as each pair ends.
+    on_pair_done: Option<&'a Bound<'py, PyAny>>,
+    /// `on_progress(bytes_written_per_pair)`, at most once per interval
+    /// (`on_progress(bytes_written)` for a single-pair call).
+    on_progress: Option<(&'a Bound<'py, PyAny>, Duration)>,
+    /// Report progress as one int (the single-pair call) instead of a list.
+    single: bool,
+}
+
 /// Submit `specs` as one batch and wait for every pair with the GIL
-/// released, calling `on_pair_done(index, result)` (with the GIL) as each
-/// pair ends. Returns the results in pair order.
+/// released, reporting through `callbacks` (with the GIL). Returns the
+/// results in pair order.
 fn run_batch(
     py: Python<'_>,
     specs: Vec<PairSpec>,
-    on_pair_done: Option<&Bound<'_, PyAny>>,
+    callbacks: Callbacks<'_, '_>,
 ) -> PyResult<Vec<Py<PyAny>>> {
     let count = specs.len();
     let handle = Handle::global()?;
     let queue = CompletionQueue::new(count);
     let batch = handle.submit(specs, Arc::clone(&queue) as Arc<_>);
-    wait_batch(py, &batch, &queue, count, on_pair_done)
+    wait_batch(py, &batch, &queue, count, callbacks)
 }
 
 /// Run one pair: inline while it never has to wait, else in the reactor.
-fn run_one(py: Python<'_>, spec: PairSpec) -> PyResult<u64> {
+fn run_one(py: Python<'_>, spec: PairSpec, callbacks: Callbacks<'_, '_>) -> PyResult<u64> {
     let handle = Handle::global()?;
     let queue = CompletionQueue::new(1);
     let completion = Arc::clone(&queue) as Arc<_>;
     match py.detach(|| handle.start_one(spec, completion)) {
         Started::Finished(result) => Ok(result?),
         Started::Running(batch) => {
-            let mut results = wait_batch(py, &batch, &queue, 1, None)?;
+            let mut results = wait_batch(py, &batch, &queue, 1, callbacks)?;
             let result = results.pop().expect("one pair, one result").into_bound(py);
             if result.is_instance_of::<PyBaseException>() {
                 return Err(PyErr::from_value(result));
@@ -138,26 +150,35 @@ fn run_one(py: Python<'_>, spec: PairSpec) -> PyResult<u64> {
 }
 
 /// Wait for the `count` pairs of `batch` (reporting to `queue`) with the
-/// GIL released, calling `on_pair_done` as each ends; see [`run_batch`].
+/// GIL released, in slices short enough to see signals and report
+/// progress on time. A signal handler or a callback that raises abandons
+/// the batch; the error is raised once the engine has let go of it.
 fn wait_batch(
     py: Python<'_>,
     batch: &Batch,
     queue: &CompletionQueue,
     count: usize,
-    on_pair_done: Option<&Bound<'_, PyAny>>,
+    callbacks: Callbacks<'_, '_>,
 ) -> PyResult<Vec<Py<PyAny>>> {
     let mut results: Vec<Option<Py<PyAny>>> = (0..count).map(|_| None).collect();
     let mut remaining = count;
+    let mut next_progress = callbacks
+        .on_progress
+        .map(|(_, every)| Instant::now() + every);
     let outcome = loop {
         if remaining == 0 {
             break Ok(());
         }
-        let arrived = py.detach(|| queue.wait_timeout(SIGNAL_CHECK_INTERVAL));
+        let slice = next_progress.map_or(SIGNAL_CHECK_INTERVAL, |at| {
+            at.saturating_duration_since(Instant::now())
+                .min(SIGNAL_CHECK_INTERVAL)
+        });
+        let arrived = py.detach(|| queue.wait_timeout(slice));
         let mut failure = None;
         for (index, result) in arrived {
             remaining -= 1;
             let value = result_to_py(py, result)?;
-            if let (Some(callback), None) = (on_pair_done, &failure) {
+            if let (Some(callback), None) = (callbacks.on_pair_done, &failure) {
                 if let Err(error) = callback.call1((index, value.clone_ref(py))) {
                     failure = Some(error);
                 }
@@ -166,6 +187,21 @@ fn wait_batch(
         }
         if let Some(error) = failure {
             break Err(error);
+        }
+        if let (Some((callback, every)), Some(at)) = (callbacks.on_progress, next_progress) {
+            let now = Instant::now();
+            if now >= at && remaining > 0 {
+                next_progress = Some(now + every);
+                let progress = batch.progress();
+                let reported = if callbacks.single {
+                    callback.call1((progress.first().copied().unwrap_or(0),))
+                } else {
+                    callback.call1((progress,))
+                };
+                if let Err(error) = reported {
+                    break Err(error);
+                }
+            }
         }
         if let Err(error) = py.check_signals() {
             break Err(error);
@@ -184,6 +220,22 @@ fn wait_batch(
         .into_iter()
         .map(|value| value.expect("every pair reported its end"))
         .collect())
+}
+
+/// The optional progress callback and its interval, checked.
+fn progress_callback<'a, 'py>(
+    on_progress: Option<&'a Bound<'py, PyAny>>,
+    progress_interval: f64,
+) -> PyResult<Option<(&'a Bound<'py, PyAny>, Duration)>> {
+    let Some(callback) = on_progress else {
+        return Ok(None);
+    };
+    match Duration::try_from_secs_f64(progress_interval) {
+        Ok(every) if !every.is_zero() => Ok(Some((callback, every))),
+        _ => Err(PyValueError::new_err(format!(
+            "progress_interval must be a finite number > 0, got {progress_interval}"
+        ))),
+    }
 }
 
 /// One event loop's doorbell: completions of every batch it started arrive
@@ -244,6 +296,10 @@ impl PumpBatch {
     fn cancel(&self) {
         self.batch.cancel();
     }
+
+    fn progress(&self) -> Vec<u64> {
+        self.batch.progress()
+    }
 }
 
 /// The native module.
@@ -252,7 +308,10 @@ impl PumpBatch {
 mod native {
     use pyo3::prelude::*;
 
-    use super::{check_buffer_size, check_drain_timeout, check_fd, pair_specs, run_batch, run_one};
+    use super::{
+        check_buffer_size, check_drain_timeout, check_fd, pair_specs, progress_callback, run_batch,
+        run_one, Callbacks,
+    };
     use crate::PairSpec;
 
     /// Report that the native engine was built and imported.
@@ -275,13 +334,18 @@ mod native {
 
     /// Pump one pair to EOF; see the `.pyi` stub.
     #[pyfunction]
-    #[pyo3(signature = (reader_fd, writer_fd, buffer_size = 65536, *, drain_timeout = None))]
+    #[pyo3(signature = (
+        reader_fd, writer_fd, buffer_size = 65536, *,
+        drain_timeout = None, on_progress = None, progress_interval = 0.25,
+    ))]
     fn rust_pump_stream(
         py: Python<'_>,
         reader_fd: i64,
         writer_fd: i64,
         buffer_size: i64,
         drain_timeout: Option<f64>,
+        on_progress: Option<&Bound<'_, PyAny>>,
+        progress_interval: f64,
     ) -> PyResult<u64> {
         let spec = PairSpec {
             reader: check_fd(reader_fd, "reader_fd")?,
@@ -289,21 +353,38 @@ mod native {
             buffer_size: check_buffer_size(buffer_size)?,
             drain_timeout: check_drain_timeout(drain_timeout)?,
         };
-        run_one(py, spec)
+        let progress = progress_callback(on_progress, progress_interval)?;
+        let callbacks = Callbacks {
+            on_pair_done: None,
+            on_progress: progress,
+            single: true,
+        };
+        run_one(py, spec, callbacks)
     }
 
     /// Pump many pairs concurrently; see the `.pyi` stub.
     #[pyfunction]
-    #[pyo3(signature = (pairs, buffer_size = 65536, *, drain_timeout = None, on_pair_done = None))]
+    #[pyo3(signature = (
+        pairs, buffer_size = 65536, *, drain_timeout = None,
+        on_pair_done = None, on_progress = None, progress_interval = 0.25,
+    ))]
+    #[allow(clippy::too_many_arguments, reason = "Python keyword arguments")]
     fn rust_pump_many(
         py: Python<'_>,
         pairs: Vec<(i64, i64)>,
         buffer_size: i64,
         drain_timeout: Option<f64>,
         on_pair_done: Option<&Bound<'_, PyAny>>,
+        on_progress: Option<&Bound<'_, PyAny>>,
+        progress_interval: f64,
     ) -> PyResult<Vec<Py<PyAny>>> {
         let specs = pair_specs(pairs, buffer_size, drain_timeout)?;
-        run_batch(py, specs, on_pair_done)
+        let callbacks = Callbacks {
+            on_pair_done,
+            on_progress: progress_callback(on_progress, progress_interval)?,
+            single: false,
+        };
+        run_batch(py, specs, callbacks)
     }
 
     #[pymodule_export]

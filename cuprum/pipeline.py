@@ -51,7 +51,7 @@ import time
 import typing as typ
 
 from cuprum._pump import pump_many_async
-from cuprum._streams import validate_drain_timeout
+from cuprum._streams import ProgressCallback, validate_drain_timeout
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -318,6 +318,7 @@ class Pipeline:
         timeout: float | None = None,  # noqa: ASYNC109 - the API of issue 4
         drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
         terminate_grace: float = DEFAULT_TERMINATE_GRACE,
+        on_progress: ProgressCallback | None = None,
     ) -> PipelineResult:
         """Run the pipeline and return how every stage ended.
 
@@ -336,6 +337,9 @@ class Pipeline:
         terminate_grace
             Seconds between ``SIGTERM`` and ``SIGKILL`` when stages are
             terminated (fail-fast, timeout, cancellation).
+        on_progress
+            Called on the event loop with the bytes moved so far by each hop
+            (a list, hop 0 first), about every 0.25 s while the hops run.
 
         Returns
         -------
@@ -358,6 +362,7 @@ class Pipeline:
             timeout=timeout,
             drain_timeout=drain_timeout,
             terminate_grace=terminate_grace,
+            on_progress=on_progress,
         )
 
     def run_sync(  # noqa: PLR0913 - mirrors run
@@ -369,6 +374,7 @@ class Pipeline:
         timeout: float | None = None,
         drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
         terminate_grace: float = DEFAULT_TERMINATE_GRACE,
+        on_progress: ProgressCallback | None = None,
     ) -> PipelineResult:
         """Run the pipeline from synchronous code (a fresh event loop); see `run`.
 
@@ -387,6 +393,7 @@ class Pipeline:
                 timeout=timeout,
                 drain_timeout=drain_timeout,
                 terminate_grace=terminate_grace,
+                on_progress=on_progress,
             )
         )
 
@@ -412,13 +419,14 @@ def _merge_options(
     return options
 
 
-async def run_stages(
+async def run_stages(  # noqa: PLR0913 - Pipeline.run's keywords, passed on
     stages: cabc.Sequence[tuple[tuple[str, ...], str]],
     *,
     output: RunOutputOptions,
     timeout: float | None,  # noqa: ASYNC109 - the API of issue 4
     drain_timeout: float,
     terminate_grace: float,
+    on_progress: ProgressCallback | None = None,
 ) -> PipelineResult:
     """Run ``stages`` (``(argv, program)`` each) as one pipeline; see `Pipeline.run`."""
     if not stages:
@@ -437,6 +445,7 @@ async def run_stages(
         drain,
         terminate_grace,
     )
+    run.on_progress = on_progress
     normal_end = False
     deadline = asyncio.timeout(timeout)
     try:
@@ -664,6 +673,7 @@ class _Run:
         self._readers: list[asyncio.Task[None]] = []
         self._terminator: asyncio.Task[None] | None = None
         self._started = time.monotonic()
+        self.on_progress: ProgressCallback | None = None
 
     # -- start ---------------------------------------------------------------
 
@@ -696,6 +706,7 @@ class _Run:
                     [(hop.up_read.number, hop.down_write.number) for hop in self._hops],
                     drain_timeout=self._drain_timeout,
                     on_pair_done=self._hop_done,
+                    on_progress=self.on_progress,
                 )
             )
 

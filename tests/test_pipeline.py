@@ -304,3 +304,13 @@ def test_run_sync_refuses_a_running_loop() -> None:
 
     with pytest.raises(RuntimeError, match="running event loop"):
         asyncio.run(inside())
+
+
+def test_progress_reports_bytes_per_hop(stream_backend: StreamBackend) -> None:
+    """An idle first stage: reports arrive (all zero) while the hops wait."""
+    reports: list[list[int]] = []
+    pipeline = sh.make(SLEEP)("0.6") | sh.make(CAT)() | sh.make(WC)("-c")
+    result = pipeline.run_sync(on_progress=reports.append)
+    assert result.ok
+    assert reports, "a run of 0.6 s reports at least once every 0.25 s"
+    assert all(report == [0, 0] for report in reports)

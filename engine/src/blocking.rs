@@ -21,7 +21,6 @@
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::errors::EngineError;
@@ -39,18 +38,14 @@ pub(crate) fn spawn(
     cancelled: Arc<AtomicBool>,
     completion: Arc<dyn Completion>,
 ) -> io::Result<()> {
-    thread::Builder::new()
-        .name("cuprum-blocking".into())
-        .spawn(move || {
-            let index = job.index;
-            let result = run(job, &cancelled);
-            completion.complete(index, result);
-        })
-        .map(drop)
+    fd::spawn_masked("cuprum-blocking", move || {
+        let index = job.index;
+        let result = run(job, &cancelled);
+        completion.complete(index, result);
+    })
 }
 
 fn run(job: Job, cancelled: &AtomicBool) -> PairResult {
-    fd::block_sigpipe()?;
     let Job {
         mut pair,
         mut reader,

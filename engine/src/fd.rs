@@ -596,19 +596,51 @@ fn sigpipe_set() -> libc::sigset_t {
     }
 }
 
-/// Block `SIGPIPE` in the calling thread, so a write to a broken pipe from
-/// this thread is always `EPIPE`, whatever the process's disposition.
-pub fn block_sigpipe() -> io::Result<()> {
-    let set = sigpipe_set();
-    // SAFETY: `set` is an initialised signal set; the old mask is not
-    // requested (null is allowed).
-    let rc =
-        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, std::ptr::null_mut()) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::from_raw_os_error(rc))
+/// Spawn a named engine thread with every asynchronous signal blocked.
+///
+/// The thread inherits the mask from birth (it is set around the spawn and
+/// put back in the caller), so there is no moment at which it could take a
+/// process-directed signal meant for the application: Ctrl-C always reaches
+/// a thread of the application, such as the one running Python's event
+/// loop, and a write to a broken pipe from an engine thread is always
+/// `EPIPE`. Faults (`SIGSEGV`, `SIGBUS`, ...) stay unblocked.
+pub fn spawn_masked<F>(name: &str, body: F) -> io::Result<()>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let mut all = MaybeUninit::<libc::sigset_t>::uninit();
+    let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `all` is valid for writes and fully initialised by
+    // sigfillset; removing members from an initialised set is sound.
+    let all = unsafe {
+        libc::sigfillset(all.as_mut_ptr());
+        for fault in [
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGFPE,
+            libc::SIGILL,
+            libc::SIGTRAP,
+            libc::SIGSYS,
+        ] {
+            libc::sigdelset(all.as_mut_ptr(), fault);
+        }
+        all.assume_init()
+    };
+    // SAFETY: `all` is initialised and `old` is valid for writes; with a
+    // valid `how` the call cannot fail, so `old` is initialised after it.
+    let old = unsafe {
+        libc::pthread_sigmask(libc::SIG_BLOCK, &raw const all, old.as_mut_ptr());
+        old.assume_init()
+    };
+    let spawned = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(body)
+        .map(drop);
+    // SAFETY: `old` is the caller's initialised mask, saved above.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, &raw const old, std::ptr::null_mut());
     }
+    spawned
 }
 
 /// Keeps `SIGPIPE` blocked in the calling thread while alive, then restores

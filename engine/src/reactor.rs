@@ -30,7 +30,6 @@ use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -130,9 +129,7 @@ pub(crate) fn start() -> io::Result<Arc<Shared>> {
         nonblock: NonblockTable::default(),
         next_serial: 0,
     };
-    thread::Builder::new()
-        .name("cuprum-reactor".into())
-        .spawn(move || reactor.run())?;
+    fd::spawn_masked("cuprum-reactor", move || reactor.run())?;
     Ok(shared)
 }
 
@@ -176,10 +173,6 @@ struct Reactor {
 
 impl Reactor {
     fn run(&mut self) {
-        if let Err(err) = fd::block_sigpipe() {
-            self.die(&err);
-            return;
-        }
         loop {
             self.run_commands();
             let timeout = if self.ready.is_empty() {

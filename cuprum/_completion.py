@@ -97,13 +97,32 @@ class _LoopDoorbell:
         self,
         operation: _Operation,
         pairs: list[tuple[int, int]],
-        buffer_size: int,
-        drain_timeout: float | None,
-    ) -> None:
-        """Submit ``pairs`` (the operation's pairs at ``operation.indices``)."""
-        batch = self._bell.submit(pairs, buffer_size, drain_timeout=drain_timeout)
+        options: PumpOptions,
+    ) -> PairResult | None:
+        """Start ``pairs`` (the operation's pairs at ``operation.indices``).
+
+        A single pair first runs inline, on this thread with the GIL
+        released, for as long as it never has to wait; its result is
+        returned when it finished that way (``None`` otherwise: it runs in
+        the engine and reports through this doorbell).
+        """
+        if len(pairs) == 1:
+            try:
+                started = self._bell.start_one(
+                    *pairs[0], options.buffer_size, drain_timeout=options.drain_timeout
+                )
+            except OSError as error:
+                return error
+            if isinstance(started, int):
+                return started
+            batch = started
+        else:
+            batch = self._bell.submit(
+                pairs, options.buffer_size, drain_timeout=options.drain_timeout
+            )
         operation.batch = batch
         self._operations[batch.op_id] = operation
+        return None
 
     def _on_ring(self) -> None:
         for op_id, index, result in self._bell.drain():
@@ -155,12 +174,11 @@ async def pump_many_async(
         if error is not None:
             loop.call_soon(operation.pair_done, index, error)
     if operation.indices:
-        doorbell.start(
-            operation,
-            [pairs[i] for i in operation.indices],
-            options.buffer_size,
-            options.drain_timeout,
+        inline = doorbell.start(
+            operation, [pairs[i] for i in operation.indices], options
         )
+        if inline is not None:
+            operation.pair_done(operation.indices[0], inline)
     ticker = _streams.ProgressTicker(
         loop, options.on_progress, options.progress_interval
     )

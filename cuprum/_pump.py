@@ -8,6 +8,7 @@ know which one served them.
 
 from __future__ import annotations
 
+import functools
 import typing as typ
 
 from cuprum import _streams
@@ -23,6 +24,14 @@ from cuprum._streams import (
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
+
+
+@functools.cache
+def _rust_pump_stream() -> cabc.Callable[..., int]:
+    """Return the engine's single-pair call (imported once, when first needed)."""
+    from cuprum import _streams_rs  # noqa: PLC0415 - only when selected
+
+    return _streams_rs.rust_pump_stream
 
 
 def _single(
@@ -90,21 +99,27 @@ def pump_stream(  # noqa: PLR0913 - keyword-only options of one call
         ``progress_interval``.
 
     """
+    if (
+        get_stream_backend() is StreamBackend.RUST
+        and type(reader_fd) is int
+        and type(writer_fd) is int
+        and type(buffer_size) is int
+    ):
+        # The fast path of small calls: the engine checks the rest itself
+        # (same errors), then runs inline on this thread while the transfer
+        # never has to wait.
+        return _rust_pump_stream()(
+            reader_fd,
+            writer_fd,
+            buffer_size,
+            drain_timeout=drain_timeout,
+            on_progress=on_progress,
+            progress_interval=progress_interval,
+        )
     (pair,) = _streams.validate_pairs([(reader_fd, writer_fd)])
     options = PumpOptions.check(
         buffer_size, drain_timeout, None, _single(on_progress), progress_interval
     )
-    if get_stream_backend() is StreamBackend.RUST:
-        from cuprum import _streams_rs  # noqa: PLC0415 - only when selected
-
-        # Runs inline on this thread while the transfer never has to wait.
-        return _streams_rs.rust_pump_stream(
-            *pair,
-            options.buffer_size,
-            drain_timeout=options.drain_timeout,
-            on_progress=on_progress,
-            progress_interval=options.progress_interval,
-        )
     return _raise_if_error(_pump_many_checked([pair], options)[0])
 
 

@@ -125,6 +125,28 @@ class AsyncDoorbell:
         submit (``EBADF``, ...) is queued at once with its ``OSError``.
         """
 
+    def start_one(
+        self,
+        reader_fd: int,
+        writer_fd: int,
+        buffer_size: int = 65536,
+        *,
+        drain_timeout: float | None = None,
+    ) -> int | PumpBatch:
+        """Start one pair, inline first, as `rust_pump_stream` does.
+
+        Runs on the calling thread (the GIL released) for as long as the
+        transfer never has to wait, and returns the bytes written if it
+        finished that way; otherwise hands it to the engine and returns its
+        `PumpBatch`, whose end is queued on this doorbell like `submit`'s.
+
+        Raises
+        ------
+        OSError
+            When the pair fails before it needs the engine (``EBADF``, ...).
+
+        """
+
     def drain(self) -> list[tuple[int, int, int | OSError]]:
         """Take every queued completion as ``(op_id, index, result)``.
 

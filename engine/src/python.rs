@@ -227,15 +227,15 @@ fn progress_callback<'a, 'py>(
     on_progress: Option<&'a Bound<'py, PyAny>>,
     progress_interval: f64,
 ) -> PyResult<Option<(&'a Bound<'py, PyAny>, Duration)>> {
-    let Some(callback) = on_progress else {
-        return Ok(None);
+    let every = match Duration::try_from_secs_f64(progress_interval) {
+        Ok(every) if !every.is_zero() => every,
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "progress_interval must be a finite number > 0, got {progress_interval}"
+            )))
+        }
     };
-    match Duration::try_from_secs_f64(progress_interval) {
-        Ok(every) if !every.is_zero() => Ok(Some((callback, every))),
-        _ => Err(PyValueError::new_err(format!(
-            "progress_interval must be a finite number > 0, got {progress_interval}"
-        ))),
-    }
+    Ok(on_progress.map(|callback| (callback, every)))
 }
 
 /// One event loop's doorbell: completions of every batch it started arrive
@@ -280,6 +280,29 @@ impl AsyncDoorbell {
             batch: handle.submit(specs, completion),
             op_id,
         })
+    }
+
+    #[pyo3(signature = (reader_fd, writer_fd, buffer_size = 65536, *, drain_timeout = None))]
+    fn start_one(
+        &self,
+        py: Python<'_>,
+        reader_fd: i64,
+        writer_fd: i64,
+        buffer_size: i64,
+        drain_timeout: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
+        let spec = PairSpec {
+            reader: check_fd(reader_fd, "reader_fd")?,
+            writer: check_fd(writer_fd, "writer_fd")?,
+            buffer_size: check_buffer_size(buffer_size)?,
+            drain_timeout: check_drain_timeout(drain_timeout)?,
+        };
+        let handle = Handle::global()?;
+        let (op_id, completion) = self.inner.operation();
+        match py.detach(|| handle.start_one(spec, completion)) {
+            Started::Finished(result) => Ok(result?.into_pyobject(py)?.into_any().unbind()),
+            Started::Running(batch) => Ok(Py::new(py, PumpBatch { batch, op_id })?.into_any()),
+        }
     }
 
     fn drain(&self, py: Python<'_>) -> PyResult<Vec<(u64, usize, Py<PyAny>)>> {

@@ -1,12 +1,16 @@
 //! `Ring`: the fixed-capacity byte ring one pair copies through.
 //!
-//! Owns `capacity` bytes (the pair's `buffer_size`), allocated once. Filled
-//! and free space are each exposed as at most two slices, so one read or one
-//! write is a single vectored syscall. No I/O and no `unsafe` here.
+//! Owns `capacity` bytes (the pair's `buffer_size`), allocated on first use
+//! and kept: a pair that only ever splices (pipe to pipe) never allocates
+//! its ring. Filled and free space are each exposed as at most two slices,
+//! so one read or one write is a single vectored syscall. No I/O and no
+//! `unsafe` here.
 //!
 //! # Invariants
 //!
 //! - `0 <= len <= capacity` and `head < capacity` (or `head == 0`).
+//! - `buf` is empty (not allocated yet) or exactly `capacity` long; while it
+//!   is empty, `len == 0`.
 //! - Filled bytes are `buf[head..]` followed by `buf[..]`, wrapping, `len` of
 //!   them in the order they were written.
 //! - When the ring becomes empty `head` returns to 0, so a ring that is
@@ -18,6 +22,7 @@ use std::io::{IoSlice, IoSliceMut};
 #[derive(Debug)]
 pub struct Ring {
     buf: Box<[u8]>,
+    capacity: usize,
     head: usize,
     len: usize,
 }
@@ -32,9 +37,8 @@ impl Ring {
     pub fn new(capacity: usize) -> Self {
         assert!(capacity > 0, "ring capacity must be positive");
         Self {
-            // `vec![0; n]` comes from zeroed pages: untouched capacity costs
-            // no resident memory.
-            buf: vec![0; capacity].into_boxed_slice(),
+            buf: Box::default(),
+            capacity,
             head: 0,
             len: 0,
         }
@@ -43,7 +47,7 @@ impl Ring {
     /// Total capacity in bytes.
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.buf.len()
+        self.capacity
     }
 
     /// Bytes currently buffered.
@@ -85,6 +89,9 @@ impl Ring {
 
     /// The free space, in the order it will be filled, as at most two slices.
     pub fn writable_slices(&mut self) -> (&mut [u8], &mut [u8]) {
+        if self.buf.is_empty() {
+            self.buf = vec![0; self.capacity].into_boxed_slice();
+        }
         let cap = self.capacity();
         let end = self.head + self.len;
         if end < cap {

@@ -709,7 +709,7 @@ async def pump_fds_async(
     thread = threading.Thread(target=batch.work, name="cuprum-py-pump", daemon=True)
     ticker = ProgressTicker(batch.loop, options.on_progress, options.progress_interval)
     try:
-        _start_masked(thread)
+        start_masked(thread)
         ticker.start(batch.driver.progress, batch.fail)
         await asyncio.shield(batch.finished)
     except asyncio.CancelledError:
@@ -725,11 +725,11 @@ async def pump_fds_async(
     return typ.cast("list[PairResult]", batch.results)
 
 
-def _start_masked(thread: threading.Thread) -> None:
+def start_masked(thread: threading.Thread) -> None:
     """Start ``thread`` with every signal blocked in it from birth.
 
     A process-directed signal (Ctrl-C) may go to any thread that does not
-    block it; one taken by a driver thread would only be noted for the main
+    block it; one taken by a library thread would only be noted for the main
     thread, which may sleep in its event loop without waking. Blocking
     everything around the start makes the new thread inherit the mask;
     the caller's own mask is put back at once (a signal arriving meanwhile

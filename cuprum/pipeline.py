@@ -8,7 +8,7 @@ Owns `Pipeline`, the result types (`PipelineResult`, `StageResult`,
 How a run goes (contract section 7):
 
 * every program is resolved on ``PATH`` before anything is spawned;
-* each stage is spawned with ``asyncio.create_subprocess_exec`` in a process
+* each stage is spawned (``cuprum._child``: no reaper thread) in a process
   group of its own (``process_group=0``), so a signal reaches all of it;
   the first stage reads ``/dev/null``;
 * each hop (stage i stdout -> stage i+1 stdin) is two pipes made by this
@@ -50,6 +50,7 @@ import sys
 import time
 import typing as typ
 
+from cuprum._child import Child, spawn
 from cuprum._pump import pump_many_async
 from cuprum._streams import ProgressCallback, validate_drain_timeout
 
@@ -640,7 +641,7 @@ class _Stage:
     argv: tuple[str, ...]
     executable: str
     stderr: _Capture
-    process: asyncio.subprocess.Process | None = None
+    process: Child | None = None
     watcher: asyncio.Task[None] | None = None
     returncode: int | None = None
     signalled: bool = False
@@ -714,14 +715,12 @@ class _Run:
         self, stage: _Stage, stdin: _Fd | None, stdout: _Fd, stderr: _Fd
     ) -> None:
         try:
-            stage.process = await asyncio.create_subprocess_exec(
-                stage.argv[0],
-                *stage.argv[1:],
+            stage.process = spawn(
+                stage.argv,
                 executable=stage.executable,
-                stdin=asyncio.subprocess.DEVNULL if stdin is None else stdin.number,
+                stdin=None if stdin is None else stdin.number,
                 stdout=stdout.number,
                 stderr=stderr.number,
-                process_group=0,
             )
         except FileNotFoundError as error:
             msg = f"program {stage.argv[0]!r} could not be started: {error.strerror}"
@@ -750,7 +749,7 @@ class _Run:
         hop.down_write.close()
 
     async def _watch(self, stage: _Stage) -> None:
-        process = typ.cast("asyncio.subprocess.Process", stage.process)
+        process = typ.cast("Child", stage.process)
         stage.returncode = code = await process.wait()
         if code == 0:
             return

@@ -314,3 +314,23 @@ def test_progress_reports_bytes_per_hop(stream_backend: StreamBackend) -> None:
     assert result.ok
     assert reports, "a run of 0.6 s reports at least once every 0.25 s"
     assert all(report == [0, 0] for report in reports)
+
+
+def test_a_running_pipeline_adds_no_thread_per_stage_or_hop(
+    stream_backend: StreamBackend,
+) -> None:
+    """Stages are reaped through pidfds and hops pumped by one batch."""
+    task_dir = Path("/proc/self/task")
+    (sh.make(ECHO)("warm") | sh.make(CAT)()).run_sync()  # the reactor is up
+    baseline = len(list(task_dir.iterdir()))
+    seen: list[int] = []
+    stages = [sh.make(SLEEP)("0.6")] + [sh.make(CAT)() for _ in range(6)]
+    pipeline = Pipeline(stages)
+    result = pipeline.run_sync(
+        on_progress=lambda _hops: seen.append(len(list(task_dir.iterdir())))
+    )
+    assert result.ok
+    assert seen, "a run of 0.6 s reports at least once every 0.25 s"
+    # The Python backend drives an awaited batch from one thread of its own.
+    allowed = 1 if stream_backend.value == "python" else 0
+    assert max(seen) <= baseline + allowed

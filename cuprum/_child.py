@@ -1,0 +1,116 @@
+"""Child processes of a pipeline: spawn a stage, await its exit, no thread.
+
+Owns the life of one stage's process from ``fork``/``exec`` to its reaping.
+asyncio's own subprocess support on Python 3.11 reaps each child from a
+``waitpid`` thread of its own; a process-directed Ctrl-C may land on such a
+thread, where it is only noted for the main thread while the event loop
+sleeps. Here the exit is awaited through a pidfd (``os.pidfd_open``, Linux
+5.3 and later) watched with ``loop.add_reader``, so no thread is started.
+
+Invariants: a child is reaped exactly once, by `Child` (the ``Popen``
+object is told the exit status, so it never waits or warns itself); where a
+pidfd cannot be had, one ``waitpid`` thread per child is started with every
+signal blocked, so Ctrl-C still reaches an application thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import threading
+import typing as typ
+
+from cuprum._streams import start_masked
+
+if typ.TYPE_CHECKING:
+    import collections.abc as cabc
+
+
+class Child:
+    """One spawned stage: its pid, and its exit status once reaped."""
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self._popen = popen
+        self._exited: asyncio.Future[int] | None = None
+
+    @property
+    def pid(self) -> int:
+        """The process id (also its process group id)."""
+        return self._popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once reaped (negative: killed by that signal)."""
+        return self._popen.returncode
+
+    async def wait(self) -> int:
+        """Wait for the process to exit, reap it, and return its status."""
+        if self._popen.returncode is not None:
+            return self._popen.returncode
+        if self._exited is None:
+            loop = asyncio.get_running_loop()
+            self._exited = loop.create_future()
+            self._watch(loop, self._exited)
+        return await asyncio.shield(self._exited)
+
+    def _watch(
+        self, loop: asyncio.AbstractEventLoop, exited: asyncio.Future[int]
+    ) -> None:
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except OSError:
+            self._watch_with_thread(loop, exited)
+            return
+
+        def on_exit() -> None:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+            self._reaped(exited, os.waitpid(self.pid, 0)[1])
+
+        loop.add_reader(pidfd, on_exit)
+
+    def _watch_with_thread(
+        self, loop: asyncio.AbstractEventLoop, exited: asyncio.Future[int]
+    ) -> None:
+        def wait_in_thread() -> None:
+            status = os.waitpid(self.pid, 0)[1]
+            loop.call_soon_threadsafe(self._reaped, exited, status)
+
+        start_masked(threading.Thread(target=wait_in_thread, daemon=True))
+
+    def _reaped(self, exited: asyncio.Future[int], status: int) -> None:
+        code = os.waitstatus_to_exitcode(status)
+        self._popen.returncode = code
+        if not exited.done():
+            exited.set_result(code)
+
+
+def spawn(
+    argv: cabc.Sequence[str],
+    *,
+    executable: str,
+    stdin: int | None,
+    stdout: int,
+    stderr: int,
+) -> Child:
+    """Start ``argv`` in a process group of its own (in this session).
+
+    ``stdin`` ``None`` means ``/dev/null``. The descriptors are the child's
+    standard streams; every other descriptor is closed in the child.
+
+    Raises
+    ------
+    FileNotFoundError, PermissionError
+        When ``executable`` cannot be started.
+
+    """
+    popen = subprocess.Popen(
+        list(argv),
+        executable=executable,
+        stdin=subprocess.DEVNULL if stdin is None else stdin,
+        stdout=stdout,
+        stderr=stderr,
+        process_group=0,
+    )
+    return Child(popen)

@@ -64,7 +64,9 @@ def _closed_source(awaited: Awaited, make_pipe: MakePipe) -> None:
     awaited.data = payload(PAYLOAD)
 
 
-@when("the program awaits the pump while another task counts loop turns")
+@when(
+    "the program awaits the pump while the loop writes the payload and counts its turns"
+)
 def _await_with_other_task(awaited: Awaited) -> None:
     source, target = typ.cast("Pipe", awaited.source), typ.cast("Pipe", awaited.target)
     collecting = collect(target.read)

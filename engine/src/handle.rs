@@ -89,12 +89,14 @@ static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
 /// and is simply taken over.
 static CLAIMANT: AtomicU32 = AtomicU32::new(0);
 
+/// This process's live engine, if it has one (a reactor that stopped is
+/// passed over, so the next caller starts a new one).
 fn find(pid: u32) -> Option<&'static Handle> {
     let claimed = NEXT_SLOT.load(Ordering::Acquire).min(ENGINE_SLOTS);
     ENGINES[..claimed]
         .iter()
         .filter_map(OnceLock::get)
-        .find(|h| h.pid == pid)
+        .find(|h| h.pid == pid && !h.shared.is_dead())
 }
 
 /// Start this process's engine in a fresh slot (called by the one claimant
@@ -106,7 +108,9 @@ fn claim(pid: u32) -> Result<&'static Handle, EngineError> {
     let slot = NEXT_SLOT.load(Ordering::Acquire);
     if slot >= ENGINE_SLOTS {
         return Err(EngineError::Internal(
-            "too many forked generations started an engine".into(),
+            "too many engines started (forked generations or stopped reactors); \
+             set CUPRUM_STREAM_BACKEND=python to go on without the engine"
+                .into(),
         ));
     }
     let shared = reactor::start().map_err(EngineError::Os)?;

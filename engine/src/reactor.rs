@@ -79,6 +79,8 @@ pub(crate) struct Shared {
     queue: Mutex<Queue>,
     waker: Waker,
     next_batch: AtomicU64,
+    /// Mirrors `Queue::dead` for lock-free readers.
+    stopped: AtomicBool,
 }
 
 impl Shared {
@@ -98,6 +100,12 @@ impl Shared {
         Ok(())
     }
 
+    /// Whether the reactor has stopped (its poll failed); a new one is
+    /// started for the next caller (see `Handle::global`).
+    pub(crate) fn is_dead(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
     /// A fresh batch id.
     pub(crate) fn next_batch(&self) -> u64 {
         self.next_batch.fetch_add(1, Ordering::Relaxed)
@@ -115,6 +123,7 @@ pub(crate) fn start() -> io::Result<Arc<Shared>> {
         }),
         waker,
         next_batch: AtomicU64::new(0),
+        stopped: AtomicBool::new(false),
     });
     let mut reactor = Reactor {
         poll,
@@ -128,6 +137,7 @@ pub(crate) fn start() -> io::Result<Arc<Shared>> {
         timers: BinaryHeap::new(),
         nonblock: NonblockTable::default(),
         next_serial: 0,
+        broken: None,
     };
     fd::spawn_masked("cuprum-reactor", move || reactor.run())?;
     Ok(shared)
@@ -169,12 +179,27 @@ struct Reactor {
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
     nonblock: NonblockTable,
     next_serial: u64,
+    /// Set when the poll instance turned out to be unusable; the loop then
+    /// stops the reactor.
+    broken: Option<io::Error>,
+}
+
+/// The error every pair gets when the reactor stops under it.
+fn stopped(err: &io::Error) -> EngineError {
+    EngineError::Internal(format!(
+        "reactor stopped: {err} (were the engine's own descriptors closed or \
+         replaced by another part of the program?); the next call starts a new reactor"
+    ))
 }
 
 impl Reactor {
     fn run(&mut self) {
         loop {
             self.run_commands();
+            if let Some(err) = self.broken.take() {
+                self.die(&err);
+                return;
+            }
             let timeout = if self.ready.is_empty() {
                 self.timers
                     .peek()
@@ -272,7 +297,14 @@ impl Reactor {
         if let Err(err) = setup() {
             self.release(reader, writer);
             self.released.push(slot);
-            complete(completion, index, Err(err.into()));
+            // The descriptors are the engine's fresh duplicates: EBADF or
+            // EINVAL from epoll_ctl can only mean the poll itself is gone.
+            if matches!(err.raw_os_error(), Some(libc::EBADF | libc::EINVAL)) {
+                complete(completion, index, Err(stopped(&err)));
+                self.broken = Some(err);
+            } else {
+                complete(completion, index, Err(err.into()));
+            }
             return;
         }
         self.next_serial += 1;
@@ -398,9 +430,10 @@ impl Reactor {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             queue.dead = true;
+            self.shared.stopped.store(true, Ordering::Release);
             std::mem::take(&mut queue.commands)
         };
-        let broken = || EngineError::Internal(format!("reactor stopped: {err}"));
+        let broken = || stopped(err);
         for slot in 0..self.slab.len() {
             self.finish(slot, Some(Err(broken())));
         }

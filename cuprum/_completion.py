@@ -44,12 +44,14 @@ class _Operation:
         self.all_reported: asyncio.Future[None] = loop.create_future()
         self.on_pair_done = on_pair_done
         self.error: Exception | None = None
+        self.cancelled = False
         self.batch: PumpBatch | None = None
         self.indices: list[int] = []
         """Index in the caller's batch of each pair submitted to the engine."""
 
     def cancel(self) -> None:
-        """Cancel every pair still in the engine."""
+        """Cancel every pair still in the engine; no callback is made after."""
+        self.cancelled = True
         if self.batch is not None:
             self.batch.cancel()
 
@@ -57,7 +59,7 @@ class _Operation:
         """Abandon the batch because a callback raised ``error``."""
         if self.error is None:
             self.error = error
-            self.cancel()
+        self.cancel()
 
     def progress(self) -> list[int]:
         """Bytes written so far by each pair, in the caller's order."""
@@ -74,7 +76,7 @@ class _Operation:
         """Record pair ``index``'s end; return True once every pair has."""
         self.results[index] = result
         self.remaining -= 1
-        if self.on_pair_done is not None and self.error is None:
+        if self.on_pair_done is not None and not self.cancelled:
             try:
                 self.on_pair_done(index, result)
             except Exception as error:  # noqa: BLE001 - raised by the awaiting task

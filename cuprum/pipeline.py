@@ -710,6 +710,7 @@ class _Run:
                     on_progress=self.on_progress,
                 )
             )
+            self._pump.add_done_callback(self._pump_ended)
 
     async def _spawn(
         self, stage: _Stage, stdin: _Fd | None, stdout: _Fd, stderr: _Fd
@@ -734,6 +735,20 @@ class _Run:
 
     # -- while running -------------------------------------------------------
 
+    def _pump_ended(self, pump: asyncio.Task[object]) -> None:
+        """Let every stage end when the batch ended early (a callback raised).
+
+        Without its pump no hop would ever see EOF; the parent ends of every
+        hop are closed and the stages terminated, and the error propagates
+        from `wait` once they are reaped.
+        """
+        if pump.cancelled() or pump.exception() is None:
+            return
+        for hop in self._hops:
+            hop.up_read.close()
+            hop.down_write.close()
+        self._start_termination()
+
     def _hop_done(self, index: int, result: int | OSError) -> None:
         """Hop ``index`` ended: close its parent ends (EOF downstream, SIGPIPE up)."""
         hop = self._hops[index]
@@ -741,7 +756,7 @@ class _Run:
         if isinstance(result, OSError):
             hop.error = result
             hop.downstream_gone = True
-        else:
+        elif isinstance(result, int):
             hop.written = result
         if hop.error is None and hop.down_write.fd is not None:
             hop.downstream_gone = _readers_gone(hop.down_write.fd)

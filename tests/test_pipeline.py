@@ -334,3 +334,16 @@ def test_a_running_pipeline_adds_no_thread_per_stage_or_hop(
     # The Python backend drives an awaited batch from one thread of its own.
     allowed = 1 if stream_backend.value == "python" else 0
     assert max(seen) <= baseline + allowed
+
+
+def test_a_raising_progress_callback_ends_the_run(
+    stream_backend: StreamBackend,
+) -> None:
+    """The error propagates once every stage is reaped; nothing hangs."""
+
+    def explode(_hops: list[int]) -> None:
+        raise OverflowError
+
+    pipeline = sh.make(YES)() | sh.make(CAT)() | sh.make(WC)("-c")
+    with pytest.raises(OverflowError):
+        pipeline.run_sync(on_progress=explode, timeout=20)

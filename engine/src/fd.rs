@@ -165,6 +165,12 @@ pub fn new_eventfd() -> io::Result<File> {
     Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
+/// The `(device, inode)` of the file `fd` refers to.
+pub fn file_identity(fd: RawFd) -> io::Result<(u64, u64)> {
+    let st = fstat(fd)?;
+    Ok((st.st_dev, st.st_ino))
+}
+
 fn fstat(fd: RawFd) -> io::Result<libc::stat> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `st` points to writable memory the size of `struct stat`.

@@ -27,6 +27,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -115,6 +116,7 @@ impl Shared {
 /// Start a reactor thread; returns its caller side.
 pub(crate) fn start() -> io::Result<Arc<Shared>> {
     let poll = Poll::new()?;
+    let poll_identity = fd::file_identity(poll.as_raw_fd())?;
     let waker = Waker::new(poll.registry(), WAKER)?;
     let shared = Arc::new(Shared {
         queue: Mutex::new(Queue {
@@ -138,6 +140,7 @@ pub(crate) fn start() -> io::Result<Arc<Shared>> {
         nonblock: NonblockTable::default(),
         next_serial: 0,
         broken: None,
+        poll_identity,
     };
     fd::spawn_masked("cuprum-reactor", move || reactor.run())?;
     Ok(shared)
@@ -182,6 +185,8 @@ struct Reactor {
     /// Set when the poll instance turned out to be unusable; the loop then
     /// stops the reactor.
     broken: Option<io::Error>,
+    /// `(device, inode)` of the epoll instance, to tell it was replaced.
+    poll_identity: (u64, u64),
 }
 
 /// The error every pair gets when the reactor stops under it.
@@ -297,9 +302,13 @@ impl Reactor {
         if let Err(err) = setup() {
             self.release(reader, writer);
             self.released.push(slot);
-            // The descriptors are the engine's fresh duplicates: EBADF or
-            // EINVAL from epoll_ctl can only mean the poll itself is gone.
-            if matches!(err.raw_os_error(), Some(libc::EBADF | libc::EINVAL)) {
+            // EBADF or EINVAL from epoll_ctl on the engine's fresh duplicates
+            // means the poll itself is gone, if its descriptor no longer
+            // names the epoll instance the reactor made (else it is this
+            // pair's: an epoll descriptor given as an end, say).
+            if matches!(err.raw_os_error(), Some(libc::EBADF | libc::EINVAL))
+                && fd::file_identity(self.poll.as_raw_fd()).ok() != Some(self.poll_identity)
+            {
                 complete(completion, index, Err(stopped(&err)));
                 self.broken = Some(err);
             } else {

@@ -137,7 +137,12 @@ def wrap(text: str, width: int = 80) -> list[str]:
 
 
 def render_table(headers: cabc.Sequence[str], rows: cabc.Sequence[list[str]]) -> str:
-    """Render a Markdown table padded so it also reads well in a terminal."""
+    """Render a Markdown table padded so it also reads well in a terminal.
+
+    An empty cell is written as a dash (markdown linters misread a table
+    whose cells are only padding).
+    """
+    rows = [[cell or "-" for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]

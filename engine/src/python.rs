@@ -412,15 +412,4 @@ mod native {
 
     #[pymodule_export]
     use super::{AsyncDoorbell, PumpBatch};
-
-    /// Start the reactor when the module is imported, before any call hands
-    /// over descriptors: its own descriptors (epoll, waker) then cannot take
-    /// the number of one a caller closed just before its first call. A
-    /// failure here is reported again by the first call that needs it.
-    #[pymodule_init]
-    #[allow(clippy::unnecessary_wraps, reason = "the signature PyO3 requires")]
-    fn init(_module: &Bound<'_, PyModule>) -> PyResult<()> {
-        let _ = crate::Handle::global();
-        Ok(())
-    }
 }

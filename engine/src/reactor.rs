@@ -28,6 +28,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
 use std::os::fd::AsRawFd;
+use std::panic::{self, AssertUnwindSafe};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -142,7 +143,21 @@ pub(crate) fn start() -> io::Result<Arc<Shared>> {
         broken: None,
         poll_identity,
     };
-    fd::spawn_masked("cuprum-reactor", move || reactor.run())?;
+    fd::spawn_masked("cuprum-reactor", move || {
+        // A panic (an engine bug) must not leave callers waiting forever:
+        // stop the reactor, failing every pair, as for a failed poll.
+        let stop = panic::catch_unwind(AssertUnwindSafe(|| reactor.run())).unwrap_or_else(|_| {
+            reactor.die(&io::Error::other(
+                "the engine panicked (a bug: please report it)",
+            ));
+            Stop::PollFailed
+        });
+        if stop == Stop::PollLost {
+            // The poll's descriptor number belongs to someone else now:
+            // closing it (by dropping `Poll`) would close theirs.
+            std::mem::forget(reactor.poll);
+        }
+    })?;
     Ok(shared)
 }
 
@@ -197,13 +212,30 @@ fn stopped(err: &io::Error) -> EngineError {
     ))
 }
 
+/// Why the reactor stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The poll failed but its descriptor is still the reactor's own.
+    PollFailed,
+    /// The poll's descriptor was closed or replaced by someone else.
+    PollLost,
+}
+
 impl Reactor {
-    fn run(&mut self) {
+    /// Whether the poll's descriptor still names the epoll instance the
+    /// reactor made.
+    fn poll_is_ours(&self) -> bool {
+        fd::file_identity(self.poll.as_raw_fd()).ok() == Some(self.poll_identity)
+    }
+
+    /// Serve pairs until the poll fails; say whether its descriptor was
+    /// lost (closed or replaced under the engine).
+    fn run(&mut self) -> Stop {
         loop {
             self.run_commands();
             if let Some(err) = self.broken.take() {
                 self.die(&err);
-                return;
+                return Stop::PollLost;
             }
             let timeout = if self.ready.is_empty() {
                 self.timers
@@ -217,7 +249,11 @@ impl Reactor {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => {
                     self.die(&err);
-                    return;
+                    return if self.poll_is_ours() {
+                        Stop::PollFailed
+                    } else {
+                        Stop::PollLost
+                    };
                 }
             }
             let mut to_drive = std::mem::take(&mut self.scratch);
@@ -307,7 +343,7 @@ impl Reactor {
             // names the epoll instance the reactor made (else it is this
             // pair's: an epoll descriptor given as an end, say).
             if matches!(err.raw_os_error(), Some(libc::EBADF | libc::EINVAL))
-                && fd::file_identity(self.poll.as_raw_fd()).ok() != Some(self.poll_identity)
+                && !self.poll_is_ours()
             {
                 complete(completion, index, Err(stopped(&err)));
                 self.broken = Some(err);

@@ -28,7 +28,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::panic::{self, AssertUnwindSafe};
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -146,7 +146,7 @@ pub(crate) fn start() -> io::Result<Arc<Shared>> {
     fd::spawn_masked("cuprum-reactor", move || {
         // A panic (an engine bug) must not leave callers waiting forever:
         // stop the reactor, failing every pair, as for a failed poll.
-        let stop = panic::catch_unwind(AssertUnwindSafe(|| reactor.run())).unwrap_or_else(|_| {
+        let stop = catch_unwind(AssertUnwindSafe(|| reactor.run())).unwrap_or_else(|_| {
             reactor.die(&io::Error::other(
                 "the engine panicked (a bug: please report it)",
             ));

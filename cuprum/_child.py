@@ -44,6 +44,16 @@ class Child:
         """The exit status once reaped (negative: killed by that signal)."""
         return self._popen.returncode
 
+    def has_exited(self) -> bool:
+        """Say whether the process has exited, without reaping it."""
+        if self._popen.returncode is not None:
+            return True
+        try:
+            info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return True
+        return info is not None
+
     async def wait(self) -> int:
         """Wait for the process to exit, reap it, and return its status."""
         if self._popen.returncode is not None:

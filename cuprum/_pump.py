@@ -16,6 +16,7 @@ from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._streams import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_PROGRESS_INTERVAL,
+    MAX_BUFFER_SIZE,
     PairCallback,
     PairResult,
     ProgressCallback,
@@ -100,22 +101,20 @@ def pump_stream(  # noqa: PLR0913 - keyword-only options of one call
 
     """
     if (
-        get_stream_backend() is StreamBackend.RUST
-        and type(reader_fd) is int
+        type(reader_fd) is int
         and type(writer_fd) is int
         and type(buffer_size) is int
+        and 0 < buffer_size <= MAX_BUFFER_SIZE
+        and drain_timeout is None
+        and on_progress is None
+        and progress_interval is DEFAULT_PROGRESS_INTERVAL
+        and get_stream_backend() is StreamBackend.RUST
     ):
-        # The fast path of small calls: the engine checks the rest itself
-        # (same errors), then runs inline on this thread while the transfer
-        # never has to wait.
-        return _rust_pump_stream()(
-            reader_fd,
-            writer_fd,
-            buffer_size,
-            drain_timeout=drain_timeout,
-            on_progress=on_progress,
-            progress_interval=progress_interval,
-        )
+        # The fast path of small calls, with every option at its default:
+        # only the descriptor numbers are left to check, which the engine
+        # does (same errors); it then runs inline on this thread while the
+        # transfer never has to wait.
+        return _rust_pump_stream()(reader_fd, writer_fd, buffer_size)
     (pair,) = _streams.validate_pairs([(reader_fd, writer_fd)])
     options = PumpOptions.check(
         buffer_size, drain_timeout, None, _single(on_progress), progress_interval
@@ -210,6 +209,20 @@ def _pump_many_checked(
     if get_stream_backend() is StreamBackend.RUST:
         from cuprum import _streams_rs  # noqa: PLC0415 - only when selected
 
+        if len(pairs) == 1 and options.on_pair_done is None:
+            # One pair: inline first, as the fast path of `pump_stream`.
+            single = options.on_progress
+            try:
+                written = _streams_rs.rust_pump_stream(
+                    *pairs[0],
+                    options.buffer_size,
+                    drain_timeout=options.drain_timeout,
+                    on_progress=None if single is None else lambda n: single([n]),
+                    progress_interval=options.progress_interval,
+                )
+            except OSError as error:
+                return [error]
+            return [written]
         return _streams_rs.rust_pump_many(
             pairs,
             options.buffer_size,

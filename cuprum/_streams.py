@@ -262,55 +262,93 @@ def _io_kind(fd: int) -> typ.Literal["always-ready", "switchable", "keep-blockin
     """Classify ``fd`` for the pump (contract sections 2.8 and 2.10).
 
     Regular files and character devices such as ``/dev/null`` never block.
-    Standard streams and terminals share their open file description with
-    other processes, so their ``O_NONBLOCK`` flag is left alone. Anything
-    else (pipes, FIFOs, sockets) is the caller's own and may be switched.
+    Standard streams, any other descriptor of the file open as fd 0 to 2
+    (``os.dup(0)``, say), and terminals share their open file description
+    with other processes, so their ``O_NONBLOCK`` flag is left alone.
+    Anything else (pipes, FIFOs, sockets) is the caller's own and may be
+    switched.
     """
-    mode = os.fstat(fd).st_mode
-    if fd > 2 and (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
+    info = os.fstat(fd)
+    if stat.S_ISREG(info.st_mode) or stat.S_ISBLK(info.st_mode):
         return "always-ready"
-    if os.isatty(fd) or fd <= 2:
-        is_file = stat.S_ISREG(mode) or stat.S_ISBLK(mode)
-        return "always-ready" if is_file else "keep-blocking"
-    if stat.S_ISCHR(mode):
+    if fd <= 2 or os.isatty(fd) or _is_standard_stream(info):
+        return "keep-blocking"
+    if stat.S_ISCHR(info.st_mode):
         return "always-ready"
     return "switchable"
 
 
-class _FlagKeeper:
-    """Switch descriptors to non-blocking and put every flag back afterwards."""
+def _is_standard_stream(info: os.stat_result) -> bool:
+    """Say whether ``info`` is the file open as fd 0, 1 or 2."""
+    for fd in (0, 1, 2):
+        try:
+            other = os.fstat(fd)
+        except OSError:
+            continue
+        if (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino):
+            return True
+    return False
+
+
+_Description = tuple[int, int, int]
+"""An open file description, closely enough: (device, inode, access mode)."""
+
+
+class _NonblockTable:
+    """Which descriptions the Python backend switched, and for how many users.
+
+    ``O_NONBLOCK`` belongs to the open file description, which several
+    descriptors (``os.dup``) and several pairs, in any batch, may share. A
+    description is switched when its first user comes and put back only
+    when its last user goes. One table per process, behind a lock.
+    """
 
     def __init__(self) -> None:
-        self._saved: dict[int, int] = {}
+        self._lock = threading.Lock()
+        # description -> [users, flags before the switch]
+        self._users: dict[_Description, list[int]] = {}
 
-    def prepare(self, fd: int) -> bool:
-        """Make ``fd`` ready for the pump; say whether I/O on it never blocks.
+    def acquire(self, fd: int) -> tuple[bool, _Description | None]:
+        """Prepare ``fd`` for the pump.
 
-        ``False`` means the descriptor stays in blocking mode and may only be
-        read or written once per readiness event.
+        Returns whether I/O on it never blocks (``False``: it stays in
+        blocking mode and may only be read or written once per readiness
+        event) and the description to `release` later (``None``: nothing
+        was switched).
         """
-        if fd in self._saved:
-            return True
         kind = _io_kind(fd)
         if kind != "switchable":
-            return kind == "always-ready"
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        self._saved[fd] = flags
-        if not flags & os.O_NONBLOCK:
-            fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
-        return True
+            return kind == "always-ready", None
+        info = os.fstat(fd)
+        with self._lock:
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+            key = (info.st_dev, info.st_ino, flags & os.O_ACCMODE)
+            entry = self._users.get(key)
+            if entry is None:
+                self._users[key] = [1, flags]
+                if not flags & os.O_NONBLOCK:
+                    fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+            else:
+                entry[0] += 1
+        return True, key
 
-    def restore(self, fd: int) -> None:
-        """Put ``fd``'s saved flags back (a descriptor closed meanwhile is skipped)."""
-        flags = self._saved.pop(fd, None)
-        if flags is not None and not flags & os.O_NONBLOCK:
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+    def release(self, fd: int, key: _Description | None) -> None:
+        """Drop one user of ``key`` (through ``fd``); restore after the last."""
+        if key is None:
+            return
+        with self._lock:
+            entry = self._users[key]
+            entry[0] -= 1
+            if entry[0]:
+                return
+            del self._users[key]
+            flags = entry[1]
+            if not flags & os.O_NONBLOCK:
+                with contextlib.suppress(OSError):  # closed by its owner meanwhile
+                    fcntl.fcntl(fd, fcntl.F_SETFL, flags)
 
-    def restore_all(self) -> None:
-        """Restore every descriptor still switched."""
-        for fd in list(self._saved):
-            self.restore(fd)
+
+_NONBLOCK = _NonblockTable()
 
 
 # ---------------------------------------------------------------------------
@@ -335,21 +373,23 @@ class _Pair:
         "index",
         "pending",
         "reader",
+        "reader_key",
         "reader_loops",
+        "released",
         "result",
         "writer",
+        "writer_key",
         "writer_loops",
         "written",
     )
 
-    def __init__(  # noqa: PLR0913, PLR0917 - one argument per property of the pair
+    def __init__(
         self,
         index: int,
         reader: int,
         writer: int,
         buffer_size: int,
         drain_timeout: float | None,
-        flags: _FlagKeeper,
     ) -> None:
         self.index = index
         self.reader = reader
@@ -364,8 +404,20 @@ class _Pair:
         self.result: PairResult | None = None
         _check_direction(reader, for_reading=True)
         _check_direction(writer, for_reading=False)
-        self.reader_loops = flags.prepare(reader)
-        self.writer_loops = flags.prepare(writer)
+        self.reader_loops, self.reader_key = _NONBLOCK.acquire(reader)
+        try:
+            self.writer_loops, self.writer_key = _NONBLOCK.acquire(writer)
+        except OSError:
+            _NONBLOCK.release(reader, self.reader_key)
+            raise
+        self.released = False
+
+    def release(self) -> None:
+        """Put back the flags this pair switched (once)."""
+        if not self.released:
+            self.released = True
+            _NONBLOCK.release(self.writer, self.writer_key)
+            _NONBLOCK.release(self.reader, self.reader_key)
 
     @property
     def draining(self) -> bool:
@@ -465,7 +517,6 @@ class _Driver:
     ) -> None:
         self._on_done = on_done
         self.wake_fd = wake_fd
-        self._flags = _FlagKeeper()
         self._active: list[_Pair] = []
         self._pairs: list[_Pair | None] = []
         self.cancelled = False
@@ -486,12 +537,9 @@ class _Driver:
         """Start every pair; one that fails validation is reported at once."""
         for index, (reader, writer) in enumerate(pairs):
             try:
-                pair = _Pair(
-                    index, reader, writer, buffer_size, drain_timeout, self._flags
-                )
+                pair = _Pair(index, reader, writer, buffer_size, drain_timeout)
             except OSError as error:
                 self._pairs.append(None)
-                self._release_unused(reader, writer)
                 self._on_done(index, error)
             else:
                 self._pairs.append(pair)
@@ -503,7 +551,7 @@ class _Driver:
             try:
                 self._loop()
             finally:
-                self._flags.restore_all()
+                self.cancel_all()
 
     def _loop(self) -> None:
         if self.on_progress is not None:
@@ -555,21 +603,14 @@ class _Driver:
         finished = [pair for pair in self._active if pair.result is not None]
         self._active = still
         for pair in finished:
-            self._release_unused(pair.reader, pair.writer)
+            pair.release()
             self._on_done(pair.index, typ.cast("PairResult", pair.result))
 
-    def _release_unused(self, *fds: int) -> None:
-        in_use = {fd for pair in self._active for fd in (pair.reader, pair.writer)}
-        for fd in fds:
-            if fd not in in_use:
-                self._flags.restore(fd)
-
-    def cancel_all(self) -> list[int]:
-        """Abandon every pair still active; return their indices."""
-        indices = [pair.index for pair in self._active]
-        self._active = []
-        self._flags.restore_all()
-        return indices
+    def cancel_all(self) -> None:
+        """Abandon every pair still active, putting its flags back."""
+        active, self._active = self._active, []
+        for pair in active:
+            pair.release()
 
 
 @contextlib.contextmanager
@@ -624,7 +665,10 @@ class _AwaitedBatch:
     """A batch served by a driver thread for an awaiting task.
 
     Results reach the loop through ``call_soon_threadsafe``; the thread's
-    end settles `finished` after it has let go of every descriptor.
+    end settles `finished` after it has let go of every descriptor. The
+    wake-up pipe (`stop` writes to it) belongs to the thread once started:
+    the thread closes it when it ends, under `_wake_lock`, so a late `stop`
+    never writes to a closed (or reused) descriptor.
     """
 
     def __init__(
@@ -639,7 +683,21 @@ class _AwaitedBatch:
         self.callback_error: Exception | None = None
         self.finished: asyncio.Future[None] = loop.create_future()
         self.driver = _Driver(self.on_done)
-        self.wake_write = -1
+        self._wake_lock = threading.Lock()
+        self._wake: tuple[int, int] | None = None
+
+    def open_wake_pipe(self) -> None:
+        """Make the pipe `stop` wakes the driver through."""
+        self._wake = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.driver.wake_fd = self._wake[0]
+
+    def close_wake_pipe(self) -> None:
+        """Close the wake-up pipe (once)."""
+        with self._wake_lock:
+            wake, self._wake = self._wake, None
+        if wake is not None:
+            os.close(wake[0])
+            os.close(wake[1])
 
     def on_done(self, index: int, result: PairResult) -> None:
         """Hand pair ``index``'s end to the loop (any thread)."""
@@ -665,7 +723,9 @@ class _AwaitedBatch:
     def stop(self) -> None:
         """Make the driver abandon its pairs and return."""
         self.driver.cancelled = True
-        os.write(self.wake_write, b"x")
+        with self._wake_lock:
+            if self._wake is not None:
+                os.write(self._wake[1], b"x")
 
     def work(self) -> None:
         """Run the driver (on its own thread), then settle `finished`."""
@@ -676,6 +736,7 @@ class _AwaitedBatch:
             error = exc
         finally:
             self.driver.cancel_all()
+            self.close_wake_pipe()
         with contextlib.suppress(RuntimeError):
             self.loop.call_soon_threadsafe(self.settle, error)
 
@@ -704,22 +765,27 @@ async def pump_fds_async(
     # its own, so a caller's closed descriptor number cannot be reused by the
     # wake-up pipe and mistaken for the caller's.
     batch.driver.add(pairs, options.buffer_size, options.drain_timeout)
-    wake_read, batch.wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    batch.driver.wake_fd = wake_read
     thread = threading.Thread(target=batch.work, name="cuprum-py-pump", daemon=True)
+    try:
+        batch.open_wake_pipe()
+        start_masked(thread)
+    except BaseException:
+        batch.driver.cancel_all()  # put the caller's flags back
+        batch.close_wake_pipe()
+        raise
     ticker = ProgressTicker(batch.loop, options.on_progress, options.progress_interval)
     try:
-        start_masked(thread)
         ticker.start(batch.driver.progress, batch.fail)
         await asyncio.shield(batch.finished)
     except asyncio.CancelledError:
         batch.stop()
         await settled(batch.finished)
         raise
+    except BaseException:
+        batch.stop()  # the loop is going away: the thread lets go by itself
+        raise
     finally:
         ticker.stop()
-        os.close(wake_read)
-        os.close(batch.wake_write)
     if batch.callback_error is not None:
         raise batch.callback_error
     return typ.cast("list[PairResult]", batch.results)

@@ -465,6 +465,15 @@ async def run_stages(  # noqa: PLR0913 - Pipeline.run's keywords, passed on
     return run.result()
 
 
+def _died_of_a_signal(code: int) -> bool:
+    """Say whether exit status ``code`` is a death by a signal.
+
+    Negative for a direct child killed by a signal; 128 + n when a shell
+    stage reports a child of its own killed by signal n.
+    """
+    return code < 0 or 128 < code <= 128 + signal.NSIG
+
+
 def _resolve(program: str) -> str:
     found = shutil.which(program)
     if found is None:
@@ -768,6 +777,10 @@ class _Run:
         stage.returncode = code = await process.wait()
         if code == 0:
             return
+        if stage.signalled and not _died_of_a_signal(code):
+            # It exited on its own before our signal reached it: its failure
+            # is its own, and it was not terminated by us.
+            stage.signalled = False
         if stage.signalled or self._upstream_of_gone_downstream(stage, code):
             stage.excused = True
             return
@@ -787,7 +800,14 @@ class _Run:
             self._terminator = asyncio.create_task(self._terminate())
 
     async def _terminate(self) -> None:
-        running = [stage for stage in self._stages if self._running(stage)]
+        # A stage that already exited (not yet reaped) is not signalled: its
+        # own exit status stands.
+        running = [
+            stage
+            for stage in self._stages
+            if self._running(stage)
+            and not typ.cast("Child", stage.process).has_exited()
+        ]
         for stage in running:
             stage.signalled = True
             self._signal_group(stage, signal.SIGTERM)

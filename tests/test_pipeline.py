@@ -200,7 +200,11 @@ def test_last_stage_failure(stream_backend: StreamBackend) -> None:
     result = (sh.make(ECHO)("hay") | sh.make(GREP)("needle")).run_sync()
     assert result.failure_index == 1
     assert result.stdout == ""
-    assert result.exit_codes == (0, 1)
+    assert result.exit_codes[1] == 1
+    # echo has normally exited 0 before grep fails; if fail-fast caught it
+    # still exiting, it was terminated, which is never a failure of its own.
+    first = result.stages[0]
+    assert (first.exit_code, first.terminated) in {(0, False), (-signal.SIGTERM, True)}
 
 
 def test_timeout_reaps_every_stage_and_keeps_partial_output(
@@ -347,3 +351,25 @@ def test_a_raising_progress_callback_ends_the_run(
     pipeline = sh.make(YES)() | sh.make(CAT)() | sh.make(WC)("-c")
     with pytest.raises(OverflowError):
         pipeline.run_sync(on_progress=explode, timeout=20)
+
+
+def test_failure_index_is_the_lowest_stage_failing_on_its_own(
+    stream_backend: StreamBackend,
+) -> None:
+    """Two stages fail at about the same time, in either order.
+
+    Whichever fails first has the other terminated; a stage that exited 1 by
+    itself (even just after termination began) is a failure of its own and
+    not "terminated", so it is named when it is the lower one.
+    """
+    for _ in range(10):
+        result = (sh.make(FALSE)() | sh.make(FALSE)()).run_sync()
+        first, second = result.stages
+        own = [
+            stage.exit_code == 1 and not stage.terminated for stage in (first, second)
+        ]
+        assert any(own)
+        assert result.failure_index == own.index(True)
+        for stage in (first, second):
+            assert stage.exit_code in {1, -signal.SIGTERM}
+            assert stage.terminated == (stage.exit_code == -signal.SIGTERM)

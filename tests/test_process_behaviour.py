@@ -496,3 +496,44 @@ def test_no_descriptor_or_thread_leak(stream_backend: StreamBackend) -> None:
     assert threading.active_count() <= python_threads_before
     reactors = [name for name in tasks_after.values() if name == "cuprum-reactor"]
     assert len(reactors) <= 1, f"more than one reactor thread: {tasks_after}"
+
+
+STDIN_DUP_CHILD = """
+import fcntl, json, os, sys, threading
+if os.environ.get("CUPRUM_TEST_HIDE_NATIVE") == "1":
+    sys.modules["cuprum._rust_backend_native"] = None
+import cuprum
+
+out_r, out_w = os.pipe()
+source = os.dup(0)  # the inherited stdin pipe, under another number
+done = []
+pump = threading.Thread(target=lambda: done.append(cuprum.pump_stream(source, out_w)))
+pump.start()
+got = os.read(out_r, 5)  # the parent wrote "hello": the pump is running
+stdin_nonblocking = bool(fcntl.fcntl(0, fcntl.F_GETFL) & os.O_NONBLOCK)
+print(json.dumps({"got": got.decode(), "stdin_nonblocking": stdin_nonblocking}))
+sys.stdout.flush()
+pump.join()  # the parent closes our stdin: EOF
+print(json.dumps({"written": done[0]}))
+"""
+
+
+def test_a_copy_of_stdin_is_never_switched_to_nonblocking(
+    stream_backend: StreamBackend,
+) -> None:
+    """Contract 2.10: the description is shared with whoever made the pipe."""
+    with subprocess.Popen(
+        [sys.executable, "-c", STDIN_DUP_CHILD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    ) as child:
+        assert child.stdin is not None
+        assert child.stdout is not None
+        child.stdin.write(b"hello")
+        child.stdin.flush()
+        while_running = json.loads(child.stdout.readline())
+        child.stdin.close()
+        at_end = json.loads(child.stdout.readline())
+        assert child.wait(timeout=CHILD_GUARD_SECONDS) == 0
+    assert while_running == {"got": "hello", "stdin_nonblocking": False}
+    assert at_end == {"written": 5}

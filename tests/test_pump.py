@@ -87,6 +87,9 @@ def test_any_payload_any_buffer(
         ({"buffer_size": "64k"}, TypeError, "buffer_size"),
         ({"drain_timeout": -1}, ValueError, "drain_timeout"),
         ({"drain_timeout": "soon"}, TypeError, "drain_timeout"),
+        ({"buffer_size": 2**70}, ValueError, "buffer_size"),
+        ({"drain_timeout": True}, TypeError, "drain_timeout"),
+        ({"progress_interval": True}, TypeError, "progress_interval"),
     ],
 )
 def test_bad_arguments_are_named(
@@ -418,3 +421,30 @@ def test_bad_progress_interval(
     pipe = make_pipe()
     with pytest.raises((ValueError, TypeError), match="progress_interval"):
         cuprum.pump_many([(pipe.read, pipe.write)], progress_interval=interval)  # type: ignore[arg-type]
+
+
+def test_a_description_shared_by_two_pairs_stays_switched_while_either_runs(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    """O_NONBLOCK belongs to the description: put back after its last user."""
+    a, b, out = make_pipe(), make_pipe(), make_pipe()
+    out_dup = os.dup(out.write)
+    os.close(a.write)  # pair 0 ends at once
+    seen: dict[int, bool] = {}
+
+    def on_pair_done(index: int, result: int | OSError) -> None:
+        seen[index] = is_nonblocking(out.write)
+        if index == 0:
+            os.close(b.write)  # now pair 1 may end too
+
+    try:
+        results = cuprum.pump_many(
+            [(a.read, out.write), (b.read, out_dup)], on_pair_done=on_pair_done
+        )
+        assert results == [0, 0]
+        # When pair 0 ended, pair 1 still ran on the same description: it was
+        # not made blocking behind its back. After the last user, it was.
+        assert seen == {0: True, 1: False}
+        assert not is_nonblocking(out.write)
+    finally:
+        os.close(out_dup)

@@ -58,10 +58,21 @@ def is_available() -> bool:
 
 
 def _broken(cause: BaseException) -> NativeBackendBrokenError:
+    if isinstance(cause, OSError) or isinstance(cause.__cause__, OSError):
+        # Loading failed for want of a resource (EMFILE, ENOMEM, ...): the
+        # install may be fine.
+        state = "could not be loaded"
+        advice = (
+            "the system refused a resource; free some (for EMFILE, raise the "
+            "descriptor limit: ulimit -n) and retry"
+        )
+    else:
+        state = "is installed but broken"
+        advice = "rebuild it (make build)"
     message = (
-        f"the native module {NATIVE_MODULE} is installed but broken "
-        f"({type(cause).__name__}: {cause}); rebuild it (make build) or "
-        "set CUPRUM_STREAM_BACKEND=python to use the pure-Python backend"
+        f"the native module {NATIVE_MODULE} {state} "
+        f"({type(cause).__name__}: {cause}); {advice}, or set "
+        "CUPRUM_STREAM_BACKEND=python to use the pure-Python backend"
     )
     _log.warning(message)
     return NativeBackendBrokenError(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -134,3 +135,18 @@ def test_broken_module_does_not_stop_the_python_backend(
 def test_is_rust_available_is_the_cached_probe() -> None:
     assert cuprum.is_rust_available is _rust_backend.is_available
     assert cuprum.is_rust_available() is cuprum.is_rust_available()
+
+
+def test_a_resource_error_while_loading_says_so(
+    monkeypatch: pytest.MonkeyPatch, fresh_probe: None
+) -> None:
+    starved = types.ModuleType("cuprum._rust_backend_native")
+
+    def is_available() -> bool:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    starved.is_available = is_available  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "cuprum._rust_backend_native", starved)
+    with pytest.raises(ImportError, match="ulimit -n") as caught:
+        cuprum.is_rust_available()
+    assert "rebuild" not in str(caught.value)

@@ -94,11 +94,14 @@ def _await_with_other_task(awaited: Awaited) -> None:
                 view = view[os.write(source.write, view[:16384]) :]
             except BlockingIOError:
                 continue
+        # The pump cannot be done before EOF: every turn counted so far was
+        # taken while it was awaited.
+        assert not pump.done()
+        awaited.loop_turns_while_waiting = turns
         os.close(source.write)
         assert await pump == PAYLOAD
         stop.set()
         await counting
-        awaited.loop_turns_while_waiting = turns
 
     os.set_blocking(source.write, False)
     asyncio.run(main())

@@ -359,7 +359,7 @@ class Pipeline:
         """
         return await run_stages(
             [(stage.argv, stage.program) for stage in self._stages],
-            output=_merge_options(output, capture, echo),
+            output=merge_output_options(output, capture, echo),
             timeout=timeout,
             drain_timeout=drain_timeout,
             terminate_grace=terminate_grace,
@@ -409,9 +409,10 @@ def ensure_no_running_loop(caller: str) -> None:
     raise RuntimeError(msg)
 
 
-def _merge_options(
+def merge_output_options(
     output: RunOutputOptions | None, capture: bool | None, echo: bool | None
 ) -> RunOutputOptions:
+    """Return ``output`` (or the defaults) with the shorthands applied."""
     options = output if output is not None else RunOutputOptions()
     if capture is not None:
         options = dc.replace(options, capture=capture)

@@ -27,6 +27,7 @@ from cuprum.pipeline import (
     Pipeline,
     RunOutputOptions,
     ensure_no_running_loop,
+    merge_output_options,
     run_stages,
 )
 
@@ -105,14 +106,9 @@ class SafeCmd:
             When the program is not on ``PATH``.
 
         """
-        options = output if output is not None else RunOutputOptions()
-        if capture is not None:
-            options = dc.replace(options, capture=capture)
-        if echo is not None:
-            options = dc.replace(options, echo=echo)
         result = await run_stages(
             [(self.argv, self.program)],
-            output=options,
+            output=merge_output_options(output, capture, echo),
             timeout=timeout,
             drain_timeout=DEFAULT_DRAIN_TIMEOUT,
             terminate_grace=terminate_grace,

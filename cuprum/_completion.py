@@ -31,7 +31,7 @@ _log = logging.getLogger(__name__)
 
 
 class _Operation:
-    """One awaited batch: its results so far and the future of its end."""
+    """One awaited engine batch: its pairs in the engine and its end."""
 
     def __init__(
         self,
@@ -39,48 +39,32 @@ class _Operation:
         count: int,
         on_pair_done: PairCallback | None,
     ) -> None:
-        self.results: list[PairResult | None] = [None] * count
+        self.outcome = _streams.AwaitedResults(count, on_pair_done, self._cancel)
         self.remaining = count
         self.all_reported: asyncio.Future[None] = loop.create_future()
-        self.on_pair_done = on_pair_done
-        self.error: Exception | None = None
-        self.cancelled = False
         self.batch: PumpBatch | None = None
         self.indices: list[int] = []
         """Index in the caller's batch of each pair submitted to the engine."""
 
-    def cancel(self) -> None:
-        """Cancel every pair still in the engine; no callback is made after."""
-        self.cancelled = True
+    def _cancel(self) -> None:
         if self.batch is not None:
             self.batch.cancel()
 
-    def fail(self, error: Exception) -> None:
-        """Abandon the batch because a callback raised ``error``."""
-        if self.error is None:
-            self.error = error
-        self.cancel()
-
     def progress(self) -> list[int]:
         """Bytes written so far by each pair, in the caller's order."""
-        counts = [0] * len(self.results)
+        counts = [0] * len(self.outcome.results)
         if self.batch is not None:
             for index, written in zip(self.indices, self.batch.progress(), strict=True):
                 counts[index] = written
-        for index, result in enumerate(self.results):
+        for index, result in enumerate(self.outcome.results):
             if isinstance(result, int):
                 counts[index] = result
         return counts
 
     def pair_done(self, index: int, result: PairResult) -> bool:
         """Record pair ``index``'s end; return True once every pair has."""
-        self.results[index] = result
         self.remaining -= 1
-        if self.on_pair_done is not None and not self.cancelled:
-            try:
-                self.on_pair_done(index, result)
-            except Exception as error:  # noqa: BLE001 - raised by the awaiting task
-                self.fail(error)
+        self.outcome.record(index, result)
         if self.remaining == 0:
             self.all_reported.set_result(None)
             return True
@@ -184,15 +168,13 @@ async def pump_many_async(
     ticker = _streams.ProgressTicker(
         loop, options.on_progress, options.progress_interval
     )
-    ticker.start(operation.progress, operation.fail)
+    ticker.start(operation.progress, operation.outcome.fail)
     try:
         await asyncio.shield(operation.all_reported)
     except asyncio.CancelledError:
-        operation.cancel()
+        operation.outcome.abandon()
         await _streams.settled(operation.all_reported)
         raise
     finally:
         ticker.stop()
-    if operation.error is not None:
-        raise operation.error
-    return typ.cast("list[PairResult]", operation.results)
+    return operation.outcome.final()

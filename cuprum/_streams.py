@@ -661,6 +661,56 @@ def pump_fds(pairs: list[tuple[int, int]], options: PumpOptions) -> list[PairRes
     return typ.cast("list[PairResult]", results)
 
 
+class AwaitedResults:
+    """An awaited batch's results and callbacks, on its event loop.
+
+    Shared by both backends: each pair's end is recorded once and handed to
+    ``on_pair_done``; the first exception from a callback is kept (the
+    awaiting task raises it) and abandons the batch; once the batch is
+    abandoned (that, or the task cancelled), no callback is made.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        on_pair_done: PairCallback | None,
+        abandon: cabc.Callable[[], None],
+    ) -> None:
+        self.results: list[PairResult | None] = [None] * count
+        self.error: Exception | None = None
+        self.abandoned = False
+        self._on_pair_done = on_pair_done
+        self._abandon = abandon
+
+    def record(self, index: int, result: PairResult) -> None:
+        """Record pair ``index``'s end and call back, unless abandoned."""
+        self.results[index] = result
+        if self._on_pair_done is None or self.abandoned:
+            return
+        try:
+            self._on_pair_done(index, result)
+        except Exception as error:  # noqa: BLE001 - raised by the awaiting task
+            self.fail(error)
+
+    def fail(self, error: Exception) -> None:
+        """Keep the first callback error and abandon the batch."""
+        if self.error is None:
+            self.error = error
+        self.abandon()
+
+    def abandon(self) -> None:
+        """Stop the batch's pairs (once); no callback is made after."""
+        if not self.abandoned:
+            self.abandoned = True
+            self._abandon()
+
+    def final(self) -> list[PairResult]:
+        """Return every pair's result, or raise the callback error."""
+        if self.error is not None:
+            raise self.error
+        return typ.cast("list[PairResult]", self.results)
+
+
 class _AwaitedBatch:
     """A batch served by a driver thread for an awaiting task.
 
@@ -678,9 +728,7 @@ class _AwaitedBatch:
         on_pair_done: PairCallback | None,
     ) -> None:
         self.loop = loop
-        self.results: list[PairResult | None] = [None] * count
-        self.on_pair_done = on_pair_done
-        self.callback_error: Exception | None = None
+        self.outcome = AwaitedResults(count, on_pair_done, self._stop_driver)
         self.finished: asyncio.Future[None] = loop.create_future()
         self.driver = _Driver(self.on_done)
         self._wake_lock = threading.Lock()
@@ -702,25 +750,9 @@ class _AwaitedBatch:
     def on_done(self, index: int, result: PairResult) -> None:
         """Hand pair ``index``'s end to the loop (any thread)."""
         with contextlib.suppress(RuntimeError):  # loop closed: nobody waits
-            self.loop.call_soon_threadsafe(self.deliver, index, result)
+            self.loop.call_soon_threadsafe(self.outcome.record, index, result)
 
-    def deliver(self, index: int, result: PairResult) -> None:
-        """Record pair ``index``'s end and call back (on the loop)."""
-        self.results[index] = result
-        if self.on_pair_done is None or self.callback_error is not None:
-            return
-        try:
-            self.on_pair_done(index, result)
-        except Exception as error:  # noqa: BLE001 - raised by the awaiting task
-            self.fail(error)
-
-    def fail(self, error: Exception) -> None:
-        """Abandon the batch because a callback raised ``error``."""
-        if self.callback_error is None:
-            self.callback_error = error
-            self.stop()
-
-    def stop(self) -> None:
+    def _stop_driver(self) -> None:
         """Make the driver abandon its pairs and return."""
         self.driver.cancelled = True
         with self._wake_lock:
@@ -775,20 +807,18 @@ async def pump_fds_async(
         raise
     ticker = ProgressTicker(batch.loop, options.on_progress, options.progress_interval)
     try:
-        ticker.start(batch.driver.progress, batch.fail)
+        ticker.start(batch.driver.progress, batch.outcome.fail)
         await asyncio.shield(batch.finished)
     except asyncio.CancelledError:
-        batch.stop()
+        batch.outcome.abandon()
         await settled(batch.finished)
         raise
     except BaseException:
-        batch.stop()  # the loop is going away: the thread lets go by itself
+        batch.outcome.abandon()  # the loop is going away: the thread lets go
         raise
     finally:
         ticker.stop()
-    if batch.callback_error is not None:
-        raise batch.callback_error
-    return typ.cast("list[PairResult]", batch.results)
+    return batch.outcome.final()
 
 
 def start_masked(thread: threading.Thread) -> None:

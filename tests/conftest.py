@@ -51,6 +51,22 @@ def select_backend(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     _backend.reset_backend_cache()
 
 
+def use_backend(monkeypatch: pytest.MonkeyPatch, backend: StreamBackend) -> None:
+    """Select ``backend`` for this test, or skip (fail under REQUIRE_RUST).
+
+    The Rust leg is skipped with a visible reason where the engine is not
+    built, and fails instead when ``CUPRUM_REQUIRE_RUST=1``.
+    """
+    if backend is StreamBackend.RUST:
+        reason = rust_engine_missing_reason()
+        if reason is not None:
+            if REQUIRE_RUST:
+                pytest.fail(f"CUPRUM_REQUIRE_RUST=1 but {reason}")
+            pytest.skip(reason)
+    select_backend(monkeypatch, backend.value)
+    assert _backend.get_stream_backend() is backend
+
+
 @pytest.fixture(autouse=True)
 def _fresh_backend_cache() -> cabc.Iterator[None]:
     _backend.reset_backend_cache()
@@ -69,14 +85,7 @@ def stream_backend(
     """
     variant = typ.cast("str", request.param)
     backend = StreamBackend(variant.split("-")[0])
-    if backend is StreamBackend.RUST:
-        reason = rust_engine_missing_reason()
-        if reason is not None:
-            if REQUIRE_RUST:
-                pytest.fail(f"CUPRUM_REQUIRE_RUST=1 but {reason}")
-            pytest.skip(reason)
-    select_backend(monkeypatch, backend.value)
-    assert _backend.get_stream_backend() is backend
+    use_backend(monkeypatch, backend)
     if variant != "rust-copy":
         yield backend
         return

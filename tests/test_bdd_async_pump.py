@@ -9,7 +9,9 @@ import typing as typ
 from pipes import collect, is_nonblocking, is_open, payload
 
 import pytest
-from conftest import REQUIRE_RUST, rust_engine_missing_reason, select_backend
+from conftest import (
+    use_backend,
+)
 from pytest_bdd import given, parsers, scenarios, then, when
 
 import cuprum
@@ -48,14 +50,7 @@ def awaited() -> Awaited:
 
 @given(parsers.parse("the {backend} stream backend"))
 def _backend(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    chosen = BACKENDS[backend]
-    if chosen is StreamBackend.RUST:
-        reason = rust_engine_missing_reason()
-        if reason is not None:
-            if REQUIRE_RUST:
-                pytest.fail(f"CUPRUM_REQUIRE_RUST=1 but {reason}")
-            pytest.skip(reason)
-    select_backend(monkeypatch, chosen.value)
+    use_backend(monkeypatch, BACKENDS[backend])
 
 
 @given("a producer that will write 256 KiB into a source pipe and close it")

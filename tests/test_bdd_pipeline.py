@@ -14,7 +14,9 @@ import signal
 import time
 
 import pytest
-from conftest import REQUIRE_RUST, rust_engine_missing_reason, select_backend
+from conftest import (
+    use_backend,
+)
 from pytest_bdd import given, parsers, scenarios, then, when
 
 import cuprum
@@ -51,15 +53,7 @@ def build(text: str) -> Pipeline:
 
 @given(parsers.parse("the {backend} backend moves the bytes"))
 def _(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
-    chosen = BACKENDS[backend]
-    if chosen is StreamBackend.RUST:
-        reason = rust_engine_missing_reason()
-        if reason is not None:
-            if REQUIRE_RUST:
-                pytest.fail(f"CUPRUM_REQUIRE_RUST=1 but {reason}")
-            pytest.skip(reason)
-    select_backend(monkeypatch, chosen.value)
-    assert cuprum.get_stream_backend() is chosen
+    use_backend(monkeypatch, BACKENDS[backend])
 
 
 @when(parsers.re(r"I run (?P<text>.+?) with a timeout of (?P<seconds>\d+) seconds?"))

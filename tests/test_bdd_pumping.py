@@ -17,7 +17,9 @@ import typing as typ
 from pipes import collect, endless, feed, is_nonblocking, is_open, payload
 
 import pytest
-from conftest import REQUIRE_RUST, rust_engine_missing_reason, select_backend
+from conftest import (
+    use_backend,
+)
 from pytest_bdd import given, parsers, scenarios, then, when
 
 import cuprum
@@ -98,15 +100,7 @@ def _size(amount: int, unit: str) -> int:
 
 @given(parsers.parse("the {backend} backend is selected"))
 def _(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
-    chosen = BACKENDS[backend]
-    if chosen is StreamBackend.RUST:
-        reason = rust_engine_missing_reason()
-        if reason is not None:
-            if REQUIRE_RUST:
-                pytest.fail(f"CUPRUM_REQUIRE_RUST=1 but {reason}")
-            pytest.skip(reason)
-    select_backend(monkeypatch, chosen.value)
-    assert cuprum.get_stream_backend() is chosen
+    use_backend(monkeypatch, BACKENDS[backend])
 
 
 @given(parsers.parse("a producer with {amount:d} {unit} of data to send"))

@@ -537,3 +537,46 @@ def test_a_copy_of_stdin_is_never_switched_to_nonblocking(
         assert child.wait(timeout=CHILD_GUARD_SECONDS) == 0
     assert while_running == {"got": "hello", "stdin_nonblocking": False}
     assert at_end == {"written": 5}
+
+
+SETUP_FAILURE_CHILD = """
+import asyncio, errno, fcntl, json, os, resource, sys
+sys.modules["cuprum._rust_backend_native"] = None  # the Python backend's driver
+import cuprum
+
+src_r, src_w = os.pipe()
+dst_r, dst_w = os.pipe()
+highest = max(src_r, src_w, dst_r, dst_w)
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+
+async def main():
+    # asyncio.run has opened its own descriptors; now leave no room for the
+    # driver's wake-up pipe.
+    in_use = max(int(fd) for fd in os.listdir("/proc/self/fd"))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (in_use + 1, hard))
+    try:
+        await cuprum.pump_stream_async(src_r, dst_w)
+    except OSError as error:
+        return errno.errorcode[error.errno]
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return "no error"
+
+outcome = asyncio.run(main())
+flags = [bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK) for fd in (src_r, dst_w)]
+print(json.dumps({"outcome": outcome, "nonblocking": flags}))
+"""
+
+
+def test_awaited_setup_failure_puts_flags_back() -> None:
+    """No descriptor left for the driver's wake-up pipe: EMFILE, flags restored."""
+    done = subprocess.run(
+        [sys.executable, "-c", SETUP_FAILURE_CHILD],
+        capture_output=True,
+        check=True,
+        timeout=CHILD_GUARD_SECONDS,
+    )
+    assert json.loads(done.stdout) == {
+        "outcome": "EMFILE",
+        "nonblocking": [False, False],
+    }

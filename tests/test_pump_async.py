@@ -233,3 +233,49 @@ def test_awaited_progress_reports_on_the_loop(
     )
     assert results == [4]
     assert reports[-1] == [4]
+
+
+class _LoopWithoutAddReader(asyncio.SelectorEventLoop):
+    """A loop that cannot watch descriptors (like a proactor loop)."""
+
+    def add_reader(self, *_args: object, **_kwargs: object) -> None:
+        raise NotImplementedError
+
+
+def test_a_loop_without_add_reader_is_served_by_the_python_driver(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    src, dst = make_pipe(), make_pipe()
+    os.write(src.write, b"no doorbell")
+    os.close(src.write)
+    loop = _LoopWithoutAddReader()
+    try:
+        results = loop.run_until_complete(
+            cuprum.pump_many_async([(src.read, dst.write)])
+        )
+    finally:
+        loop.close()
+    assert results == [11]
+    assert os.read(dst.read, 100) == b"no doorbell"
+
+
+def test_awaiting_from_another_threads_loop(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    """A loop running in another thread serves the awaited pump as its own."""
+    src, dst = make_pipe(), make_pipe()
+    os.write(src.write, b"elsewhere")
+    os.close(src.write)
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever)
+    runner.start()
+    try:
+        future = asyncio.run_coroutine_threadsafe(
+            cuprum.pump_stream_async(src.read, dst.write), loop
+        )
+        assert future.result(timeout=30) == 9
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join()
+        loop.close()
+    assert os.read(dst.read, 100) == b"elsewhere"

@@ -56,28 +56,6 @@ _POLL_READ: typ.Final = select.POLLIN | select.POLLPRI
 _POLL_WRITE: typ.Final = select.POLLOUT
 _POLL_TROUBLE: typ.Final = select.POLLERR | select.POLLHUP | select.POLLNVAL
 _DOWNSTREAM_GONE: typ.Final = (errno.EPIPE, errno.ECONNRESET)
-_SPLICE_FLAGS: typ.Final = os.SPLICE_F_NONBLOCK | os.SPLICE_F_MOVE
-
-
-def _splice_allowed() -> bool:
-    """Say whether pipe-to-pipe pairs may use ``splice(2)``.
-
-    On unless ``CUPRUM_SPLICE=0`` (read per pair, so tests and benchmarks
-    can force the copy path at run time).
-    """
-    return os.environ.get("CUPRUM_SPLICE", "1") != "0"
-
-
-def _is_pipe(fd: int) -> bool:
-    return stat.S_ISFIFO(os.fstat(fd).st_mode)
-
-
-def _readable_now(fd: int) -> bool:
-    """Say whether ``fd`` has data (or a hang-up) right now."""
-    poller = select.poll()
-    poller.register(fd, _POLL_READ)
-    return bool(poller.poll(0))
-
 
 PairResult = int | OSError
 """What one pair ends with: the bytes written, or the error that ended it."""
@@ -399,9 +377,7 @@ class _Pair:
         "reader_loops",
         "released",
         "result",
-        "splicing",
         "writer",
-        "writer_full",
         "writer_key",
         "writer_loops",
         "written",
@@ -435,8 +411,6 @@ class _Pair:
             _NONBLOCK.release(reader, self.reader_key)
             raise
         self.released = False
-        self.splicing = _splice_allowed() and _is_pipe(reader) and _is_pipe(writer)
-        self.writer_full = False
 
     def release(self) -> None:
         """Put back the flags this pair switched (once)."""
@@ -451,9 +425,7 @@ class _Pair:
 
     def wanted_events(self) -> tuple[int, int]:
         """Return the poll events wanted on (reader, writer); 0 means none."""
-        if self.draining:
-            return _POLL_READ, 0
-        if self.pending or (self.splicing and self.writer_full):
+        if self.pending and not self.draining:
             return 0, _POLL_WRITE
         return _POLL_READ, 0
 
@@ -467,8 +439,6 @@ class _Pair:
     def step(self, now: float) -> None:
         """Move bytes until a descriptor would block, the budget is spent or done."""
         try:
-            if self.splicing and not self.draining and self._splice(now):
-                return
             for _ in range(_STEP_BUDGET):
                 if self.pending and not self._write():
                     return
@@ -523,38 +493,6 @@ class _Pair:
             self.pending = memoryview(data)
         # A descriptor left in blocking mode gets one read per readiness event.
         return self.reader_loops
-
-    def _splice(self, now: float) -> bool:
-        """Move bytes pipe to pipe in the kernel (``splice(2)``).
-
-        Returns False when the pair must go on with the copy path (the
-        kernel refused the first splice, or the downstream broke and the
-        reader is now drained by reading).
-        """
-        for _ in range(_STEP_BUDGET):
-            try:
-                moved = os.splice(
-                    self.reader, self.writer, self.buffer_size, flags=_SPLICE_FLAGS
-                )
-            except BlockingIOError:
-                # Either side may have blocked: the reader when it has no data.
-                self.writer_full = _readable_now(self.reader)
-                return True
-            except OSError as error:
-                if error.errno in _DOWNSTREAM_GONE:
-                    self._start_drain(now)
-                    return False
-                if error.errno == errno.EINVAL and not self.written:
-                    self.splicing = False  # e.g. a FIFO the kernel will not splice
-                    return False
-                raise
-            if not moved:
-                self.eof = True
-                self.result = self.written
-                return True
-            self.written += moved
-            self.writer_full = False
-        return True
 
     def _start_drain(self, now: float) -> None:
         self.pending = memoryview(b"")

@@ -74,25 +74,19 @@ def _fresh_backend_cache() -> cabc.Iterator[None]:
     _backend.reset_backend_cache()
 
 
-@pytest.fixture(params=["python", "python-copy", "rust", "rust-copy"])
+@pytest.fixture(params=["python", "rust", "rust-copy"])
 def stream_backend(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> cabc.Iterator[StreamBackend]:
-    """Run the test once per stream backend and data path.
+    """Run the test once per stream backend, selected by environment.
 
-    ``python`` and ``rust`` are the backends as shipped (``splice(2)``
-    between two pipes); the ``-copy`` legs force each one's copy path with
-    ``CUPRUM_SPLICE=0`` (which children inherit; the engine, which read the
-    variable once, is also told in-process).
+    ``rust`` is the engine as shipped (``splice(2)`` between two pipes);
+    ``rust-copy`` forces its ring-buffer copy path.
     """
     variant = typ.cast("str", request.param)
     backend = StreamBackend(variant.split("-")[0])
     use_backend(monkeypatch, backend)
-    if not variant.endswith("-copy"):
-        yield backend
-        return
-    monkeypatch.setenv("CUPRUM_SPLICE", "0")
-    if backend is StreamBackend.PYTHON:
+    if variant != "rust-copy":
         yield backend
         return
     from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine

@@ -279,3 +279,28 @@ def test_awaiting_from_another_threads_loop(
         runner.join()
         loop.close()
     assert os.read(dst.read, 100) == b"elsewhere"
+
+
+def test_no_callback_after_an_awaited_batch_is_cancelled(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    """Cancelled pairs end silently: on_pair_done is not told about them."""
+    first, second, out = make_pipe(), make_pipe(), make_pipe()
+    os.write(first.write, b"go")
+    calls: list[int] = []
+
+    async def main() -> None:
+        task = asyncio.ensure_future(
+            cuprum.pump_many_async(
+                [(first.read, out.write), (second.read, out.write)],
+                on_pair_done=lambda index, _result: calls.append(index),
+            )
+        )
+        # "go" came through: both pairs run, and both now wait for more.
+        assert await asyncio.to_thread(os.read, out.read, 2) == b"go"
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert calls == []

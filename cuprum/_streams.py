@@ -716,9 +716,9 @@ class _AwaitedBatch:
 
     Results reach the loop through ``call_soon_threadsafe``; the thread's
     end settles `finished` after it has let go of every descriptor. The
-    wake-up pipe (`stop` writes to it) belongs to the thread once started:
-    the thread closes it when it ends, under `_wake_lock`, so a late `stop`
-    never writes to a closed (or reused) descriptor.
+    wake-up pipe (`_stop_driver` writes to it) belongs to the thread once
+    started: the thread closes it when it ends, under `_wake_lock`, so a
+    late stop never writes to a closed (or reused) descriptor.
     """
 
     def __init__(

@@ -61,7 +61,7 @@ lint: $(STAMP) ## Lint (ruff check, cargo clippy -D warnings)
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --workspace --all-targets --features python -- -D warnings
 
-typecheck: $(STAMP) ## mypy --strict over cuprum/ (with the native module's .pyi) and tests
+typecheck: build ## mypy --strict over cuprum/, and stubtest of the native module's .pyi
 	$(BIN)/mypy
 	$(BIN)/python -m mypy.stubtest cuprum._rust_backend_native --ignore-missing-stub
 

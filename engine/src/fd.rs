@@ -34,7 +34,7 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
-use std::mem::MaybeUninit;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -67,8 +67,11 @@ struct FileKey {
 /// The engine's duplicate of one caller descriptor, for one pair.
 #[derive(Debug)]
 pub struct Endpoint {
-    /// The duplicate (close-on-exec, number >= 3); dropping it closes it.
-    file: File,
+    /// The duplicate (close-on-exec, number >= 3), closed on drop; or, while
+    /// `owned` is false, the caller's own descriptor, borrowed for the
+    /// length of one call and never closed (see [`Endpoint::borrow`]).
+    file: ManuallyDrop<File>,
+    owned: bool,
     /// The caller's number (never used for I/O; fds 0 to 2 are protected).
     caller_fd: RawFd,
     key: FileKey,
@@ -219,7 +222,37 @@ impl Endpoint {
     /// Fails at once (never waits) with `EBADF` when `fd` is negative, not
     /// open, an `O_PATH` descriptor, or not open for `direction`.
     pub fn open(fd: RawFd, access: libc::c_int) -> io::Result<Self> {
-        let file = File::from(dup_cloexec(fd)?);
+        Self::new(fd, access, File::from(dup_cloexec(fd)?), true)
+    }
+
+    /// The caller's descriptor itself, not a duplicate: for the inline
+    /// path, which runs on the caller's thread within one call, so the
+    /// descriptor stays open throughout (a caller closing it from another
+    /// thread meanwhile races as with any read or write it makes). Becomes
+    /// an owned duplicate with [`Endpoint::own`] before it may outlive the
+    /// call.
+    pub fn borrow(fd: RawFd, access: libc::c_int) -> io::Result<Self> {
+        // SAFETY: `fd` was just checked open by `check_access`, and the
+        // `File` is kept in `ManuallyDrop` while `owned` is false, so it is
+        // never closed: the caller keeps sole ownership.
+        let file = unsafe { File::from_raw_fd(fd) };
+        Self::new(fd, access, file, false)
+    }
+
+    /// Swap a borrowed descriptor for an owned duplicate (a no-op when
+    /// owned already), so the endpoint may outlive the caller's call.
+    pub fn own(&mut self) -> io::Result<()> {
+        if !self.owned {
+            let dup = File::from(dup_cloexec(self.caller_fd)?);
+            // The borrowed `File` is dropped without closing (ManuallyDrop).
+            self.file = ManuallyDrop::new(dup);
+            self.owned = true;
+        }
+        Ok(())
+    }
+
+    fn new(fd: RawFd, access: libc::c_int, file: File, owned: bool) -> io::Result<Self> {
+        let file = ManuallyDrop::new(file);
         let st = fstat(file.as_raw_fd())?;
         let regular = st.st_mode & libc::S_IFMT == libc::S_IFREG;
         let pipe = st.st_mode & libc::S_IFMT == libc::S_IFIFO;
@@ -229,6 +262,7 @@ impl Endpoint {
         Ok(Self {
             caller_fd: fd,
             file,
+            owned,
             key: FileKey {
                 dev: st.st_dev,
                 ino: st.st_ino,
@@ -336,12 +370,17 @@ impl Drop for Endpoint {
             self.flag == FlagUse::Untouched,
             "endpoint dropped without release"
         );
+        if self.owned {
+            // SAFETY: an owned `file` is the engine's duplicate, dropped
+            // exactly once, here; it is not used after.
+            unsafe { ManuallyDrop::drop(&mut self.file) };
+        }
     }
 }
 
 impl Source for Endpoint {
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&self.file).read_vectored(bufs)
+        (&*self.file).read_vectored(bufs)
     }
 
     fn splice_into(&mut self, sink: RawFd, len: usize) -> Option<io::Result<usize>> {
@@ -358,7 +397,7 @@ impl Source for Endpoint {
 
 impl Sink for Endpoint {
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let result = (&self.file).write_vectored(bufs);
+        let result = (&*self.file).write_vectored(bufs);
         if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) {
             consume_sigpipe();
         }

@@ -203,12 +203,24 @@ impl Handle {
         if self.pid != std::process::id() {
             return Started::Running(self.submit(vec![spec], completion));
         }
-        let mut job = match validate(&spec).and_then(|access| prepare(0, &spec, &access)) {
+        let borrowed = validate(&spec).and_then(|access| {
+            Ok(Job {
+                index: 0,
+                pair: Pair::new(spec.buffer_size, spec.drain_timeout),
+                reader: Endpoint::borrow(spec.reader, access.reader)?,
+                writer: Endpoint::borrow(spec.writer, access.writer)?,
+            })
+        });
+        let mut job = match borrowed {
             Ok(job) => job,
             Err(err) => return Started::Finished(Err(err)),
         };
         if inline::eligible(&job) && inline::drive(&mut job) {
             return Started::Finished(job.pair.into_result());
+        }
+        // The pair outlives this call: the engine takes duplicates now.
+        if let Err(err) = job.reader.own().and_then(|()| job.writer.own()) {
+            return Started::Finished(Err(err.into()));
         }
         let mut batch = self.batch(self.shared.next_batch());
         batch.progress = vec![Some(job.pair.progress())];

@@ -16,7 +16,7 @@ use common::{
     consume, is_open, nonblocking, payload, pipe, produce, pump, pump_all, set_nonblocking, spec,
     GUARD,
 };
-use cuprum_engine::{BlockingWaiter, EngineError, Handle, PairSpec};
+use cuprum_engine::{BlockingWaiter, EngineError, Handle, PairSpec, Started};
 
 #[test]
 fn eof_returns_the_byte_count() {
@@ -430,4 +430,58 @@ fn one_thousand_pairs_in_one_batch() {
         out_r.read_to_end(&mut got).unwrap();
         assert!(got == payload(i as u64, sizes[i]), "pair {i} checksum");
     }
+}
+
+#[test]
+fn start_one_finishes_inline_when_it_never_waits() {
+    let (src_r, mut src_w) = pipe();
+    let (dst_r, dst_w) = pipe();
+    src_w.write_all(b"inline").expect("write");
+    drop(src_w);
+    let waiter = cuprum_engine::CompletionQueue::new(1);
+    let started = Handle::global()
+        .expect("engine")
+        .start_one(spec(&src_r, &dst_w), waiter);
+    match started {
+        Started::Finished(result) => assert_eq!(result.expect("ok"), 6),
+        Started::Running(_) => panic!("a transfer that never waits ran in the reactor"),
+    }
+    assert!(is_open(src_r.as_raw_fd()) && is_open(dst_w.as_raw_fd()));
+    assert!(
+        !nonblocking(&src_r) && !nonblocking(&dst_w),
+        "inline never switches"
+    );
+    drop(dst_w);
+    let mut out = Vec::new();
+    (&dst_r).read_to_end(&mut out).expect("read");
+    assert_eq!(out, b"inline");
+}
+
+#[test]
+fn start_one_hands_over_to_the_reactor_when_it_would_wait() {
+    let (src_r, mut src_w) = pipe();
+    let (dst_r, dst_w) = pipe();
+    src_w.write_all(b"first").expect("write");
+    let waiter = cuprum_engine::CompletionQueue::new(1);
+    let started = Handle::global()
+        .expect("engine")
+        .start_one(spec(&src_r, &dst_w), waiter.clone());
+    let Started::Running(_batch) = started else {
+        panic!("the source stays open: the pair must wait in the reactor");
+    };
+    let mut first = [0_u8; 5];
+    (&dst_r).read_exact(&mut first).expect("read");
+    assert_eq!(&first, b"first");
+    src_w.write_all(b" then more").expect("write");
+    drop(src_w);
+    let mut done = Vec::new();
+    while done.is_empty() {
+        done = waiter.wait_timeout(GUARD);
+    }
+    assert_eq!(done.pop().expect("one").1.expect("ok"), 15);
+    assert!(is_open(src_r.as_raw_fd()) && is_open(dst_w.as_raw_fd()));
+    assert!(
+        !nonblocking(&src_r) && !nonblocking(&dst_w),
+        "flags restored"
+    );
 }

@@ -258,7 +258,10 @@ def pair_error(reader: int, writer: int) -> OSError | None:
     return None
 
 
-def _io_kind(fd: int) -> typ.Literal["always-ready", "switchable", "keep-blocking"]:
+_IoKind = typ.Literal["always-ready", "switchable", "keep-blocking"]
+
+
+def _io_kind(fd: int) -> tuple[_IoKind, os.stat_result]:
     """Classify ``fd`` for the pump (contract sections 2.8 and 2.10).
 
     Regular files and character devices such as ``/dev/null`` never block.
@@ -266,16 +269,16 @@ def _io_kind(fd: int) -> typ.Literal["always-ready", "switchable", "keep-blockin
     (``os.dup(0)``, say), and terminals share their open file description
     with other processes, so their ``O_NONBLOCK`` flag is left alone.
     Anything else (pipes, FIFOs, sockets) is the caller's own and may be
-    switched.
+    switched. Returns the kind and the descriptor's ``fstat``.
     """
     info = os.fstat(fd)
     if stat.S_ISREG(info.st_mode) or stat.S_ISBLK(info.st_mode):
-        return "always-ready"
-    if fd <= 2 or os.isatty(fd) or _is_standard_stream(info):
-        return "keep-blocking"
-    if stat.S_ISCHR(info.st_mode):
-        return "always-ready"
-    return "switchable"
+        return "always-ready", info
+    if stat.S_ISCHR(info.st_mode):  # terminals are character devices
+        return ("keep-blocking" if os.isatty(fd) else "always-ready"), info
+    if fd <= 2 or _is_standard_stream(info):
+        return "keep-blocking", info
+    return "switchable", info
 
 
 def _is_standard_stream(info: os.stat_result) -> bool:
@@ -316,10 +319,9 @@ class _NonblockTable:
         event) and the description to `release` later (``None``: nothing
         was switched).
         """
-        kind = _io_kind(fd)
+        kind, info = _io_kind(fd)
         if kind != "switchable":
             return kind == "always-ready", None
-        info = os.fstat(fd)
         with self._lock:
             flags = fcntl.fcntl(fd, fcntl.F_GETFL)
             key = (info.st_dev, info.st_ino, flags & os.O_ACCMODE)

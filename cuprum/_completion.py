@@ -125,9 +125,16 @@ _doorbells: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopDoorbell] 
 
 
 def _doorbell_for(loop: asyncio.AbstractEventLoop) -> _LoopDoorbell | None:
-    """Return ``loop``'s doorbell, or None if the loop cannot watch one."""
+    """Return ``loop``'s doorbell, or None if the loop cannot watch one.
+
+    A new doorbell also drops those of loops closed since (their eventfds
+    close once no batch of theirs is left in the engine), instead of
+    waiting for the closed loop objects to be garbage-collected.
+    """
     doorbell = _doorbells.get(loop)
     if doorbell is None:
+        for closed in [other for other in _doorbells if other.is_closed()]:
+            del _doorbells[closed]
         try:
             doorbell = _LoopDoorbell(loop)
         except NotImplementedError:

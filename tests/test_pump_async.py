@@ -304,3 +304,27 @@ def test_no_callback_after_an_awaited_batch_is_cancelled(
 
     asyncio.run(main())
     assert calls == []
+
+
+def test_a_closed_loops_doorbell_is_dropped_by_the_next_loop(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    if stream_backend.value != "rust":
+        pytest.skip("the doorbell belongs to the engine's asyncio side")
+    from cuprum import _completion  # noqa: PLC0415 - engine only
+
+    def one_awaited_pump() -> asyncio.AbstractEventLoop:
+        src, dst = make_pipe(), make_pipe()
+        os.close(src.write)
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(cuprum.pump_stream_async(src.read, dst.write))
+        finally:
+            loop.close()
+        return loop
+
+    first = one_awaited_pump()
+    assert first in _completion._doorbells  # noqa: SLF001 - the registry under test
+    second = one_awaited_pump()
+    assert first not in _completion._doorbells  # noqa: SLF001
+    assert second in _completion._doorbells  # noqa: SLF001

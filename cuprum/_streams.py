@@ -549,7 +549,7 @@ class _Driver:
 
     def run(self) -> None:
         """Run until every pair is done or the driver is cancelled."""
-        with _sigpipe_blocked():
+        with sigpipe_blocked():
             try:
                 self._loop()
             finally:
@@ -616,7 +616,7 @@ class _Driver:
 
 
 @contextlib.contextmanager
-def _sigpipe_blocked() -> cabc.Iterator[None]:
+def sigpipe_blocked() -> cabc.Iterator[None]:
     """Block ``SIGPIPE`` in this thread, consuming one raised meanwhile."""
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGPIPE})
     try:

@@ -52,7 +52,7 @@ import typing as typ
 
 from cuprum._child import Child, spawn
 from cuprum._pump import pump_many_async
-from cuprum._streams import ProgressCallback, validate_drain_timeout
+from cuprum._streams import ProgressCallback, sigpipe_blocked, validate_drain_timeout
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -320,6 +320,7 @@ class Pipeline:
         drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
         terminate_grace: float = DEFAULT_TERMINATE_GRACE,
         on_progress: ProgressCallback | None = None,
+        input: bytes | str | None = None,  # noqa: A002 - subprocess's name
     ) -> PipelineResult:
         """Run the pipeline and return how every stage ended.
 
@@ -341,6 +342,11 @@ class Pipeline:
         on_progress
             Called on the event loop with the bytes moved so far by each hop
             (a list, hop 0 first), about every 0.25 s while the hops run.
+        input
+            Data for the first stage's standard input (``str`` is encoded
+            with the output encoding), written while the pipeline runs and
+            then closed; ``None`` (the default) gives it ``/dev/null``. A
+            first stage that exits without reading it all is not an error.
 
         Returns
         -------
@@ -364,6 +370,7 @@ class Pipeline:
             drain_timeout=drain_timeout,
             terminate_grace=terminate_grace,
             on_progress=on_progress,
+            input=input,
         )
 
     def run_sync(  # noqa: PLR0913 - mirrors run
@@ -376,6 +383,7 @@ class Pipeline:
         drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
         terminate_grace: float = DEFAULT_TERMINATE_GRACE,
         on_progress: ProgressCallback | None = None,
+        input: bytes | str | None = None,  # noqa: A002 - subprocess's name
     ) -> PipelineResult:
         """Run the pipeline from synchronous code (a fresh event loop); see `run`.
 
@@ -395,6 +403,7 @@ class Pipeline:
                 drain_timeout=drain_timeout,
                 terminate_grace=terminate_grace,
                 on_progress=on_progress,
+                input=input,
             )
         )
 
@@ -429,6 +438,7 @@ async def run_stages(  # noqa: PLR0913 - Pipeline.run's keywords, passed on
     drain_timeout: float,
     terminate_grace: float,
     on_progress: ProgressCallback | None = None,
+    input: bytes | str | None = None,  # noqa: A002 - subprocess's name
 ) -> PipelineResult:
     """Run ``stages`` (``(argv, program)`` each) as one pipeline; see `Pipeline.run`."""
     if not stages:
@@ -448,6 +458,8 @@ async def run_stages(  # noqa: PLR0913 - Pipeline.run's keywords, passed on
         terminate_grace,
     )
     run.on_progress = on_progress
+    if input is not None:
+        run.input = input.encode(output.encoding) if isinstance(input, str) else input
     normal_end = False
     deadline = asyncio.timeout(timeout)
     try:
@@ -612,6 +624,44 @@ async def _read_into(end: _Fd, capture: _Capture) -> None:
         end.close()
 
 
+async def _write_from(data: bytes, end: _Fd) -> None:
+    """Write ``data`` to ``end`` as it drains, then close ``end`` (EOF).
+
+    A reader that goes away first (``EPIPE``) ends the writing quietly: a
+    first stage may stop reading its input (``head -n 1``). ``SIGPIPE`` is
+    blocked around each write, so that holds whatever its disposition.
+    """
+    loop = asyncio.get_running_loop()
+    fd = end.number
+    os.set_blocking(fd, False)
+    view = memoryview(data)
+    try:
+        while view:
+            try:
+                with sigpipe_blocked():
+                    view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                await _writable(loop, fd)
+            except (BrokenPipeError, ConnectionResetError):
+                return
+    finally:
+        end.close()
+
+
+async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    ready = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_writer(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_writer(fd)
+
+
 async def _readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
     ready = loop.create_future()
 
@@ -685,6 +735,7 @@ class _Run:
         self._terminator: asyncio.Task[None] | None = None
         self._started = time.monotonic()
         self.on_progress: ProgressCallback | None = None
+        self.input: bytes | None = None
 
     # -- start ---------------------------------------------------------------
 
@@ -696,9 +747,16 @@ class _Run:
             down_read, down_write = self._fds.pipe(enlarge=True)
             self._hops.append(_Hop(up_read, up_write, down_read, down_write))
         out_read, out_write = self._fds.pipe()
+        feed: tuple[_Fd, _Fd] | None = None
+        if self.input is not None:
+            feed = self._fds.pipe()
         for stage in self._stages:
             err_read, err_write = self._fds.pipe()
-            stdin = self._hops[stage.index - 1].down_read if stage.index else None
+            stdin: _Fd | None
+            if stage.index:
+                stdin = self._hops[stage.index - 1].down_read
+            else:
+                stdin = None if feed is None else feed[0]
             stdout = (
                 self._hops[stage.index].up_write
                 if stage.index < count - 1
@@ -711,6 +769,9 @@ class _Run:
                 asyncio.create_task(_read_into(err_read, stage.stderr))
             )
         self._readers.append(asyncio.create_task(_read_into(out_read, self._stdout)))
+        if feed is not None:
+            data = typ.cast("bytes", self.input)
+            self._readers.append(asyncio.create_task(_write_from(data, feed[1])))
         if self._hops:
             self._pump = asyncio.create_task(
                 pump_many_async(

@@ -69,7 +69,7 @@ class SafeCmd:
             return Pipeline((self, *other.stages))
         return NotImplemented
 
-    async def run(
+    async def run(  # noqa: PLR0913 - every knob is keyword-only and defaulted
         self,
         *,
         output: RunOutputOptions | None = None,
@@ -77,6 +77,7 @@ class SafeCmd:
         echo: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - the API of issue 4
         terminate_grace: float = DEFAULT_TERMINATE_GRACE,
+        input: bytes | str | None = None,  # noqa: A002 - subprocess's name
     ) -> CommandResult:
         """Run the command and return how it ended.
 
@@ -91,6 +92,9 @@ class SafeCmd:
         terminate_grace
             Seconds between ``SIGTERM`` and ``SIGKILL`` when the command is
             ended by a timeout or by cancellation.
+        input
+            Data for the command's standard input (``str`` is encoded with
+            the output encoding); ``None`` gives it ``/dev/null``.
 
         Returns
         -------
@@ -112,6 +116,7 @@ class SafeCmd:
             timeout=timeout,
             drain_timeout=DEFAULT_DRAIN_TIMEOUT,
             terminate_grace=terminate_grace,
+            input=input,
         )
         (stage,) = result.stages
         return CommandResult(
@@ -122,7 +127,7 @@ class SafeCmd:
             stderr=stage.stderr,
         )
 
-    def run_sync(
+    def run_sync(  # noqa: PLR0913 - mirrors run
         self,
         *,
         output: RunOutputOptions | None = None,
@@ -130,6 +135,7 @@ class SafeCmd:
         echo: bool | None = None,
         timeout: float | None = None,
         terminate_grace: float = DEFAULT_TERMINATE_GRACE,
+        input: bytes | str | None = None,  # noqa: A002 - subprocess's name
     ) -> CommandResult:
         """Run the command from synchronous code; see `run`.
 
@@ -147,6 +153,7 @@ class SafeCmd:
                 echo=echo,
                 timeout=timeout,
                 terminate_grace=terminate_grace,
+                input=input,
             )
         )
 

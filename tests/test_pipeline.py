@@ -373,3 +373,26 @@ def test_failure_index_is_the_lowest_stage_failing_on_its_own(
         for stage in (first, second):
             assert stage.exit_code in {1, -signal.SIGTERM}
             assert stage.terminated == (stage.exit_code == -signal.SIGTERM)
+
+
+def test_input_feeds_the_first_stage(stream_backend: StreamBackend) -> None:
+    data = payload(3 * 1024 * 1024)
+    result = (sh.make(CAT)() | sh.make(SHA256SUM)()).run_sync(input=data)
+    assert result.ok
+    assert result.stdout.split()[0] == hashlib.sha256(data).hexdigest()
+
+
+def test_text_input_is_encoded(stream_backend: StreamBackend) -> None:
+    result = sh.make(WC)("-c").run_sync(input="héllo\n")
+    assert result.ok
+    assert result.stdout.strip() == "7"
+
+
+def test_a_first_stage_that_reads_part_of_its_input_is_fine(
+    stream_backend: StreamBackend,
+) -> None:
+    result = (sh.make(HEAD)("-c", "5") | sh.make(CAT)()).run_sync(
+        input=b"y" * (8 * 1024 * 1024), timeout=20
+    )
+    assert result.ok
+    assert result.stdout == "yyyyy"

@@ -648,32 +648,32 @@ async def _write_from(data: bytes, end: _Fd) -> None:
         end.close()
 
 
-async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
-    ready = loop.create_future()
-
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_writer(fd, wake)
-    try:
-        await ready
-    finally:
-        loop.remove_writer(fd)
-
-
 async def _readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
-    ready = loop.create_future()
+    """Wait until ``fd`` is readable (or hung up)."""
+    await _ready(fd, loop.add_reader, loop.remove_reader)
+
+
+async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    """Wait until ``fd`` has room (or its reader left)."""
+    await _ready(fd, loop.add_writer, loop.remove_writer)
+
+
+async def _ready(
+    fd: int,
+    watch: cabc.Callable[[int, cabc.Callable[[], None]], object],
+    unwatch: cabc.Callable[[int], object],
+) -> None:
+    ready = asyncio.get_running_loop().create_future()
 
     def wake() -> None:
         if not ready.done():
             ready.set_result(None)
 
-    loop.add_reader(fd, wake)
+    watch(fd, wake)
     try:
         await ready
     finally:
-        loop.remove_reader(fd)
+        unwatch(fd)
 
 
 # ---------------------------------------------------------------------------

@@ -591,7 +591,7 @@ mod tests {
 
     /// Drive until done, as a reactor would (every `Wait` is followed by an
     /// event); panics after too many calls.
-    fn run(pair: &mut Pair, r: &mut FakeReader, w: &mut FakeWriter) {
+    fn run(pair: &mut Pair, r: &mut impl Source, w: &mut impl Sink) {
         for _ in 0..100_000 {
             if pair.drive(r, w, Instant::now()) == Step::Done {
                 return;
@@ -878,15 +878,6 @@ mod tests {
         Act::Errno(libc::EINVAL)
     }
 
-    fn run_splicing(pair: &mut Pair, r: &mut SplicingReader, w: &mut SplicingWriter) {
-        for _ in 0..100_000 {
-            if pair.drive(r, w, Instant::now()) == Step::Done {
-                return;
-            }
-        }
-        panic!("pair never finished: {:?}", pair.state());
-    }
-
     #[test]
     fn splices_when_both_ends_can_and_waits_on_both_when_blocked() {
         let input = data(50_000);
@@ -903,7 +894,7 @@ mod tests {
             }
         );
         assert_eq!(pair.written(), 1000);
-        run_splicing(&mut pair, &mut r, &mut w);
+        run(&mut pair, &mut r, &mut w);
         assert_eq!(r.spliced, input);
         assert!(w.0.out.is_empty(), "no byte went through the ring");
         assert_eq!(pair.into_result().unwrap(), 50_000);
@@ -915,7 +906,7 @@ mod tests {
         let mut pair = Pair::new(4096, None);
         let mut r = SplicingReader::new(&input, vec![einval()]);
         let mut w = SplicingWriter(FakeWriter::new(vec![]));
-        run_splicing(&mut pair, &mut r, &mut w);
+        run(&mut pair, &mut r, &mut w);
         assert!(r.spliced.is_empty());
         assert_eq!(w.0.out, input);
         assert_eq!(pair.into_result().unwrap(), 30_000);
@@ -927,7 +918,7 @@ mod tests {
         let mut pair = Pair::new(4096, None);
         let mut r = SplicingReader::new(&input, vec![Act::Up(10), einval()]);
         let mut w = SplicingWriter(FakeWriter::new(vec![]));
-        run_splicing(&mut pair, &mut r, &mut w);
+        run(&mut pair, &mut r, &mut w);
         let err = pair.into_result().unwrap_err();
         assert_eq!(err.errno(), Some(libc::EINVAL));
     }
@@ -939,7 +930,7 @@ mod tests {
         let script = vec![Act::Up(700), Act::Fail(io::ErrorKind::BrokenPipe)];
         let mut r = SplicingReader::new(&input, script);
         let mut w = SplicingWriter(FakeWriter::new(vec![]));
-        run_splicing(&mut pair, &mut r, &mut w);
+        run(&mut pair, &mut r, &mut w);
         assert_eq!(r.inner.pos, input.len(), "the reader was drained to EOF");
         assert_eq!(pair.discarded(), 40_000 - 700);
         assert_eq!(pair.into_result().unwrap(), 700);

@@ -604,8 +604,12 @@ class _Driver:
         still = [pair for pair in self._active if pair.result is None]
         finished = [pair for pair in self._active if pair.result is not None]
         self._active = still
+        # Every finished pair lets go before any callback: one that raises
+        # must not leave a later pair's flags switched (it is off the list
+        # `cancel_all` puts back).
         for pair in finished:
             pair.release()
+        for pair in finished:
             self._on_done(pair.index, typ.cast("PairResult", pair.result))
 
     def cancel_all(self) -> None:

@@ -659,8 +659,10 @@ def pump_fds(pairs: list[tuple[int, int]], options: PumpOptions) -> list[PairRes
     driver = _Driver(on_done)
     driver.on_progress = options.on_progress
     driver.progress_interval = options.progress_interval
-    driver.add(pairs, options.buffer_size, options.drain_timeout)
     try:
+        # Inside: a pair refused at once is reported from here, and a
+        # callback raising for it must not leave earlier pairs switched.
+        driver.add(pairs, options.buffer_size, options.drain_timeout)
         driver.run()
     finally:
         driver.cancel_all()

@@ -55,3 +55,25 @@ def test_raising_callback_releases_every_pair_that_ended_in_the_same_turn(
     assert [is_nonblocking(fd) for fd in watched] == [before] * len(watched)
     if stream_backend is StreamBackend.PYTHON:
         assert _streams._NONBLOCK._users == {}  # noqa: SLF001 - the flag table
+
+
+def test_raising_callback_for_a_pair_that_fails_at_once_releases_the_others(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    """Pair 1 is refused at once; its callback raises while pair 0 waits."""
+    source, sink, wrong = make_pipe(), make_pipe(), make_pipe()
+    calls: list[int] = []
+
+    def on_pair_done(index: int, result: int | OSError) -> None:
+        calls.append(index)
+        raise CallbackError(index, result)
+
+    # Pair 1's ends are the wrong way round: refused without waiting.
+    pairs = [(source.read, sink.write), (wrong.write, wrong.read)]
+    with pytest.raises(CallbackError):
+        cuprum.pump_many(pairs, on_pair_done=on_pair_done)
+    assert calls == [1]
+    assert not is_nonblocking(source.read)
+    assert not is_nonblocking(sink.write)
+    if stream_backend is StreamBackend.PYTHON:
+        assert _streams._NONBLOCK._users == {}  # noqa: SLF001 - the flag table

@@ -829,17 +829,35 @@ async def pump_fds_async(
     return batch.outcome.final()
 
 
+_SYNCHRONOUS_FAULTS: typ.Final = frozenset(
+    {
+        signal.SIGSEGV,
+        signal.SIGBUS,
+        signal.SIGFPE,
+        signal.SIGILL,
+        signal.SIGTRAP,
+        signal.SIGSYS,
+    }
+)
+"""Signals a thread raises on itself; never blocked (as ``spawn_masked``)."""
+
+
 def start_masked(thread: threading.Thread) -> None:
-    """Start ``thread`` with every signal blocked in it from birth.
+    """Start ``thread`` with every asynchronous signal blocked from birth.
 
     A process-directed signal (Ctrl-C) may go to any thread that does not
     block it; one taken by a library thread would only be noted for the main
-    thread, which may sleep in its event loop without waking. Blocking
-    everything around the start makes the new thread inherit the mask;
-    the caller's own mask is put back at once (a signal arriving meanwhile
-    stays pending for it).
+    thread, which may sleep in its event loop without waking. Blocking them
+    around the start makes the new thread inherit the mask; the caller's own
+    mask is put back at once (a signal arriving meanwhile stays pending for
+    it). Synchronous faults (``SIGSEGV``, ``SIGBUS``, ``SIGFPE``, ``SIGILL``,
+    ``SIGTRAP``, ``SIGSYS``) stay unblocked, as in the engine's
+    ``spawn_masked``: blocked, a fault the thread raised would be undefined
+    behaviour instead of a crash.
     """
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    old = signal.pthread_sigmask(
+        signal.SIG_BLOCK, signal.valid_signals() - _SYNCHRONOUS_FAULTS
+    )
     try:
         thread.start()
     finally:

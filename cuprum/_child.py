@@ -10,12 +10,17 @@ sleeps. Here the exit is awaited through a pidfd (``os.pidfd_open``, Linux
 Invariants: a child is reaped exactly once, by `Child` (the ``Popen``
 object is told the exit status, so it never waits or warns itself); where a
 pidfd cannot be had, one ``waitpid`` thread per child is started with every
-signal blocked, so Ctrl-C still reaches an application thread.
+signal blocked, so Ctrl-C still reaches an application thread. A child that
+something else reaped first (``SIGCHLD`` ignored, another ``waitpid`` in the
+process) is reported with exit status 255 and a warning through `logging`,
+as CPython's own pidfd watcher does: its exit is never waited for forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import subprocess
 import threading
@@ -26,6 +31,11 @@ from cuprum._streams import start_masked
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
+_log = logging.getLogger(__name__)
+
+REAPED_ELSEWHERE: typ.Final = 255
+"""The exit status reported for a child whose status someone else took."""
+
 
 class Child:
     """One spawned stage: its pid, and its exit status once reaped."""
@@ -33,6 +43,8 @@ class Child:
     def __init__(self, popen: subprocess.Popen[bytes]) -> None:
         self._popen = popen
         self._exited: asyncio.Future[int] | None = None
+        self._stop_watching: cabc.Callable[[], None] = _nothing
+        self._waited_in_thread = False
 
     @property
     def pid(self) -> int:
@@ -74,26 +86,69 @@ class Child:
             return
 
         def on_exit() -> None:
+            self._stop_watching()
+            self._reaped(exited, self._collect())
+
+        def stop_watching() -> None:
+            self._stop_watching = _nothing
             loop.remove_reader(pidfd)
             os.close(pidfd)
-            self._reaped(exited, os.waitpid(self.pid, 0)[1])
 
+        self._stop_watching = stop_watching
         loop.add_reader(pidfd, on_exit)
 
     def _watch_with_thread(
         self, loop: asyncio.AbstractEventLoop, exited: asyncio.Future[int]
     ) -> None:
         def wait_in_thread() -> None:
-            status = os.waitpid(self.pid, 0)[1]
-            loop.call_soon_threadsafe(self._reaped, exited, status)
+            status = self._collect()
+            with contextlib.suppress(RuntimeError):  # loop closed: nobody waits
+                loop.call_soon_threadsafe(self._reaped, exited, status)
 
+        self._waited_in_thread = True
         start_masked(threading.Thread(target=wait_in_thread, daemon=True))
 
-    def _reaped(self, exited: asyncio.Future[int], status: int) -> None:
-        code = os.waitstatus_to_exitcode(status)
-        self._popen.returncode = code
+    def abandon(self) -> None:
+        """Stop watching for the exit: the run gave up waiting for it.
+
+        The pidfd is closed, and a thread (every signal blocked) reaps the
+        process whenever it does exit, so it is not left a zombie. Where a
+        thread already waits for it, that one reaps it.
+        """
+        self._stop_watching()
+        if self._popen.returncode is not None or self._waited_in_thread:
+            return
+
+        def reap() -> None:
+            self._popen.returncode = _exit_code(self._collect())
+
+        start_masked(threading.Thread(target=reap, name="cuprum-reaper", daemon=True))
+
+    def _collect(self) -> int | None:
+        """Reap the exited child; ``None`` if something else reaped it first."""
+        try:
+            return os.waitpid(self.pid, 0)[1]
+        except ChildProcessError:
+            _log.warning(
+                "child process %d exit status already read: will report returncode %d",
+                self.pid,
+                REAPED_ELSEWHERE,
+            )
+            return None
+
+    def _reaped(self, exited: asyncio.Future[int], status: int | None) -> None:
+        self._popen.returncode = code = _exit_code(status)
         if not exited.done():
             exited.set_result(code)
+
+
+def _exit_code(status: int | None) -> int:
+    """Return the exit code of a wait status (``None``: reaped elsewhere)."""
+    return REAPED_ELSEWHERE if status is None else os.waitstatus_to_exitcode(status)
+
+
+def _nothing() -> None:
+    """Do nothing (no watch to stop)."""
 
 
 def spawn(

@@ -41,6 +41,7 @@ import contextlib
 import dataclasses as dc
 import errno
 import fcntl
+import logging
 import os
 import select
 import shutil
@@ -71,8 +72,11 @@ HOP_PIPE_SIZE: typ.Final = 1 << 20
 _READ_CHUNK: typ.Final = 1 << 16
 _SETTLE_BOUND: typ.Final = 2.0
 """Seconds clean-up waits for pumps and readers once every stage is reaped."""
+_REAP_BOUND: typ.Final = 2.0
+"""Seconds clean-up waits to see terminated stages exit before abandoning them."""
 _SIGPIPE_CODES: typ.Final = (-signal.SIGPIPE, 128 + signal.SIGPIPE)
 _F_SETPIPE_SZ: typ.Final[int | None] = getattr(fcntl, "F_SETPIPE_SZ", None)
+_log = logging.getLogger(__name__)
 
 
 class ProgramNotFoundError(FileNotFoundError):
@@ -912,7 +916,7 @@ class _Run:
             if abnormal or any(self._running(stage) for stage in self._stages):
                 self._start_termination()
             await _join([self._terminator], raise_errors=False)
-            await _join((stage.watcher for stage in self._stages), raise_errors=False)
+            await self._reap_within(_REAP_BOUND)
             if abnormal or self._terminator is not None:
                 # Whatever a stage left behind in its group (a background
                 # child holding a pipe) goes too.
@@ -924,6 +928,34 @@ class _Run:
             await _settle(tasks, _SETTLE_BOUND)
         finally:
             self._fds.close_all()
+
+    async def _reap_within(self, bound: float) -> None:
+        """Wait at most ``bound`` seconds for every stage's watcher.
+
+        Every stage has been signalled by now (or exited), so this only
+        waits long when a stage's exit can never be seen; that stage is
+        then killed once more and abandoned (its watcher cancelled, its
+        exit status unknown), so the clean-up always ends.
+        """
+        watchers = [stage.watcher for stage in self._stages if stage.watcher]
+        if not watchers:
+            return
+        _, pending = await asyncio.wait(watchers, timeout=bound)
+        for stage in self._stages:
+            if stage.watcher in pending and stage.process is not None:
+                _log.warning(
+                    "stage %d (pid %d) was not seen to exit within %.1f s of "
+                    "its termination; abandoned",
+                    stage.index,
+                    stage.process.pid,
+                    bound,
+                )
+                self._signal_group(stage, signal.SIGKILL)
+                stage.process.abandon()
+        for watcher in pending:
+            watcher.cancel()
+        if pending:
+            await asyncio.wait(pending)
 
     def raise_hop_error(self) -> None:
         """Raise the first I/O error that ended a hop, if any did."""

@@ -1,0 +1,130 @@
+"""Stages whose exit cuprum cannot see: reaped elsewhere, or never seen.
+
+A process may ignore ``SIGCHLD`` (the kernel then reaps every child at
+once) or run another reaper; the run must still end, reporting such a
+stage with exit status 255 and a warning, as CPython's own pidfd watcher
+does. And whatever happens to a stage's exit, ``timeout=`` ends the run:
+every wait of the clean-up is bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import time
+import typing as typ
+
+import pytest
+
+from cuprum import CAT, ECHO, SLEEP, TRUE, TimeoutExpired, _child, sh
+
+if typ.TYPE_CHECKING:
+    import collections.abc as cabc
+
+    from cuprum import StreamBackend
+
+GUARD = 10.0
+"""Seconds within which each run here must end: a hang guard, not a figure."""
+
+
+@pytest.fixture
+def sigchld_ignored() -> cabc.Iterator[None]:
+    """Ignore ``SIGCHLD`` for the test: the kernel reaps every child itself."""
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+
+
+@pytest.fixture
+def no_pidfd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``pidfd_open`` fail, as on a kernel older than 5.3."""
+
+    def refuse(_pid: int, _flags: int = 0) -> int:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "pidfd_open", refuse)
+
+
+def already_read_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "cuprum._child" and "already read" in record.getMessage()
+    ]
+
+
+@pytest.mark.usefixtures("sigchld_ignored")
+@pytest.mark.parametrize("watch", ["pidfd", "thread"])
+def test_a_child_reaped_elsewhere_reports_255_and_the_run_ends(
+    watch: str,
+    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    if watch == "thread":
+        request.getfixturevalue("no_pidfd")
+    caplog.set_level(logging.WARNING, logger="cuprum._child")
+    started = time.monotonic()
+    result = sh.make(TRUE)().run_sync(timeout=GUARD)
+    assert time.monotonic() - started < GUARD
+    assert result.exit_code == 255
+    assert not result.ok
+    assert len(already_read_warnings(caplog)) == 1
+
+
+@pytest.mark.usefixtures("sigchld_ignored")
+def test_a_pipeline_reaped_elsewhere_ends_with_its_first_stage_failed(
+    stream_backend: StreamBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    # echo's unknown status reads as 255: a failure of its own, so fail-fast
+    # may end cat before it exits (-SIGTERM) or find it gone (255 too).
+    caplog.set_level(logging.WARNING, logger="cuprum._child")
+    started = time.monotonic()
+    result = (sh.make(ECHO)("hi") | sh.make(CAT)()).run_sync(timeout=GUARD)
+    assert time.monotonic() - started < GUARD
+    assert result.failure_index == 0
+    assert result.exit_codes[0] == 255
+    assert result.exit_codes[1] in {255, -signal.SIGTERM}
+    assert len(already_read_warnings(caplog)) >= 1
+
+
+def test_timeout_ends_a_run_whose_stage_exit_is_never_seen(
+    stream_backend: StreamBackend,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A watch that never reports: the stage's exit is never seen, whatever
+    # cuprum signals. The deadline must still end the run, and clean-up
+    # must give up on the stage within its bound instead of waiting forever.
+    monkeypatch.setattr(_child.Child, "_watch", lambda *_: None)
+    caplog.set_level(logging.WARNING, logger="cuprum.pipeline")
+    pipeline = sh.make(SLEEP)("30") | sh.make(CAT)()
+    started = time.monotonic()
+    with pytest.raises(TimeoutExpired) as caught:
+        pipeline.run_sync(timeout=0.2)
+    assert time.monotonic() - started < GUARD
+    # Each reads as the signal that ended it (the reaper thread may have
+    # seen it by now) or, never seen, as the SIGKILL cuprum sent last.
+    for code in caught.value.result.exit_codes:
+        assert code in {-signal.SIGTERM, -signal.SIGKILL}
+    abandoned = [r for r in caplog.records if "abandoned" in r.getMessage()]
+    assert len(abandoned) == 2
+    # The stages were killed all the same: each pidfd reports an exit.
+    for stage in caught.value.result.stages:
+        assert has_ended(stage.pid)
+
+
+def has_ended(pid: int) -> bool:
+    """Say whether process ``pid`` ends within `GUARD` (or already was reaped)."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        readable, _, _ = select.select([pidfd], [], [], GUARD)
+    finally:
+        os.close(pidfd)
+    return bool(readable)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import os
+import signal
 import sys
 import typing as typ
 
@@ -26,16 +27,57 @@ from cuprum._backend import StreamBackend
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-HANG_GUARD_SECONDS = 120
+TEST_TIME_LIMIT_SECONDS = 60.0
+"""How long one test may take before it fails as hung (``time_limit`` marker)."""
+HANG_GUARD_SECONDS = 180
+"""Backstop: a hang that even the time limit cannot break ends the run."""
 REQUIRE_RUST = os.environ.get("CUPRUM_REQUIRE_RUST") == "1"
 
 
+class TestTimeLimitExceeded(BaseException):
+    """A test outlived its time limit (a hang, not a slow machine).
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that no
+    ``except Exception`` in the code under test swallows it.
+    """
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers this file reads."""
+    config.addinivalue_line(
+        "markers",
+        "time_limit(seconds): fail the test as hung after this many seconds "
+        f"(default {TEST_TIME_LIMIT_SECONDS:g})",
+    )
+
+
 @pytest.fixture(autouse=True)
-def _hang_guard() -> cabc.Iterator[None]:
-    """End the run with every thread's traceback if one test hangs."""
+def _time_limit(request: pytest.FixtureRequest) -> cabc.Iterator[None]:
+    """Fail one hung test with its own traceback, and let the run go on.
+
+    ``SIGALRM`` (a real-time interval timer) raises `TestTimeLimitExceeded`
+    in the main thread, where every test runs; waits in the engine and the
+    Python backend check signals, so the hang is broken there too. Should a
+    hang block signal handlers as well, faulthandler ends the whole run with
+    every thread's traceback after `HANG_GUARD_SECONDS`.
+    """
+    marker = request.node.get_closest_marker("time_limit")
+    limit = float(marker.args[0]) if marker else TEST_TIME_LIMIT_SECONDS
+
+    def expired(_signum: int, _frame: object) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        msg = f"{request.node.nodeid} still running after {limit:g} s: hung"
+        raise TestTimeLimitExceeded(msg)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, limit)
     faulthandler.dump_traceback_later(HANG_GUARD_SECONDS, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def rust_engine_missing_reason() -> str | None:
@@ -89,13 +131,25 @@ def stream_backend(
     if variant != "rust-copy":
         yield backend
         return
+    with splice_disabled():
+        yield backend
+
+
+@contextlib.contextmanager
+def splice_disabled() -> cabc.Iterator[None]:
+    """Turn the engine's splice path off, then put back what was there.
+
+    What was there may be off already (``CUPRUM_SPLICE=0``): restoring
+    "on" unconditionally would undo that for every later test.
+    """
     from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine
 
+    before = _streams_rs.splice_enabled()
     _streams_rs.set_splice_enabled(False)
     try:
-        yield backend
+        yield
     finally:
-        _streams_rs.set_splice_enabled(True)
+        _streams_rs.set_splice_enabled(before)
 
 
 class Pipe(typ.NamedTuple):

@@ -75,6 +75,8 @@ _SETTLE_BOUND: typ.Final = 2.0
 _REAP_BOUND: typ.Final = 2.0
 """Seconds clean-up waits to see terminated stages exit before abandoning them."""
 _SIGPIPE_CODES: typ.Final = (-signal.SIGPIPE, 128 + signal.SIGPIPE)
+_TERMINATING_SIGNALS: typ.Final = (signal.SIGTERM, signal.SIGKILL)
+"""The signals cuprum ends stages with (fail-fast, timeout, cancellation)."""
 _F_SETPIPE_SZ: typ.Final[int | None] = getattr(fcntl, "F_SETPIPE_SZ", None)
 _log = logging.getLogger(__name__)
 
@@ -130,8 +132,10 @@ class StageResult:
         True when the stage exited 0, or ended by ``SIGPIPE`` because its
         downstream left (not a failure, contract section 7).
     terminated
-        True when cuprum signalled the stage (fail-fast, timeout or
-        cancellation) before it ended.
+        True when the stage died of a signal cuprum sent it (``SIGTERM`` or
+        ``SIGKILL``: fail-fast, timeout or cancellation). A stage that
+        exited with a status of its own was not terminated, whoever
+        signalled it.
 
     """
 
@@ -482,13 +486,13 @@ async def run_stages(  # noqa: PLR0913 - Pipeline.run's keywords, passed on
     return run.result()
 
 
-def _died_of_a_signal(code: int) -> bool:
-    """Say whether exit status ``code`` is a death by a signal.
+def _died_of_our_signal(code: int) -> bool:
+    """Say whether exit status ``code`` is a death by a signal cuprum sends.
 
-    Negative for a direct child killed by a signal; 128 + n when a shell
-    stage reports a child of its own killed by signal n.
+    Negative for a direct child killed by ``SIGTERM`` or ``SIGKILL``;
+    128 + n when a shell stage reports a child of its own killed so.
     """
-    return code < 0 or 128 < code <= 128 + signal.NSIG
+    return any(code in {-signum, 128 + signum} for signum in _TERMINATING_SIGNALS)
 
 
 def _resolve(program: str) -> str:
@@ -841,12 +845,13 @@ class _Run:
     async def _watch(self, stage: _Stage) -> None:
         process = typ.cast("Child", stage.process)
         stage.returncode = code = await process.wait()
+        if stage.signalled and not _died_of_our_signal(code):
+            # It exited with a status of its own (before our signal reached
+            # it, or catching it): it was not terminated, and a non-zero
+            # status is its own failure.
+            stage.signalled = False
         if code == 0:
             return
-        if stage.signalled and not _died_of_a_signal(code):
-            # It exited on its own before our signal reached it: its failure
-            # is its own, and it was not terminated by us.
-            stage.signalled = False
         if stage.signalled or self._upstream_of_gone_downstream(stage, code):
             stage.excused = True
             return

@@ -207,6 +207,48 @@ def test_last_stage_failure(stream_backend: StreamBackend) -> None:
     assert (first.exit_code, first.terminated) in {(0, False), (-signal.SIGTERM, True)}
 
 
+# A stage that catches SIGTERM and exits with a status of its own; it says
+# "ready" (to the next stage) only once its handler is in place.
+TRAP_TERM = (
+    "import signal, sys\n"
+    "signal.signal(signal.SIGTERM, lambda *_: sys.exit(int(sys.argv[1])))\n"
+    "print('ready', flush=True)\n"
+    "signal.pause()\n"
+)
+# Fails once its upstream is ready, so fail-fast signals a stage that waits.
+FAIL_WHEN_READY = "import sys; sys.stdin.readline(); sys.exit(1)"
+
+
+@pytest.mark.parametrize("status", [0, 3])
+def test_a_stage_exiting_with_its_own_status_is_not_terminated(
+    stream_backend: StreamBackend, status: int
+) -> None:
+    pipeline = python("-c", TRAP_TERM, str(status)) | python("-c", FAIL_WHEN_READY)
+    result = pipeline.run_sync(timeout=PROMPT)
+    first, second = result.stages
+    # cuprum signalled the first stage, but it exited with a status of its
+    # own: not terminated; 0 is ok, anything else is its own failure.
+    assert (first.exit_code, first.terminated, first.ok) == (status, False, not status)
+    assert (second.exit_code, second.terminated) == (1, False)
+    assert result.failure_index == (0 if status else 1)
+
+
+def test_a_stage_dying_of_the_signal_sent_is_terminated(
+    stream_backend: StreamBackend,
+) -> None:
+    waits = "import signal; print('ready', flush=True); signal.pause()"
+    result = (python("-c", waits) | python("-c", FAIL_WHEN_READY)).run_sync(
+        timeout=PROMPT
+    )
+    first = result.stages[0]
+    assert (first.exit_code, first.terminated, first.ok) == (
+        -signal.SIGTERM,
+        True,
+        False,
+    )
+    assert result.failure_index == 1
+
+
 def test_timeout_reaps_every_stage_and_keeps_partial_output(
     stream_backend: StreamBackend,
 ) -> None:

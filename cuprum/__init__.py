@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from cuprum import sh
 from cuprum._backend import StreamBackend, get_stream_backend
+from cuprum._errors import EngineError
 from cuprum._pump import pump_many, pump_many_async, pump_stream, pump_stream_async
 from cuprum._rust_backend import is_available as is_rust_available
 from cuprum.catalogue import (
@@ -73,6 +74,7 @@ __all__ = [
     "WC",
     "YES",
     "CommandResult",
+    "EngineError",
     "Pipeline",
     "PipelineResult",
     "Program",

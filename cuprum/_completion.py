@@ -21,6 +21,7 @@ import typing as typ
 import weakref
 
 from cuprum import _streams
+from cuprum._errors import EngineError
 from cuprum._streams_rs import AsyncDoorbell
 
 if typ.TYPE_CHECKING:
@@ -97,7 +98,7 @@ class _LoopDoorbell:
                 started = self._bell.start_one(
                     *pairs[0], options.buffer_size, drain_timeout=options.drain_timeout
                 )
-            except OSError as error:
+            except (OSError, EngineError) as error:
                 return error
             if isinstance(started, int):
                 return started

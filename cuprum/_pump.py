@@ -13,6 +13,7 @@ import typing as typ
 
 from cuprum import _streams
 from cuprum._backend import StreamBackend, get_stream_backend
+from cuprum._errors import EngineError
 from cuprum._streams import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_PROGRESS_INTERVAL,
@@ -45,7 +46,7 @@ def _single(
 
 
 def _raise_if_error(result: PairResult) -> int:
-    if isinstance(result, OSError):
+    if isinstance(result, (OSError, EngineError)):
         raise result
     return result
 
@@ -220,7 +221,7 @@ def _pump_many_checked(
                     on_progress=None if single is None else lambda n: single([n]),
                     progress_interval=options.progress_interval,
                 )
-            except OSError as error:
+            except (OSError, EngineError) as error:
                 return [error]
             return [written]
         return _streams_rs.rust_pump_many(

@@ -5,7 +5,13 @@ Import it only through ``cuprum._streams_rs``; everything else asks
 """
 
 from collections.abc import Callable, Sequence
-from typing import final
+from typing import TypeAlias, final
+
+from cuprum._errors import EngineError
+
+# A pair's end: the bytes written, the ``OSError`` that ended it, or the
+# ``cuprum.EngineError`` when the engine itself failed it.
+_PairResult: TypeAlias = int | OSError | EngineError
 
 def is_available() -> bool:
     """Return ``True``: the engine was built and imported."""
@@ -53,6 +59,8 @@ def rust_pump_stream(
         ``1..2**30``, or a negative ``drain_timeout``.
     TypeError
         For non-integer arguments.
+    cuprum.EngineError
+        When the engine itself failed the pair (its reactor stopped, ...).
 
     """
 
@@ -61,14 +69,15 @@ def rust_pump_many(
     buffer_size: int = 65536,
     *,
     drain_timeout: float | None = None,
-    on_pair_done: Callable[[int, int | OSError], object] | None = None,
+    on_pair_done: Callable[[int, _PairResult], object] | None = None,
     on_progress: Callable[[list[int]], object] | None = None,
     progress_interval: float = 0.25,
-) -> list[int | OSError]:
+) -> list[_PairResult]:
     """Pump every pair concurrently in the reactor; block until all end.
 
     The whole batch is submitted at once. The result holds one entry per
-    pair, in order: the bytes written or the ``OSError`` that ended it.
+    pair, in order: the bytes written, the ``OSError`` that ended it, or a
+    ``cuprum.EngineError`` where the engine itself failed it.
     ``on_pair_done(index, result)`` is called on the calling thread, with
     the GIL, as each pair ends (the engine has let go of that pair's
     descriptors by then). ``on_progress(counts)`` gets the bytes written so
@@ -91,8 +100,8 @@ class PumpBatch:
     def cancel(self) -> None:
         """Cancel every pair of the batch still in the engine.
 
-        Each cancelled pair still reports its end (a ``RuntimeError`` saying
-        it was cancelled) once the engine has let go of its descriptors and
+        Each cancelled pair still reports its end (a ``cuprum.EngineError``
+        saying it was cancelled) once the engine has let go of its descriptors and
         restored their flags; pairs already done are unaffected.
         """
 
@@ -122,7 +131,8 @@ class AsyncDoorbell:
         """Submit a batch; its pairs' ends will be queued on this doorbell.
 
         Arguments are checked as for `rust_pump_many`; a pair that fails at
-        submit (``EBADF``, ...) is queued at once with its ``OSError``.
+        submit (``EBADF``, ...) is queued at once with its ``OSError`` (or
+        ``cuprum.EngineError``, for a failure of the engine's own).
         """
 
     def start_one(
@@ -144,10 +154,12 @@ class AsyncDoorbell:
         ------
         OSError
             When the pair fails before it needs the engine (``EBADF``, ...).
+        cuprum.EngineError
+            When the engine itself failed it.
 
         """
 
-    def drain(self) -> list[tuple[int, int, int | OSError]]:
+    def drain(self) -> list[tuple[int, int, _PairResult]]:
         """Take every queued completion as ``(op_id, index, result)``.
 
         Resets the eventfd, so the loop's reader callback fires again only

@@ -8,10 +8,21 @@ since they are callable on their own.
 
 from __future__ import annotations
 
+import typing as typ
+
 from cuprum import _rust_backend_native as _native
+
+if typ.TYPE_CHECKING:
+    from collections.abc import Callable
 
 rust_pump_stream = _native.rust_pump_stream
 rust_pump_many = _native.rust_pump_many
 AsyncDoorbell = _native.AsyncDoorbell
 set_splice_enabled = _native.set_splice_enabled
 splice_enabled = _native.splice_enabled
+
+fail_next_pairs: Callable[[int], None] | None = getattr(
+    _native, "_fail_next_pairs", None
+)
+"""Test-only: make the reactor fail the next pairs it admits (``None`` in a
+build without the ``fault-injection`` feature, which wheels never carry)."""

@@ -52,6 +52,7 @@ import time
 import typing as typ
 
 from cuprum._child import Child, spawn
+from cuprum._errors import EngineError
 from cuprum._pump import pump_many_async
 from cuprum._streams import ProgressCallback, sigpipe_blocked, validate_drain_timeout
 
@@ -698,7 +699,7 @@ class _Hop:
     down_read: _Fd
     down_write: _Fd
     downstream_gone: bool = False
-    error: OSError | None = None
+    error: OSError | EngineError | None = None
     written: int = 0
     ended_at: float | None = None
 
@@ -828,11 +829,12 @@ class _Run:
             hop.down_write.close()
         self._start_termination()
 
-    def _hop_done(self, index: int, result: int | OSError) -> None:
+    def _hop_done(self, index: int, result: int | OSError | EngineError) -> None:
         """Hop ``index`` ended: close its parent ends (EOF downstream, SIGPIPE up)."""
         hop = self._hops[index]
         hop.ended_at = time.monotonic()
-        if isinstance(result, OSError):
+        if isinstance(result, (OSError, EngineError)):
+            # The hop's I/O failed, or the engine failed it: the run's error.
             hop.error = result
             hop.downstream_gone = True
         elif isinstance(result, int):
@@ -963,7 +965,7 @@ class _Run:
             await asyncio.wait(pending)
 
     def raise_hop_error(self) -> None:
-        """Raise the first I/O error that ended a hop, if any did."""
+        """Raise the first error (I/O or the engine's) that ended a hop, if any."""
         for hop in self._hops:
             if hop.error is not None:
                 raise hop.error

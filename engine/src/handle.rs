@@ -163,7 +163,10 @@ impl Handle {
                     for index in 0..pairs.len() {
                         completion.complete(index, Err(EngineError::Internal(err.to_string())));
                     }
-                    self.batch(u64::MAX)
+                    // One (absent) progress entry per pair, as every batch has.
+                    let mut batch = self.batch(u64::MAX);
+                    batch.progress = vec![None; pairs.len()];
+                    batch
                 }
             };
         }

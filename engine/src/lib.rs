@@ -40,6 +40,8 @@ pub mod pair;
 pub mod ring;
 
 mod blocking;
+#[cfg(feature = "fault-injection")]
+mod fault;
 mod inline;
 mod reactor;
 
@@ -48,6 +50,8 @@ mod python;
 
 pub use doorbell::Doorbell;
 pub use errors::EngineError;
+#[cfg(feature = "fault-injection")]
+pub use fault::fail_next_pairs;
 pub use handle::{
     Batch, BlockingWaiter, Completion, CompletionQueue, Handle, PairSpec, Started, MAX_BUFFER_SIZE,
 };

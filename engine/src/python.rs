@@ -10,13 +10,21 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pyo3::exceptions::{PyBaseException, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyBaseException, PyOSError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::{
     Batch, CompletionQueue, Doorbell, EngineError, Handle, PairResult, PairSpec, Started,
     MAX_BUFFER_SIZE,
 };
+
+/// `cuprum.EngineError`, the one class for failures of the engine itself.
+/// It is defined in Python (`cuprum/_errors.py`), so that the pure-Python
+/// backend raises the same class where the native module is absent; this
+/// module only imports it.
+mod py_errors {
+    pyo3::import_exception!(cuprum._errors, EngineError);
+}
 
 /// How long a waiting call sleeps between two checks for signals.
 const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(50);
@@ -36,7 +44,7 @@ impl From<EngineError> for PyErr {
                     .to_owned();
                 PyOSError::new_err((errno, strerror))
             }
-            None => PyRuntimeError::new_err(error.to_string()),
+            None => py_errors::EngineError::new_err(error.to_string()),
         }
     }
 }
@@ -412,4 +420,30 @@ mod native {
 
     #[pymodule_export]
     use super::{AsyncDoorbell, PumpBatch};
+
+    /// Adds the test-only fault switch where the feature is on.
+    #[pymodule_init]
+    #[cfg_attr(
+        not(feature = "fault-injection"),
+        allow(
+            clippy::unnecessary_wraps,
+            clippy::needless_pass_by_value,
+            unused_variables,
+            reason = "the body is empty without the fault-injection feature"
+        )
+    )]
+    fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
+        #[cfg(feature = "fault-injection")]
+        module.add_function(wrap_pyfunction!(super::fail_next_pairs, module)?)?;
+        Ok(())
+    }
+}
+
+/// Test-only (the `fault-injection` feature): make the reactor fail the
+/// next `count` pairs it admits with `cuprum.EngineError`.
+#[cfg(feature = "fault-injection")]
+#[pyfunction]
+#[pyo3(name = "_fail_next_pairs")]
+fn fail_next_pairs(count: usize) {
+    crate::fail_next_pairs(count);
 }

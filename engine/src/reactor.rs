@@ -365,6 +365,12 @@ impl Reactor {
             queued: true,
             timer: None,
         });
+        #[cfg(feature = "fault-injection")]
+        if crate::fault::take() {
+            let injected = EngineError::Internal("injected fault (fault-injection feature)".into());
+            self.finish(slot, Some(Err(injected)));
+            return;
+        }
         self.ready.push((slot, serial));
     }
 

@@ -1,0 +1,131 @@
+"""Failures of the engine itself reach every caller as `cuprum.EngineError`.
+
+Contract section 2, rule 4: an engine failure is raised by a single-pair
+call, held in that pair's slot by a batch (``int | OSError | EngineError``)
+and raised as a pipeline's error; it is never returned where a count is
+expected. The failure is injected: the development build carries the
+``fault-injection`` cargo feature, whose ``_fail_next_pairs(n)`` makes the
+reactor fail the next ``n`` pairs it admits, through the same path as a
+reactor that broke (flags restored, duplicates closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import typing as typ
+
+import pytest
+from conftest import use_backend
+
+import cuprum
+from cuprum import CAT, ECHO, EngineError, StreamBackend, sh
+
+if typ.TYPE_CHECKING:
+    import collections.abc as cabc
+
+    from conftest import Pipe
+
+REQUIRE_FAULT_INJECTION = os.environ.get("CUPRUM_REQUIRE_FAULT_INJECTION") == "1"
+
+
+@pytest.fixture
+def fail_next_pairs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> cabc.Iterator[cabc.Callable[[int], None]]:
+    """Select the engine and hand out its fault switch (disarmed afterwards).
+
+    A build without the ``fault-injection`` feature (an installed wheel)
+    skips these tests, saying so; ``CUPRUM_REQUIRE_FAULT_INJECTION=1``
+    (``make test``) makes that a failure instead.
+    """
+    use_backend(monkeypatch, StreamBackend.RUST)
+    from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine
+
+    switch = _streams_rs.fail_next_pairs
+    if switch is None:
+        reason = "engine built without the fault-injection feature (a wheel)"
+        if REQUIRE_FAULT_INJECTION:
+            pytest.fail(f"CUPRUM_REQUIRE_FAULT_INJECTION=1 but {reason}")
+        pytest.skip(reason)
+    try:
+        yield switch
+    finally:
+        switch(0)
+
+
+def waiting_pair(make_pipe: cabc.Callable[[], Pipe]) -> tuple[Pipe, Pipe]:
+    """A source with its write end open (so the pair must wait) and a sink."""
+    return make_pipe(), make_pipe()
+
+
+def flags(*fds: int) -> list[int]:
+    return [fcntl.fcntl(fd, fcntl.F_GETFL) for fd in fds]
+
+
+def test_engine_error_is_a_runtime_error_exported_from_cuprum() -> None:
+    assert issubclass(EngineError, RuntimeError)
+    assert "EngineError" in cuprum.__all__
+
+
+def test_pump_stream_raises_it(
+    fail_next_pairs: cabc.Callable[[int], None],
+    make_pipe: cabc.Callable[[], Pipe],
+) -> None:
+    source, sink = waiting_pair(make_pipe)
+    before = flags(source.read, sink.write)
+    fail_next_pairs(1)
+    with pytest.raises(EngineError, match="injected fault"):
+        cuprum.pump_stream(source.read, sink.write)
+    assert flags(source.read, sink.write) == before
+
+
+def test_pump_stream_async_raises_it(
+    fail_next_pairs: cabc.Callable[[int], None],
+    make_pipe: cabc.Callable[[], Pipe],
+) -> None:
+    source, sink = waiting_pair(make_pipe)
+    before = flags(source.read, sink.write)
+    fail_next_pairs(1)
+    with pytest.raises(EngineError, match="injected fault"):
+        asyncio.run(cuprum.pump_stream_async(source.read, sink.write))
+    assert flags(source.read, sink.write) == before
+
+
+@pytest.mark.parametrize("form", ["blocking", "awaited"])
+def test_a_batch_holds_it_in_the_failed_pairs_slot(
+    fail_next_pairs: cabc.Callable[[int], None],
+    make_pipe: cabc.Callable[[], Pipe],
+    form: str,
+) -> None:
+    failed_source, failed_sink = waiting_pair(make_pipe)
+    good_source, good_sink = make_pipe(), make_pipe()
+    os.write(good_source.write, b"still moved")
+    os.close(good_source.write)
+    pairs = [
+        (failed_source.read, failed_sink.write),  # admitted first: fails
+        (good_source.read, good_sink.write),
+    ]
+    fail_next_pairs(1)
+    if form == "blocking":
+        results = cuprum.pump_many(pairs)
+    else:
+        results = asyncio.run(cuprum.pump_many_async(pairs))
+    assert isinstance(results[0], EngineError)
+    assert results[1] == len(b"still moved")
+    assert os.read(good_sink.read, 100) == b"still moved"
+
+
+def test_a_pipeline_raises_it_as_the_runs_error(
+    fail_next_pairs: cabc.Callable[[int], None],
+) -> None:
+    # Two hops go to the engine as one batch (a lone hop may finish inline,
+    # never reaching the reactor); the first admitted, hop 0, fails.
+    cat = sh.make(CAT)()
+    fail_next_pairs(1)
+    with pytest.raises(EngineError, match="injected fault"):
+        (sh.make(ECHO)("lost") | cat | cat).run_sync(timeout=10)
+    # The engine is sound again: the next run moves its bytes.
+    result = (sh.make(ECHO)("found") | cat | cat).run_sync(timeout=10)
+    assert (result.stdout, result.hop_bytes) == ("found\n", (6, 6))

@@ -41,7 +41,10 @@ def rust_pump_stream(
     Blocks with the GIL released and returns the bytes written. Checks for
     signals at least every 50 ms: a handler that raises (Ctrl-C) cancels the
     pair, and the exception propagates once the engine has let go of both
-    descriptors. Never closes either descriptor; restores each one's
+    descriptors. A pair of the blocking path (a standard stream or a
+    terminal) stuck in a write that never returns (a stopped terminal) is
+    not waited for after a second raising signal, which propagates at once
+    with the first as its ``__cause__``. Never closes either descriptor; restores each one's
     ``O_NONBLOCK`` flag. A broken downstream (``EPIPE``/``ECONNRESET``) is
     not an error: the reader is drained to EOF, or for at most
     ``drain_timeout`` seconds, and the bytes written before the break are

@@ -26,3 +26,11 @@ fail_next_pairs: Callable[[int], None] | None = getattr(
 )
 """Test-only: make the reactor fail the next pairs it admits (``None`` in a
 build without the ``fault-injection`` feature, which wheels never carry)."""
+hang_next_blocking_pairs: Callable[[int], None] | None = getattr(
+    _native, "_hang_next_blocking_pairs", None
+)
+"""Test-only: make the next blocking-path pairs hang after their first step."""
+release_hung_pairs: Callable[[], None] | None = getattr(
+    _native, "_release_hung_pairs", None
+)
+"""Test-only: let every hung blocking-path pair go on."""

@@ -31,6 +31,7 @@ import textwrap
 import threading
 
 import pytest
+from conftest import use_backend
 
 import cuprum
 from cuprum import StreamBackend
@@ -580,3 +581,76 @@ def test_awaited_setup_failure_puts_flags_back() -> None:
         "outcome": "EMFILE",
         "nonblocking": [False, False],
     }
+
+
+STUCK_CHILD = """
+from cuprum import _streams_rs
+
+def on_int(signum, frame):
+    os.write(2, b"int\\n")
+    raise KeyboardInterrupt
+
+signal.signal(signal.SIGINT, on_int)
+source_r, source_w = os.pipe()  # source_w stays open: the pump never ends
+# fd 1 (the parent's pipe) is a standard stream: the blocking path serves
+# it. Its pair hangs after its first step, as a write to a stopped terminal
+# does; the pump itself delivers the line the parent waits for.
+_streams_rs.hang_next_blocking_pairs(1)
+os.write(source_w, b"pumping\\n")
+try:
+    cuprum.pump_stream(source_r, 1)
+except KeyboardInterrupt as error:
+    chained = isinstance(error.__cause__, KeyboardInterrupt)
+    os.write(2, json.dumps({"interrupted": True, "chained": chained}).encode())
+    _streams_rs.release_hung_pairs()
+    os._exit(0)
+os._exit(1)
+"""
+
+
+def _read_line(fd: int, guard: float) -> bytes:
+    """One line from ``fd`` (which must come within ``guard`` seconds)."""
+    line = b""
+    while not line.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], guard)
+        assert ready, f"no line within {guard} s (got {line!r})"
+        chunk = os.read(fd, 1)
+        assert chunk, f"EOF before a whole line (got {line!r})"
+        line += chunk
+    return line
+
+
+def test_a_second_ctrl_c_ends_the_wait_for_a_stuck_pair(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C twice leaves a pair stuck on the blocking path (contract 2.7).
+
+    The first Ctrl-C cancels the pair and waits for the engine to let go,
+    which a pair stuck in a write (a stopped terminal) never does; a second
+    Ctrl-C ends the wait at once, its cause the first. The stuck write is
+    the engine's test-only fault switch (``fault-injection`` feature).
+    """
+    use_backend(monkeypatch, StreamBackend.RUST)
+    from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine
+
+    if _streams_rs.hang_next_blocking_pairs is None:
+        pytest.skip("engine built without the fault-injection feature (a wheel)")
+    child = _start_child(STUCK_CHILD)
+    with child:
+        try:
+            assert child.stdout is not None
+            assert child.stderr is not None
+            out, err = child.stdout.fileno(), child.stderr.fileno()
+            assert _read_line(out, CHILD_GUARD_SECONDS) == b"pumping\n"
+            os.kill(child.pid, signal.SIGINT)
+            assert _read_line(err, CHILD_GUARD_SECONDS) == b"int\n"
+            os.kill(child.pid, signal.SIGINT)
+            assert _read_line(err, INTERRUPT_GUARD_SECONDS) == b"int\n", (
+                "the second Ctrl-C was not even handled: the wait ignores signals"
+            )
+            code = child.wait(timeout=INTERRUPT_GUARD_SECONDS)
+            verdict = json.loads(child.stderr.read())
+        finally:
+            if child.poll() is None:
+                child.kill()
+    assert (code, verdict) == (0, {"interrupted": True, "chained": True})

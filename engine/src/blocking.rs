@@ -16,7 +16,9 @@
 //! Limitation: a blocking write to a terminal or socket reported writable
 //! may still block while the other side makes no progress (a terminal
 //! stopped with ^S, a socket whose peer stops reading); a cancel is then
-//! seen only once that write returns.
+//! seen only once that write returns. A caller waiting for such a pair
+//! after Ctrl-C stops waiting on a second Ctrl-C (`python.rs`); the thread
+//! still ends the pair, and closes its duplicates, when the write returns.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,7 +62,10 @@ fn run(job: Job, cancelled: &AtomicBool) -> PairResult {
         if pair.expire(now) {
             break;
         }
-        match pair.drive(&mut Polled(&mut reader), &mut Polled(&mut writer), now) {
+        let step = pair.drive(&mut Polled(&mut reader), &mut Polled(&mut writer), now);
+        #[cfg(feature = "fault-injection")]
+        crate::fault::maybe_hang();
+        match step {
             Step::Done => break,
             Step::Yield => {}
             Step::Wait { .. } => {

@@ -51,7 +51,7 @@ mod python;
 pub use doorbell::Doorbell;
 pub use errors::EngineError;
 #[cfg(feature = "fault-injection")]
-pub use fault::fail_next_pairs;
+pub use fault::{fail_next_pairs, hang_next_blocking_pairs, release_hung_pairs};
 pub use handle::{
     Batch, BlockingWaiter, Completion, CompletionQueue, Handle, PairSpec, Started, MAX_BUFFER_SIZE,
 };

@@ -217,10 +217,18 @@ fn wait_batch(
     };
     if let Err(error) = outcome {
         // Abandon the batch; raise only once the engine has let go of
-        // every descriptor (each cancelled pair reports its end).
+        // every descriptor (each cancelled pair reports its end), unless a
+        // second signal says not to wait: a pair on the blocking path may
+        // be stuck in a write nobody will ever take (a stopped terminal, a
+        // socket nobody reads). Its own thread then ends it, releasing its
+        // descriptors, whenever that write returns.
         batch.cancel();
         while queue.outstanding() > 0 {
             py.detach(|| queue.wait_timeout(SIGNAL_CHECK_INTERVAL));
+            if let Err(again) = py.check_signals() {
+                again.set_cause(py, Some(error));
+                return Err(again);
+            }
         }
         return Err(error);
     }
@@ -434,7 +442,11 @@ mod native {
     )]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
         #[cfg(feature = "fault-injection")]
-        module.add_function(wrap_pyfunction!(super::fail_next_pairs, module)?)?;
+        {
+            module.add_function(wrap_pyfunction!(super::fail_next_pairs, module)?)?;
+            module.add_function(wrap_pyfunction!(super::hang_next_blocking_pairs, module)?)?;
+            module.add_function(wrap_pyfunction!(super::release_hung_pairs, module)?)?;
+        }
         Ok(())
     }
 }
@@ -446,4 +458,21 @@ mod native {
 #[pyo3(name = "_fail_next_pairs")]
 fn fail_next_pairs(count: usize) {
     crate::fail_next_pairs(count);
+}
+
+/// Test-only (the `fault-injection` feature): make the next `count` pairs
+/// of the blocking path hang after their first step, cancel or not.
+#[cfg(feature = "fault-injection")]
+#[pyfunction]
+#[pyo3(name = "_hang_next_blocking_pairs")]
+fn hang_next_blocking_pairs(count: usize) {
+    crate::hang_next_blocking_pairs(count);
+}
+
+/// Test-only (the `fault-injection` feature): let every hung pair go on.
+#[cfg(feature = "fault-injection")]
+#[pyfunction]
+#[pyo3(name = "_release_hung_pairs")]
+fn release_hung_pairs(py: Python<'_>) {
+    py.detach(crate::release_hung_pairs);
 }

@@ -221,7 +221,9 @@ class TimeoutExpired(subprocess.TimeoutExpired):
     Attributes
     ----------
     cmd
-        The argv of every stage.
+        Every stage's argv, in pipeline order: a list of lists of ``str``
+        (one inner list for a single command), not the one argv a
+        ``subprocess`` timeout holds.
     timeout
         The timeout, in seconds.
     output, stdout
@@ -241,12 +243,9 @@ class TimeoutExpired(subprocess.TimeoutExpired):
             if all(part is None for part in stderr_parts)
             else "".join(part or "" for part in stderr_parts)
         )
-        super().__init__(
-            typ.cast("list[str]", [list(stage.argv) for stage in result.stages]),
-            timeout,
-            output=result.stdout,
-            stderr=stderr,
-        )
+        super().__init__([], timeout, output=result.stdout, stderr=stderr)
+        # One argv per stage, where subprocess's holds one command's.
+        self.cmd: list[list[str]] = [list(stage.argv) for stage in result.stages]
         self.result = result
 
     def __str__(self) -> str:

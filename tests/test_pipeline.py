@@ -268,6 +268,7 @@ def test_timeout_reaps_every_stage_and_keeps_partial_output(
     assert error.result.stages[2].stderr == "said so far"
     assert all(stage.terminated for stage in error.result.stages[1:])
     assert "timed out after 1 seconds" in str(error)
+    assert error.cmd == [["yes"], ["sleep", "30"], [sys.executable, "-c", talker]]
     assert_reaped(stage.pid for stage in error.result.stages)
     assert not children()
 

@@ -3,10 +3,9 @@
 
 mod common;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::{is_open, nonblocking, payload, pipe, produce, pty, spec, GUARD};
 use cuprum_engine::{BlockingWaiter, EngineError, Handle};
@@ -44,13 +43,19 @@ fn pipe_to_terminal_never_switches_the_terminal() {
 
 #[test]
 fn cancel_a_blocking_path_pair() {
-    let (_master, slave) = pty();
-    let (_out_r, out_w) = pipe();
+    let (mut master, slave) = pty();
+    let (mut out_r, out_w) = pipe();
     let waiter = BlockingWaiter::new(1);
     let batch = Handle::global()
         .unwrap()
         .submit(vec![spec(&slave, &out_w)], Arc::clone(&waiter) as _);
-    assert!(!waiter.wait_all_timeout(Duration::from_millis(20)));
+    // A byte through the pair proves it runs (and, the terminal still
+    // open, that it has not finished) before it is cancelled.
+    master.write_all(b"x").unwrap();
+    let mut byte = [0u8; 1];
+    out_r.read_exact(&mut byte).unwrap();
+    assert_eq!(&byte, b"x");
+    assert_eq!(waiter.remaining(), 1, "still running");
     batch.cancel();
     assert!(waiter.wait_all_timeout(GUARD));
     let result = waiter.take_results().pop().unwrap();

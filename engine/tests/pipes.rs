@@ -360,7 +360,13 @@ fn cancel_a_stalled_pair() {
     let batch = Handle::global()
         .unwrap()
         .submit(vec![spec(&in_r, &out_w)], Arc::clone(&waiter) as _);
-    assert!(!waiter.wait_all_timeout(Duration::from_millis(50)));
+    // A byte through the pair proves it runs (and, its source still open,
+    // that it has not finished) before it is cancelled.
+    in_w.write_all(b"x").unwrap();
+    let mut byte = [0u8; 1];
+    out_r.read_exact(&mut byte).unwrap(); // out_r blocks: its own description
+    assert_eq!(&byte, b"x");
+    assert_eq!(waiter.remaining(), 1, "still running");
     batch.cancel();
     assert!(waiter.wait_all_timeout(GUARD));
     let result = waiter.take_results().pop().unwrap();
@@ -378,7 +384,10 @@ fn cancel_a_stalled_pair() {
     (&in_r).read_to_end(&mut left).unwrap();
     assert_eq!(left, b"after");
     set_nonblocking(&out_r, true);
-    assert!(out_r.read(&mut [0; 8]).is_err(), "nothing was written");
+    assert!(
+        out_r.read(&mut [0; 8]).is_err(),
+        "nothing written after the cancel"
+    );
 }
 
 #[test]

@@ -243,6 +243,12 @@ def _check_direction(fd: int, *, for_reading: bool) -> None:
         raise OSError(errno.EBADF, msg)
 
 
+def _check_ends(reader: int, writer: int) -> None:
+    """Fail at once with ``EBADF`` unless ``reader`` reads and ``writer`` writes."""
+    _check_direction(reader, for_reading=True)
+    _check_direction(writer, for_reading=False)
+
+
 def pair_error(reader: int, writer: int) -> OSError | None:
     """Return the ``OSError`` a pair would fail with at once, or ``None``.
 
@@ -251,8 +257,7 @@ def pair_error(reader: int, writer: int) -> OSError | None:
     descriptor the caller closed and pass for it.
     """
     try:
-        _check_direction(reader, for_reading=True)
-        _check_direction(writer, for_reading=False)
+        _check_ends(reader, writer)
     except OSError as error:
         return error
     return None
@@ -353,6 +358,42 @@ class _NonblockTable:
 _NONBLOCK = _NonblockTable()
 
 
+class _Poller(typ.Protocol):
+    """What the driver uses of a ``select.poll`` object."""
+
+    def register(self, fd: int, eventmask: int, /) -> None: ...
+
+    def poll(self, timeout: float | None, /) -> list[tuple[int, int]]: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _FdOps:
+    """Every descriptor call of `_Pair` and `_Driver`, in one place.
+
+    `_OS_OPS`, the default, is the system's. The state machine's tests hand
+    in fakes (scripted readiness, short reads and writes, errors) and drive
+    pairs and drivers without a descriptor. A pair calls ``self.ops.read``
+    where it called ``os.read``: the hot path costs what it did.
+    """
+
+    read: cabc.Callable[[int, int], bytes]
+    write: cabc.Callable[[int, memoryview], int]
+    poll: cabc.Callable[[], _Poller]
+    check_ends: cabc.Callable[[int, int], None]
+    acquire: cabc.Callable[[int], tuple[bool, _Description | None]]
+    release: cabc.Callable[[int, _Description | None], None]
+
+
+_OS_OPS: typ.Final = _FdOps(
+    os.read,
+    os.write,
+    select.poll,
+    _check_ends,
+    _NONBLOCK.acquire,
+    _NONBLOCK.release,
+)
+
+
 # ---------------------------------------------------------------------------
 # One pair's state machine
 # ---------------------------------------------------------------------------
@@ -373,6 +414,7 @@ class _Pair:
         "drain_timeout",
         "eof",
         "index",
+        "ops",
         "pending",
         "reader",
         "reader_key",
@@ -385,15 +427,18 @@ class _Pair:
         "written",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - ops: the tests' seam, by keyword
         self,
         index: int,
         reader: int,
         writer: int,
         buffer_size: int,
         drain_timeout: float | None,
+        *,
+        ops: _FdOps = _OS_OPS,
     ) -> None:
         self.index = index
+        self.ops = ops
         self.reader = reader
         self.writer = writer
         self.buffer_size = buffer_size
@@ -404,13 +449,12 @@ class _Pair:
         self.discarded = 0
         self.eof = False
         self.result: PairResult | None = None
-        _check_direction(reader, for_reading=True)
-        _check_direction(writer, for_reading=False)
-        self.reader_loops, self.reader_key = _NONBLOCK.acquire(reader)
+        ops.check_ends(reader, writer)
+        self.reader_loops, self.reader_key = ops.acquire(reader)
         try:
-            self.writer_loops, self.writer_key = _NONBLOCK.acquire(writer)
+            self.writer_loops, self.writer_key = ops.acquire(writer)
         except OSError:
-            _NONBLOCK.release(reader, self.reader_key)
+            ops.release(reader, self.reader_key)
             raise
         self.released = False
 
@@ -418,8 +462,8 @@ class _Pair:
         """Put back the flags this pair switched (once)."""
         if not self.released:
             self.released = True
-            _NONBLOCK.release(self.writer, self.writer_key)
-            _NONBLOCK.release(self.reader, self.reader_key)
+            self.ops.release(self.writer, self.writer_key)
+            self.ops.release(self.reader, self.reader_key)
 
     @property
     def draining(self) -> bool:
@@ -462,8 +506,9 @@ class _Pair:
         if not self.writer_loops:
             data = data[:_BLOCKING_WRITE_CHUNK]
         try:
-            count = os.write(self.writer, data)
-        except BlockingIOError:
+            count = self.ops.write(self.writer, data)
+        except (BlockingIOError, InterruptedError):
+            # os.write retries EINTR itself (PEP 475); a substitute may not.
             return False
         except OSError as error:
             if error.errno not in _DOWNSTREAM_GONE:
@@ -480,8 +525,8 @@ class _Pair:
     def _read(self, now: float) -> bool:
         """Read one chunk; return False when the reader would block."""
         try:
-            data = os.read(self.reader, self.buffer_size)
-        except BlockingIOError:
+            data = self.ops.read(self.reader, self.buffer_size)
+        except (BlockingIOError, InterruptedError):
             return False
         if not data:
             self.eof = True
@@ -516,9 +561,11 @@ class _Driver:
         self,
         on_done: cabc.Callable[[int, PairResult], None],
         wake_fd: int | None = None,
+        ops: _FdOps = _OS_OPS,
     ) -> None:
         self._on_done = on_done
         self.wake_fd = wake_fd
+        self.ops = ops
         self._active: list[_Pair] = []
         self._pairs: list[_Pair | None] = []
         self.cancelled = False
@@ -539,7 +586,9 @@ class _Driver:
         """Start every pair; one that fails validation is reported at once."""
         for index, (reader, writer) in enumerate(pairs):
             try:
-                pair = _Pair(index, reader, writer, buffer_size, drain_timeout)
+                pair = _Pair(
+                    index, reader, writer, buffer_size, drain_timeout, ops=self.ops
+                )
             except OSError as error:
                 self._pairs.append(None)
                 self._on_done(index, error)
@@ -578,8 +627,8 @@ class _Driver:
                     pair.step(now)
             self._finish_done()
 
-    def _poller(self, now: float) -> tuple[select.poll, int | None]:
-        poller = select.poll()
+    def _poller(self, now: float) -> tuple[_Poller, int | None]:
+        poller = self.ops.poll()
         events: dict[int, int] = {}
         deadline: float | None = None
         for pair in self._active:

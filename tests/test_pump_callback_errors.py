@@ -21,6 +21,8 @@ if typ.TYPE_CHECKING:
 
     from conftest import Pipe
 
+    from cuprum._streams import PairResult
+
     MakePipe = cabc.Callable[[], Pipe]
 
 
@@ -42,7 +44,7 @@ def test_raising_callback_releases_every_pair_that_ended_in_the_same_turn(
         set_nonblocking(fd, before)
     calls: list[int] = []
 
-    def on_pair_done(index: int, result: int | OSError) -> None:
+    def on_pair_done(index: int, result: PairResult) -> None:
         calls.append(index)
         raise CallbackError(index, result)
 
@@ -64,7 +66,7 @@ def test_raising_callback_for_a_pair_that_fails_at_once_releases_the_others(
     source, sink, wrong = make_pipe(), make_pipe(), make_pipe()
     calls: list[int] = []
 
-    def on_pair_done(index: int, result: int | OSError) -> None:
+    def on_pair_done(index: int, result: PairResult) -> None:
         calls.append(index)
         raise CallbackError(index, result)
 

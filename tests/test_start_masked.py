@@ -26,8 +26,8 @@ FAULTS = [
 ASYNCHRONOUS = [signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGHUP]
 
 
-def mask_of_a_masked_thread() -> set[signal.Signals]:
-    seen: list[set[signal.Signals]] = []
+def mask_of_a_masked_thread() -> set[int]:
+    seen: list[set[int]] = []
 
     def report() -> None:
         seen.append(signal.pthread_sigmask(signal.SIG_BLOCK, []))

@@ -38,6 +38,8 @@ import threading
 import time
 import typing as typ
 
+from cuprum._errors import EngineError
+
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
@@ -57,8 +59,9 @@ _POLL_WRITE: typ.Final = select.POLLOUT
 _POLL_TROUBLE: typ.Final = select.POLLERR | select.POLLHUP | select.POLLNVAL
 _DOWNSTREAM_GONE: typ.Final = (errno.EPIPE, errno.ECONNRESET)
 
-PairResult = int | OSError
-"""What one pair ends with: the bytes written, or the error that ended it."""
+PairResult = int | OSError | EngineError
+"""What one pair ends with: the bytes written, or the error that ended it
+(``EngineError`` when the backend itself failed it)."""
 
 PairCallback = typ.Callable[[int, PairResult], object]
 """Called with a pair's index and result as soon as that pair ends."""
@@ -617,15 +620,40 @@ class _Driver:
             if self.on_progress is not None and now >= self._next_progress:
                 self._next_progress = now + self.progress_interval
                 self.on_progress(self.progress())
-            poller, timeout_ms = self._poller(now)
-            ready = dict(poller.poll(timeout_ms))
-            if self.wake_fd is not None and self.wake_fd in ready:
-                _drain_wake_fd(self.wake_fd)
-            now = time.monotonic()
-            for pair in self._active:
-                if pair.woken_by(ready):
-                    pair.step(now)
+            try:
+                self._turn()
+            except Exception as error:  # noqa: BLE001 - the backend's own failure
+                self._fail_all(error)
+                return
             self._finish_done()
+
+    def _turn(self) -> None:
+        """Wait for readiness (or a deadline), then step every woken pair.
+
+        Calls no callback: an exception from here is the backend's own.
+        """
+        poller, timeout_ms = self._poller(time.monotonic())
+        ready = dict(poller.poll(timeout_ms))
+        if self.wake_fd is not None and self.wake_fd in ready:
+            _drain_wake_fd(self.wake_fd)
+        now = time.monotonic()
+        for pair in self._active:
+            if pair.woken_by(ready):
+                pair.step(now)
+
+    def _fail_all(self, cause: Exception) -> None:
+        """End every active pair with `EngineError`: the backend itself failed.
+
+        Each pair lets go of its descriptors first, as `_finish_done` does;
+        the error's ``__cause__`` is what went wrong.
+        """
+        failed, self._active = self._active, []
+        for pair in failed:
+            pair.release()
+        for pair in failed:
+            error = EngineError(f"cuprum's Python backend failed: {cause!r}")
+            error.__cause__ = cause
+            self._on_done(pair.index, error)
 
     def _poller(self, now: float) -> tuple[_Poller, int | None]:
         poller = self.ops.poll()

@@ -20,7 +20,7 @@ import pytest
 from conftest import use_backend
 
 import cuprum
-from cuprum import CAT, ECHO, EngineError, StreamBackend, sh
+from cuprum import CAT, ECHO, EngineError, StreamBackend, _streams, sh
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -129,3 +129,60 @@ def test_a_pipeline_raises_it_as_the_runs_error(
     # The engine is sound again: the next run moves its bytes.
     result = (sh.make(ECHO)("found") | cat | cat).run_sync(timeout=10)
     assert (result.stdout, result.hop_bytes) == ("found\n", (6, 6))
+
+
+# The pure-Python backend reports its own failures with the same class.
+
+
+@pytest.fixture
+def broken_python_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Select the Python backend and make its driver fail on its first wait."""
+    use_backend(monkeypatch, StreamBackend.PYTHON)
+
+    def broken(*_: object) -> typ.NoReturn:
+        msg = "poller gone"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(_streams._Driver, "_poller", broken)  # noqa: SLF001
+
+
+@pytest.mark.usefixtures("broken_python_backend")
+@pytest.mark.parametrize("form", ["pump_stream", "pump_stream_async"])
+def test_python_backend_single_pair_calls_raise_it(
+    make_pipe: cabc.Callable[[], Pipe], form: str
+) -> None:
+    source, sink = waiting_pair(make_pipe)
+    before = flags(source.read, sink.write)
+
+    def call() -> int:
+        if form == "pump_stream":
+            return cuprum.pump_stream(source.read, sink.write)
+        return asyncio.run(cuprum.pump_stream_async(source.read, sink.write))
+
+    with pytest.raises(EngineError, match="Python backend failed") as caught:
+        call()
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert flags(source.read, sink.write) == before
+
+
+@pytest.mark.usefixtures("broken_python_backend")
+@pytest.mark.parametrize("form", ["blocking", "awaited"])
+def test_python_backend_batches_hold_it(
+    make_pipe: cabc.Callable[[], Pipe], form: str
+) -> None:
+    (a, a_sink), (b, b_sink) = waiting_pair(make_pipe), waiting_pair(make_pipe)
+    pairs = [(a.read, a_sink.write), (b.read, b_sink.write)]
+    before = flags(a.read, a_sink.write, b.read, b_sink.write)
+    if form == "blocking":
+        results = cuprum.pump_many(pairs)
+    else:
+        results = asyncio.run(cuprum.pump_many_async(pairs))
+    assert all(isinstance(result, EngineError) for result in results)
+    assert flags(a.read, a_sink.write, b.read, b_sink.write) == before
+
+
+@pytest.mark.usefixtures("broken_python_backend")
+def test_python_backend_pipeline_raises_it() -> None:
+    cat = sh.make(CAT)()
+    with pytest.raises(EngineError, match="Python backend failed"):
+        (sh.make(ECHO)("lost") | cat | cat).run_sync(timeout=10)

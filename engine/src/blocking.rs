@@ -5,7 +5,7 @@
 //! # Invariants
 //!
 //! - Neither end's flags are touched. Each read or write first probes
-//!   readiness with `poll(2)` (`fd::Polled`) so the pair can still stop
+//!   readiness with `poll(2)` (`endpoint::Probed`) so the pair can still stop
 //!   between chunks; writes to anything but a regular file are capped at
 //!   `PIPE_BUF` bytes.
 //! - Between chunks the thread waits with `poll(2)` for at most
@@ -25,29 +25,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::completion::Completion;
+use crate::endpoint::{self, Probed};
 use crate::errors::EngineError;
-use crate::fd::{self, Polled};
-use crate::handle::Completion;
+use crate::job::Job;
 use crate::pair::{PairResult, Step};
-use crate::reactor::Job;
+use crate::sys;
 
 /// Longest wait between checks of the cancel flag.
 pub(crate) const POLL_SLICE: Duration = Duration::from_millis(50);
 
 /// Run `job` on a new thread; `completion` is called from that thread.
 pub(crate) fn spawn(
-    job: Job,
+    job: Job<'static>,
     cancelled: Arc<AtomicBool>,
     completion: Arc<dyn Completion>,
 ) -> io::Result<()> {
-    fd::spawn_masked("cuprum-blocking", move || {
+    sys::spawn_masked("cuprum-blocking", move || {
         let index = job.index;
         let result = run(job, &cancelled);
         completion.complete(index, result);
     })
 }
 
-fn run(job: Job, cancelled: &AtomicBool) -> PairResult {
+fn run(job: Job<'static>, cancelled: &AtomicBool) -> PairResult {
     let Job {
         mut pair,
         mut reader,
@@ -62,7 +63,11 @@ fn run(job: Job, cancelled: &AtomicBool) -> PairResult {
         if pair.expire(now) {
             break;
         }
-        let step = pair.drive(&mut Polled(&mut reader), &mut Polled(&mut writer), now);
+        let step = pair.drive(
+            &mut Probed::new(&mut reader, false),
+            &mut Probed::new(&mut writer, false),
+            now,
+        );
         #[cfg(feature = "fault-injection")]
         crate::fault::maybe_hang();
         match step {
@@ -72,7 +77,7 @@ fn run(job: Job, cancelled: &AtomicBool) -> PairResult {
                 let wait = pair.deadline().map_or(POLL_SLICE, |d| {
                     d.saturating_duration_since(now).min(POLL_SLICE)
                 });
-                fd::wait_ready(
+                endpoint::wait_ready(
                     &reader,
                     pair.wants_read(),
                     &writer,

@@ -21,18 +21,18 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::fd;
-use crate::handle::Completion;
+use crate::completion::Completion;
 use crate::pair::PairResult;
+use crate::sys;
 
 /// One completion as the loop sees it: the operation (batch) id, the
 /// pair's index in its batch, and how the pair ended.
-pub type Rung = (u64, usize, PairResult);
+pub type Tagged = (u64, usize, PairResult);
 
 /// Completions of many batches behind one eventfd.
 pub struct Doorbell {
     bell: File,
-    queue: Mutex<Vec<Rung>>,
+    queue: Mutex<Vec<Tagged>>,
     next_op: AtomicU64,
 }
 
@@ -40,7 +40,7 @@ impl Doorbell {
     /// A doorbell with a fresh eventfd.
     pub fn new() -> io::Result<Arc<Self>> {
         Ok(Arc::new(Self {
-            bell: fd::new_eventfd()?,
+            bell: sys::new_eventfd()?,
             queue: Mutex::new(Vec::new()),
             next_op: AtomicU64::new(1),
         }))
@@ -57,7 +57,7 @@ impl Doorbell {
     #[must_use]
     pub fn operation(self: &Arc<Self>) -> (u64, Arc<dyn Completion>) {
         let op = self.next_op.fetch_add(1, Ordering::Relaxed);
-        let completion = Arc::new(Ring {
+        let completion = Arc::new(OperationSink {
             doorbell: Arc::clone(self),
             op,
         });
@@ -65,7 +65,7 @@ impl Doorbell {
     }
 
     /// Take every completion waiting, resetting the ring.
-    pub fn take(&self) -> Vec<Rung> {
+    pub fn take(&self) -> Vec<Tagged> {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         let mut counter = [0_u8; 8];
         // WouldBlock: the counter was already 0. Nothing else can fail on
@@ -74,9 +74,9 @@ impl Doorbell {
         std::mem::take(&mut *queue)
     }
 
-    fn push(&self, rung: Rung) {
+    fn push(&self, tagged: Tagged) {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        queue.push(rung);
+        queue.push(tagged);
         if queue.len() == 1 {
             // Adding 1 to an eventfd counter cannot block in practice (the
             // limit is 2^64 - 2); a failure would only delay the wake-up.
@@ -86,12 +86,12 @@ impl Doorbell {
 }
 
 /// The [`Completion`] of one operation: tags each pair with the op id.
-struct Ring {
+struct OperationSink {
     doorbell: Arc<Doorbell>,
     op: u64,
 }
 
-impl Completion for Ring {
+impl Completion for OperationSink {
     fn complete(&self, index: usize, result: PairResult) {
         self.doorbell.push((self.op, index, result));
     }

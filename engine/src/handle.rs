@@ -1,6 +1,6 @@
-//! The caller side of the engine: [`Handle`] (submit), [`Batch`] (cancel),
-//! the [`Completion`] contract, [`BlockingWaiter`] for blocking callers,
-//! and the process-wide engine with its fork handling.
+//! The caller side of the engine: [`Handle`] (submit), [`Batch`] (cancel,
+//! progress), and the process-wide engine with its fork handling. Pairs
+//! report their ends through a `completion::Completion`.
 //!
 //! # Invariants
 //!
@@ -14,15 +14,18 @@
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::blocking;
+use crate::completion::Completion;
+use crate::endpoint::{self, Direction, Endpoint};
 use crate::errors::EngineError;
-use crate::fd::{self, Direction, Endpoint};
 use crate::inline;
+use crate::job::Job;
 use crate::pair::{Pair, PairResult};
-use crate::reactor::{self, Command, Job, Shared};
+use crate::reactor::{self, Command, Shared};
+use crate::sys;
 
 /// Largest accepted `buffer_size` (1 GiB).
 pub const MAX_BUFFER_SIZE: usize = 1 << 30;
@@ -40,15 +43,6 @@ pub struct PairSpec {
     /// After `EPIPE`/`ECONNRESET` on the writer, keep draining the reader
     /// for at most this long (`None`: until EOF).
     pub drain_timeout: Option<Duration>,
-}
-
-/// Receives each pair's end.
-pub trait Completion: Send + Sync + 'static {
-    /// Called exactly once per pair, from the reactor thread (or the pair's
-    /// blocking-path thread, or the submitting thread for pairs that fail
-    /// validation at submit). Must be cheap and never block for long; never
-    /// touches Python.
-    fn complete(&self, index: usize, result: PairResult);
 }
 
 /// A cheap, shareable handle on one process's engine.
@@ -173,7 +167,7 @@ impl Handle {
         let mut batch = self.batch(self.shared.next_batch());
         batch.progress = vec![None; pairs.len()];
         // Check every pair before duplicating any descriptor (see
-        // `fd::check_access`).
+        // `endpoint::check_access`).
         let checked: Vec<_> = pairs.iter().map(validate).collect();
         let mut jobs = Vec::new();
         for (index, (spec, check)) in pairs.into_iter().zip(checked).enumerate() {
@@ -206,41 +200,53 @@ impl Handle {
         if self.pid != std::process::id() {
             return Started::Running(self.submit(vec![spec], completion));
         }
-        let borrowed = validate(&spec).and_then(|access| {
-            Ok(Job {
-                index: 0,
-                pair: Pair::new(spec.buffer_size, spec.drain_timeout),
-                reader: Endpoint::borrow(spec.reader, access.reader)?,
-                writer: Endpoint::borrow(spec.writer, access.writer)?,
-            })
-        });
-        let mut job = match borrowed {
-            Ok(job) => job,
+        let access = match validate(&spec) {
+            Ok(access) => access,
             Err(err) => return Started::Finished(Err(err)),
         };
-        if inline::eligible(&job) && inline::drive(&mut job) {
-            return Started::Finished(job.pair.into_result());
-        }
-        // The pair outlives this call: the engine takes duplicates now.
-        if let Err(err) = job.reader.own().and_then(|()| job.writer.own()) {
-            return Started::Finished(Err(err.into()));
-        }
+        sys::with_borrowed(spec.reader, spec.writer, |reader, writer| {
+            let borrowed = Endpoint::borrowed(reader, access.reader).and_then(|reader| {
+                Ok(Job {
+                    index: 0,
+                    pair: Pair::new(spec.buffer_size, spec.drain_timeout),
+                    reader,
+                    writer: Endpoint::borrowed(writer, access.writer)?,
+                })
+            });
+            let mut job = match borrowed {
+                Ok(job) => job,
+                Err(err) => return Started::Finished(Err(err.into())),
+            };
+            if inline::eligible(&job) && inline::drive(&mut job) {
+                return Started::Finished(job.pair.into_result());
+            }
+            // The pair outlives this call: the engine takes duplicates now.
+            match job.own() {
+                Ok(job) => Started::Running(self.hand_over(job, &completion)),
+                Err(err) => Started::Finished(Err(err.into())),
+            }
+        })
+    }
+
+    /// Send one owned job on its way (the blocking path or the reactor) as
+    /// a batch of its own.
+    fn hand_over(&self, job: Job<'static>, completion: &Arc<dyn Completion>) -> Batch {
         let mut batch = self.batch(self.shared.next_batch());
         batch.progress = vec![Some(job.pair.progress())];
         if job.reader.is_protected() || job.writer.is_protected() {
             if let Err(err) =
-                blocking::spawn(job, Arc::clone(&batch.cancelled), Arc::clone(&completion))
+                blocking::spawn(job, Arc::clone(&batch.cancelled), Arc::clone(completion))
             {
                 completion.complete(0, Err(err.into()));
             }
         } else {
-            self.send(&batch, &completion, vec![job]);
+            self.send(&batch, completion, vec![job]);
         }
-        Started::Running(batch)
+        batch
     }
 
     /// Hand `jobs` to the reactor as part of `batch`.
-    fn send(&self, batch: &Batch, completion: &Arc<dyn Completion>, jobs: Vec<Job>) {
+    fn send(&self, batch: &Batch, completion: &Arc<dyn Completion>, jobs: Vec<Job<'static>>) {
         if jobs.is_empty() {
             return;
         }
@@ -273,8 +279,8 @@ impl Handle {
 
 /// Check one spec without opening anything; return both access modes.
 fn validate(spec: &PairSpec) -> Result<Access, EngineError> {
-    let reader = fd::check_access(spec.reader, Direction::Read)?;
-    let writer = fd::check_access(spec.writer, Direction::Write)?;
+    let reader = endpoint::check_access(spec.reader, Direction::Read)?;
+    let writer = endpoint::check_access(spec.writer, Direction::Write)?;
     if spec.buffer_size == 0 || spec.buffer_size > MAX_BUFFER_SIZE {
         return Err(EngineError::from_errno(libc::EINVAL));
     }
@@ -288,7 +294,7 @@ struct Access {
 }
 
 /// Build one validated spec's job (duplicating both descriptors).
-fn prepare(index: usize, spec: &PairSpec, access: &Access) -> Result<Job, EngineError> {
+fn prepare(index: usize, spec: &PairSpec, access: &Access) -> Result<Job<'static>, EngineError> {
     let reader = Endpoint::open(spec.reader, access.reader)?;
     let writer = Endpoint::open(spec.writer, access.writer)?;
     Ok(Job {
@@ -323,139 +329,5 @@ impl Batch {
         self.cancelled.store(true, Ordering::Release);
         // A dead reactor has already failed every pair.
         let _ = self.shared.send(Command::Cancel { batch: self.id });
-    }
-}
-
-/// A ready-made [`Completion`] for blocking callers (a mutex and a
-/// condition variable).
-pub struct BlockingWaiter {
-    state: Mutex<WaiterState>,
-    done: Condvar,
-}
-
-struct WaiterState {
-    results: Vec<Option<PairResult>>,
-    remaining: usize,
-}
-
-impl BlockingWaiter {
-    /// A waiter for `n` pairs.
-    #[must_use]
-    pub fn new(n: usize) -> Arc<Self> {
-        Arc::new(Self {
-            state: Mutex::new(WaiterState {
-                results: (0..n).map(|_| None).collect(),
-                remaining: n,
-            }),
-            done: Condvar::new(),
-        })
-    }
-
-    /// Wait up to `timeout` for all pairs; returns true when every pair has
-    /// completed.
-    pub fn wait_all_timeout(&self, timeout: Duration) -> bool {
-        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let (state, _) = self
-            .done
-            .wait_timeout_while(state, timeout, |s| s.remaining > 0)
-            .unwrap_or_else(PoisonError::into_inner);
-        state.remaining == 0
-    }
-
-    /// Pairs not completed yet.
-    #[must_use]
-    pub fn remaining(&self) -> usize {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remaining
-    }
-
-    /// Results in pair order (call after [`Self::wait_all_timeout`] returned
-    /// true; a pair not completed yet reads as `Internal`). Taking leaves
-    /// the same `Internal` placeholder behind.
-    pub fn take_results(&self) -> Vec<PairResult> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state
-            .results
-            .iter_mut()
-            .map(|r| {
-                r.take()
-                    .unwrap_or_else(|| Err(EngineError::Internal("pair result missing".into())))
-            })
-            .collect()
-    }
-}
-
-impl Completion for BlockingWaiter {
-    fn complete(&self, index: usize, result: PairResult) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(slot) = state.results.get_mut(index) {
-            if slot.is_none() {
-                *slot = Some(result);
-                state.remaining -= 1;
-                if state.remaining == 0 {
-                    self.done.notify_all();
-                }
-            }
-        }
-    }
-}
-
-/// A [`Completion`] that hands each pair's end to a waiting caller as soon
-/// as it happens (contract section 4, rule 4): the caller takes whatever has
-/// completed since it last looked, in completion order.
-pub struct CompletionQueue {
-    state: Mutex<QueueState>,
-    arrived: Condvar,
-}
-
-struct QueueState {
-    completed: Vec<(usize, PairResult)>,
-    outstanding: usize,
-}
-
-impl CompletionQueue {
-    /// A queue for `n` pairs.
-    #[must_use]
-    pub fn new(n: usize) -> Arc<Self> {
-        Arc::new(Self {
-            state: Mutex::new(QueueState {
-                completed: Vec::new(),
-                outstanding: n,
-            }),
-            arrived: Condvar::new(),
-        })
-    }
-
-    /// Wait up to `timeout` until at least one completion is waiting (or
-    /// none can come any more), then take every waiting completion.
-    pub fn wait_timeout(&self, timeout: Duration) -> Vec<(usize, PairResult)> {
-        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let (mut state, _) = self
-            .arrived
-            .wait_timeout_while(state, timeout, |s| {
-                s.completed.is_empty() && s.outstanding > 0
-            })
-            .unwrap_or_else(PoisonError::into_inner);
-        std::mem::take(&mut state.completed)
-    }
-
-    /// Pairs whose completion has not arrived yet.
-    #[must_use]
-    pub fn outstanding(&self) -> usize {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .outstanding
-    }
-}
-
-impl Completion for CompletionQueue {
-    fn complete(&self, index: usize, result: PairResult) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.outstanding = state.outstanding.saturating_sub(1);
-        state.completed.push((index, result));
-        self.arrived.notify_all();
     }
 }

@@ -22,71 +22,25 @@
 //!   goes to the reactor with its ring and counters, so no byte is lost or
 //!   counted twice.
 
-use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::RawFd;
 use std::time::Instant;
 
-use crate::fd::{self, Endpoint, SigpipeBlocked};
-use crate::pair::{Sink, Source, Step};
-use crate::reactor::Job;
-
-/// The largest write a pipe with room (`POLLOUT`) takes without blocking.
-const PIPE_BUF: usize = libc::PIPE_BUF;
+use crate::endpoint::{Endpoint, Probed};
+use crate::job::Job;
+use crate::pair::Step;
+use crate::sys::SigpipeBlocked;
 
 /// Whether this job may run inline. Protected descriptors (fds 0 to 2,
 /// terminals) may: the inline path never touches their flags.
-pub fn eligible(job: &Job) -> bool {
-    let fits = |end: &Endpoint| end.is_pipe() || end.is_regular();
+pub(crate) fn eligible(job: &Job<'_>) -> bool {
+    let fits = |end: &Endpoint<'_>| end.is_pipe() || end.is_regular();
     fits(&job.reader) && fits(&job.writer)
 }
 
-/// Drive `job` once on this thread; `true` when the pair is done.
-pub fn drive(job: &mut Job) -> bool {
+/// Drive `job` once on this thread; `true` when the pair is done. Pipes
+/// are probed before each call and splice as in the reactor.
+pub(crate) fn drive(job: &mut Job<'_>) -> bool {
     let _sigpipe = SigpipeBlocked::new();
-    let mut reader = Probed(&mut job.reader);
-    let mut writer = Probed(&mut job.writer);
+    let mut reader = Probed::new(&mut job.reader, true);
+    let mut writer = Probed::new(&mut job.writer, true);
     job.pair.drive(&mut reader, &mut writer, Instant::now()) == Step::Done
-}
-
-/// An endpoint whose pipe readiness is asked of `poll(2)` before each call.
-struct Probed<'a>(&'a mut Endpoint);
-
-fn would_block() -> io::Error {
-    io::ErrorKind::WouldBlock.into()
-}
-
-impl Source for Probed<'_> {
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        if self.0.is_pipe() && !fd::ready_now(self.0.raw(), libc::POLLIN)? {
-            return Err(would_block());
-        }
-        self.0.read_vectored(bufs)
-    }
-
-    // splice(2) with SPLICE_F_NONBLOCK never blocks on a pipe, whatever
-    // the descriptor's own flags: splicing inline is safe as it is.
-    fn splice_into(&mut self, sink: RawFd, len: usize) -> Option<io::Result<usize>> {
-        self.0.splice_into(sink, len)
-    }
-}
-
-impl Sink for Probed<'_> {
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        if !self.0.is_pipe() {
-            return self.0.write_vectored(bufs);
-        }
-        if !fd::ready_now(self.0.raw(), libc::POLLOUT)? {
-            return Err(would_block());
-        }
-        let first = bufs
-            .iter()
-            .find(|b| !b.is_empty())
-            .map_or(&[][..], |b| &b[..]);
-        let chunk = &first[..first.len().min(PIPE_BUF)];
-        self.0.write_vectored(&[IoSlice::new(chunk)])
-    }
-
-    fn splice_fd(&self) -> Option<RawFd> {
-        self.0.splice_fd()
-    }
 }

@@ -18,41 +18,50 @@
 //!
 //! # Descriptor ownership
 //!
-//! The engine never closes a caller's descriptor. At submit it duplicates
-//! each one (close-on-exec) and works on the duplicate for the life of the
-//! pair; it sets `O_NONBLOCK` only on descriptors it registers with epoll
-//! and restores it when the pair ends, whatever the end. Regular files and
+//! The engine never closes a caller's descriptor. A pair that may outlive
+//! the caller's call works on duplicates (close-on-exec), taken at submit,
+//! or, for a single pair first run inline on the caller's thread, at the
+//! moment it is handed to the reactor (until then it borrows the caller's
+//! descriptors; the types say which, `endpoint::Endpoint<'a>`). The engine
+//! sets `O_NONBLOCK` only on descriptors it registers with epoll and
+//! restores it when the pair ends, whatever the end. Regular files and
 //! descriptors epoll refuses (`/dev/null`) are served as always ready.
 //!
 //! # Layout
 //!
 //! `ring` (the byte ring) -> `pair` (one transfer's state machine) ->
-//! `fd` (the only `unsafe`: descriptors, flags, signals) -> `reactor` (the
-//! thread) and `blocking` (the blocking path) -> `handle` (the public
-//! side). `errors` holds [`EngineError`]. Only `python.rs` (behind the
-//! `python` feature) touches `pyo3`.
-
-pub mod doorbell;
-pub mod errors;
-pub mod fd;
-pub mod handle;
-pub mod pair;
-pub mod ring;
+//! `sys` (the only `unsafe`: thin system-call wrappers) -> `endpoint` (a
+//! descriptor as the engine sees it, the flag table, the readiness probe)
+//! -> `job` -> `reactor` (the thread), `blocking` (the blocking path) and
+//! `inline` (the caller's thread) -> `completion` (how ends are reported)
+//! and `handle` (the public side). `doorbell` is asyncio's completion sink;
+//! `errors` holds [`EngineError`]. Only `python.rs` (behind the `python`
+//! feature) touches `pyo3`.
 
 mod blocking;
+mod completion;
+mod doorbell;
+mod endpoint;
+mod errors;
 #[cfg(feature = "fault-injection")]
 mod fault;
+mod handle;
 mod inline;
+mod job;
+mod pair;
 mod reactor;
+mod ring;
+mod sys;
 
 #[cfg(feature = "python")]
 mod python;
 
+pub use completion::{BlockingWaiter, Completion, CompletionQueue};
 pub use doorbell::Doorbell;
+pub use endpoint::{set_splice_enabled, splice_enabled};
 pub use errors::EngineError;
 #[cfg(feature = "fault-injection")]
 pub use fault::{fail_next_pairs, hang_next_blocking_pairs, release_hung_pairs};
-pub use handle::{
-    Batch, BlockingWaiter, Completion, CompletionQueue, Handle, PairSpec, Started, MAX_BUFFER_SIZE,
-};
+pub use handle::{Batch, Handle, PairSpec, Started, MAX_BUFFER_SIZE};
 pub use pair::PairResult;
+pub use sys::is_nonblocking;

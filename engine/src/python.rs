@@ -362,13 +362,13 @@ mod native {
     /// Allow or forbid the splice fast path; see the `.pyi` stub.
     #[pyfunction]
     fn set_splice_enabled(enabled: bool) {
-        crate::fd::set_splice_enabled(enabled);
+        crate::set_splice_enabled(enabled);
     }
 
     /// Whether the splice fast path is allowed; see the `.pyi` stub.
     #[pyfunction]
     fn splice_enabled() -> bool {
-        crate::fd::splice_enabled()
+        crate::splice_enabled()
     }
 
     /// Pump one pair to EOF; see the `.pyi` stub.

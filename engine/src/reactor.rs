@@ -36,10 +36,12 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use crate::completion::Completion;
+use crate::endpoint::{Endpoint, NonblockTable};
 use crate::errors::EngineError;
-use crate::fd::{self, Endpoint, NonblockTable};
-use crate::handle::Completion;
+use crate::job::Job;
 use crate::pair::{Pair, PairResult, Step};
+use crate::sys;
 
 const WAKER: Token = Token(usize::MAX);
 /// Events fetched per poll.
@@ -48,22 +50,13 @@ const EVENTS_CAPACITY: usize = 1024;
 /// descriptor epoll refuses but the caller made non-blocking).
 const RETRY_DELAY: Duration = Duration::from_millis(5);
 
-/// One validated pair, ready to run: its transfer state and the engine's
-/// duplicates of both ends.
-pub(crate) struct Job {
-    pub(crate) index: usize,
-    pub(crate) pair: Pair,
-    pub(crate) reader: Endpoint,
-    pub(crate) writer: Endpoint,
-}
-
 /// What callers ask of the reactor.
 pub(crate) enum Command {
     Submit {
         batch: u64,
         cancelled: Arc<AtomicBool>,
         completion: Arc<dyn Completion>,
-        jobs: Vec<Job>,
+        jobs: Vec<Job<'static>>,
     },
     Cancel {
         batch: u64,
@@ -117,7 +110,7 @@ impl Shared {
 /// Start a reactor thread; returns its caller side.
 pub(crate) fn start() -> io::Result<Arc<Shared>> {
     let poll = Poll::new()?;
-    let poll_identity = fd::file_identity(poll.as_raw_fd())?;
+    let poll_identity = sys::file_identity(poll.as_raw_fd())?;
     let waker = Waker::new(poll.registry(), WAKER)?;
     let shared = Arc::new(Shared {
         queue: Mutex::new(Queue {
@@ -143,7 +136,7 @@ pub(crate) fn start() -> io::Result<Arc<Shared>> {
         broken: None,
         poll_identity,
     };
-    fd::spawn_masked("cuprum-reactor", move || {
+    sys::spawn_masked("cuprum-reactor", move || {
         // A panic (an engine bug) must not leave callers waiting forever:
         // stop the reactor, failing every pair, as for a failed poll.
         let stop = catch_unwind(AssertUnwindSafe(|| reactor.run())).unwrap_or_else(|_| {
@@ -169,8 +162,8 @@ struct Entry {
     index: usize,
     completion: Arc<dyn Completion>,
     pair: Pair,
-    reader: Endpoint,
-    writer: Endpoint,
+    reader: Endpoint<'static>,
+    writer: Endpoint<'static>,
     /// Already in this turn's (or the next turn's) drive list.
     queued: bool,
     /// The earliest timer armed for this pair, if any.
@@ -225,7 +218,7 @@ impl Reactor {
     /// Whether the poll's descriptor still names the epoll instance the
     /// reactor made.
     fn poll_is_ours(&self) -> bool {
-        fd::file_identity(self.poll.as_raw_fd()).ok() == Some(self.poll_identity)
+        sys::file_identity(self.poll.as_raw_fd()).ok() == Some(self.poll_identity)
     }
 
     /// Serve pairs until the poll fails; say whether its descriptor was
@@ -312,7 +305,7 @@ impl Reactor {
     }
 
     /// Register a new pair's ends and schedule its first drive.
-    fn admit(&mut self, batch: u64, completion: &Arc<dyn Completion>, job: Job) {
+    fn admit(&mut self, batch: u64, completion: &Arc<dyn Completion>, job: Job<'static>) {
         let Job {
             index,
             pair,
@@ -444,7 +437,7 @@ impl Reactor {
     }
 
     /// Deregister, restore flags, close the duplicates: in that order.
-    fn release(&mut self, mut reader: Endpoint, mut writer: Endpoint) {
+    fn release(&mut self, mut reader: Endpoint<'static>, mut writer: Endpoint<'static>) {
         let registry = self.poll.registry();
         reader.deregister(registry);
         writer.deregister(registry);

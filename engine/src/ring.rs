@@ -51,6 +51,7 @@ impl Ring {
     }
 
     /// Bytes currently buffered.
+    #[cfg(test)]
     #[must_use]
     pub fn len(&self) -> usize {
         self.len

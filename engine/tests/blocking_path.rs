@@ -24,7 +24,7 @@ fn pipe_to_terminal_never_switches_the_terminal() {
             let n = master.read(&mut buf).unwrap();
             out.extend_from_slice(&buf[..n]);
             assert!(
-                !cuprum_engine::fd::is_nonblocking(slave_fd).unwrap(),
+                !cuprum_engine::is_nonblocking(slave_fd).unwrap(),
                 "terminal switched to non-blocking"
             );
         }

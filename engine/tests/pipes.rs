@@ -192,7 +192,7 @@ fn reset(sock: TcpStream) {
             libc::SOL_SOCKET,
             libc::SO_LINGER,
             (&raw const linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            libc::socklen_t::try_from(std::mem::size_of::<libc::linger>()).expect("small"),
         )
     };
     assert_eq!(rc, 0);

@@ -39,7 +39,7 @@ pub fn is_open(fd: RawFd) -> bool {
 
 /// `O_NONBLOCK` of `fd`'s open file description.
 pub fn nonblocking(fd: &impl AsRawFd) -> bool {
-    cuprum_engine::fd::is_nonblocking(fd.as_raw_fd()).expect("F_GETFL")
+    cuprum_engine::is_nonblocking(fd.as_raw_fd()).expect("F_GETFL")
 }
 
 /// Set or clear `O_NONBLOCK` on `fd`.

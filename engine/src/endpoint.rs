@@ -1,0 +1,548 @@
+//! A caller's descriptor as the engine sees it ([`Endpoint`]), the
+//! process-wide bookkeeping of `O_NONBLOCK` switches ([`NonblockTable`]),
+//! the readiness probe of the inline and blocking paths ([`Probed`]) and
+//! the splice switch. Safe code: the system calls are in `sys`.
+//!
+//! # Descriptor ownership, in the types
+//!
+//! An [`Endpoint<'a>`] holds either the caller's own descriptor, borrowed
+//! for `'a` (the inline path, within one call), or the engine's duplicate
+//! (`F_DUPFD_CLOEXEC`, never below 3), owned: `Endpoint<'static>`. Only an
+//! owned endpoint may go to the reactor or a blocking-path thread, and the
+//! compiler enforces it: [`Endpoint::own`] (through `Job::own`) is the one
+//! hand-over. The engine closes only its duplicates, so
+//!
+//! - a caller's descriptor is never closed by the engine;
+//! - a caller closing its descriptor early cannot make the engine touch a
+//!   reused descriptor number (the duplicate keeps the file open);
+//! - the same descriptor may appear in several pairs at once.
+//!
+//! # Invariants
+//!
+//! - `O_NONBLOCK` lives on the open file description, shared with the
+//!   caller (and maybe other processes). The engine sets it only on
+//!   descriptors it registers with epoll, never on fds 0 to 2 nor on
+//!   terminals (those pairs take the blocking path), and clears it again
+//!   when the last pair using that description ends, whatever the end.
+//! - An endpoint is deregistered and released before it is dropped;
+//!   `debug_assert` checks it.
+//! - Regular files are never registered (epoll refuses them) and their flags
+//!   are never touched; other descriptors epoll refuses with `EPERM`
+//!   (`/dev/null`, other character devices) become "always ready" the same
+//!   way.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+
+use crate::pair::{Sink, Source};
+use crate::sys;
+
+/// Which way a pair uses a descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// The pair reads from it.
+    Read,
+    /// The pair writes to it.
+    Write,
+}
+
+/// Check that `fd` is open for `direction`; return its access mode. Fails
+/// with `EBADF` for a closed descriptor or one open the wrong way. Opens
+/// nothing, so a batch can be checked whole before the engine duplicates
+/// any descriptor (a duplicate could otherwise take the number of a
+/// descriptor the caller closed, and pass for it).
+pub(crate) fn check_access(fd: RawFd, direction: Direction) -> io::Result<libc::c_int> {
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    let flags = sys::get_flags(fd)?;
+    let access = flags & libc::O_ACCMODE;
+    let allowed = match direction {
+        Direction::Read => access == libc::O_RDONLY || access == libc::O_RDWR,
+        Direction::Write => access == libc::O_WRONLY || access == libc::O_RDWR,
+    };
+    if flags & libc::O_PATH != 0 || !allowed {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    Ok(access)
+}
+
+/// Identifies an open file description closely enough to share its
+/// `O_NONBLOCK` bookkeeping: two descriptors of one description always have
+/// equal keys. (Two separate opens of one FIFO also share a key; the only
+/// cost is that the flag is restored when the later of their pairs ends.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FileKey {
+    dev: u64,
+    ino: u64,
+    access: i32,
+}
+
+/// The descriptor an endpoint does its I/O on.
+#[derive(Debug)]
+enum Fd<'a> {
+    /// The caller's own, for the length of one call; never closed.
+    Borrowed(BorrowedFd<'a>),
+    /// The engine's duplicate; closed when dropped.
+    Owned(OwnedFd),
+}
+
+impl Fd<'_> {
+    fn raw(&self) -> RawFd {
+        match self {
+            Fd::Borrowed(fd) => fd.as_raw_fd(),
+            Fd::Owned(fd) => fd.as_raw_fd(),
+        }
+    }
+}
+
+/// One caller descriptor, for one pair.
+#[derive(Debug)]
+pub(crate) struct Endpoint<'a> {
+    fd: Fd<'a>,
+    /// The caller's number (never used for I/O; fds 0 to 2 are protected).
+    caller_fd: RawFd,
+    key: FileKey,
+    regular: bool,
+    /// A pipe or FIFO: `splice(2)` can move bytes between two of these.
+    pipe: bool,
+    /// Decided on first use by [`Endpoint::is_protected`].
+    protected: Cell<Option<bool>>,
+    use_: Use,
+}
+
+/// What the reactor has done with an endpoint; checked when it is dropped.
+#[derive(Debug)]
+struct Use {
+    readiness: Readiness,
+    flag: FlagUse,
+}
+
+impl Drop for Use {
+    fn drop(&mut self) {
+        debug_assert!(
+            self.readiness != Readiness::Registered,
+            "endpoint dropped while registered"
+        );
+        debug_assert!(
+            self.flag == FlagUse::Untouched,
+            "endpoint dropped without release"
+        );
+    }
+}
+
+/// How the reactor learns that an endpoint can make progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Readiness {
+    /// Not decided yet (before `register`), or a blocking-path endpoint.
+    Unwatched,
+    /// Never registered: I/O on it never returns `WouldBlock`.
+    AlwaysReady,
+    /// Registered edge-triggered with the reactor's poll.
+    Registered,
+}
+
+/// The endpoint's part in the [`NonblockTable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlagUse {
+    /// Not in the table; flags untouched.
+    Untouched,
+    /// In the table; the flag was already set when it joined.
+    Counted,
+    /// In the table; this endpoint set the flag.
+    Switched,
+}
+
+/// True when the file `(dev, ino)` is also open as fd 0, 1 or 2: a
+/// duplicate of an inherited standard stream shares its open file
+/// description (and so its `O_NONBLOCK`) with other processes. Conservative:
+/// any descriptor of the same pipe or socket counts.
+fn is_standard_stream(dev: u64, ino: u64) -> bool {
+    (0..=2).any(|fd| sys::fstat(fd).is_ok_and(|st| st.st_dev == dev && st.st_ino == ino))
+}
+
+impl Endpoint<'static> {
+    /// Duplicate caller descriptor `fd` (already checked by
+    /// [`check_access`], which gave `access`): an owned endpoint.
+    pub(crate) fn open(fd: RawFd, access: libc::c_int) -> io::Result<Self> {
+        Self::new(fd, access, Fd::Owned(sys::dup_cloexec(fd)?))
+    }
+}
+
+impl<'a> Endpoint<'a> {
+    /// The caller's descriptor itself, not a duplicate: for the inline
+    /// path, which runs on the caller's thread within one call (a caller
+    /// closing it from another thread meanwhile races as with any read or
+    /// write it makes). [`Endpoint::own`] makes it owned before it may
+    /// outlive the call.
+    pub(crate) fn borrowed(fd: BorrowedFd<'a>, access: libc::c_int) -> io::Result<Self> {
+        Self::new(fd.as_raw_fd(), access, Fd::Borrowed(fd))
+    }
+
+    /// The same endpoint on a descriptor the engine owns (a duplicate of a
+    /// borrowed one), so that it may outlive the caller's call.
+    pub(crate) fn own(self) -> io::Result<Endpoint<'static>> {
+        let fd = match self.fd {
+            Fd::Borrowed(fd) => sys::dup_cloexec(fd.as_raw_fd())?,
+            Fd::Owned(fd) => fd,
+        };
+        Ok(Endpoint {
+            fd: Fd::Owned(fd),
+            caller_fd: self.caller_fd,
+            key: self.key,
+            regular: self.regular,
+            pipe: self.pipe,
+            protected: self.protected,
+            use_: self.use_,
+        })
+    }
+
+    fn new(caller_fd: RawFd, access: libc::c_int, fd: Fd<'a>) -> io::Result<Self> {
+        let st = sys::fstat(fd.raw())?;
+        let regular = st.st_mode & libc::S_IFMT == libc::S_IFREG;
+        let pipe = st.st_mode & libc::S_IFMT == libc::S_IFIFO;
+        // Classifying costs a few syscalls (isatty, fstat of fds 0 to 2); the
+        // inline path never needs it, so it is decided on first use.
+        let protected = Cell::new(if regular { Some(false) } else { None });
+        Ok(Self {
+            fd,
+            caller_fd,
+            key: FileKey {
+                dev: st.st_dev,
+                ino: st.st_ino,
+                access,
+            },
+            regular,
+            pipe,
+            protected,
+            use_: Use {
+                readiness: if regular {
+                    Readiness::AlwaysReady
+                } else {
+                    Readiness::Unwatched
+                },
+                flag: FlagUse::Untouched,
+            },
+        })
+    }
+
+    /// The descriptor I/O goes to (the duplicate, once owned).
+    #[must_use]
+    pub(crate) fn raw(&self) -> RawFd {
+        self.fd.raw()
+    }
+
+    /// A pipe or FIFO.
+    #[must_use]
+    pub(crate) fn is_pipe(&self) -> bool {
+        self.pipe
+    }
+
+    /// A regular file (always ready, never registered).
+    #[must_use]
+    pub(crate) fn is_regular(&self) -> bool {
+        self.regular
+    }
+
+    /// Must never be switched to non-blocking (not a regular file, and fd 0
+    /// to 2, a terminal, or another descriptor of the file open as fd 0 to
+    /// 2): its pair takes the blocking path.
+    #[must_use]
+    pub(crate) fn is_protected(&self) -> bool {
+        if let Some(protected) = self.protected.get() {
+            return protected;
+        }
+        let protected = self.caller_fd <= 2
+            || sys::is_tty(self.raw())
+            || is_standard_stream(self.key.dev, self.key.ino);
+        self.protected.set(Some(protected));
+        protected
+    }
+
+    /// Registered with the reactor's poll.
+    #[must_use]
+    pub(crate) fn is_registered(&self) -> bool {
+        self.use_.readiness == Readiness::Registered
+    }
+
+    /// Register edge-triggered with `registry`, unless always ready. A
+    /// descriptor epoll refuses with `EPERM` becomes always ready instead.
+    pub(crate) fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
+        debug_assert!(
+            !self.is_protected(),
+            "protected descriptors are never registered"
+        );
+        if self.use_.readiness != Readiness::Unwatched {
+            return Ok(());
+        }
+        match registry.register(&mut SourceFd(&self.raw()), token, interest) {
+            Ok(()) => {
+                self.use_.readiness = Readiness::Registered;
+                Ok(())
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                self.use_.readiness = Readiness::AlwaysReady;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deregister (before the duplicate is closed). Errors are ignored: the
+    /// registration dies with the duplicate in any case.
+    pub(crate) fn deregister(&mut self, registry: &Registry) {
+        if self.use_.readiness == Readiness::Registered {
+            let _ = registry.deregister(&mut SourceFd(&self.raw()));
+            self.use_.readiness = Readiness::Unwatched;
+        }
+    }
+}
+
+impl Source for Endpoint<'_> {
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        sys::readv(self.raw(), bufs)
+    }
+
+    fn splice_into(&mut self, sink: RawFd, len: usize) -> Option<io::Result<usize>> {
+        if !self.pipe || !splice_enabled() {
+            return None;
+        }
+        let result = sys::splice(self.raw(), sink, len);
+        if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) {
+            sys::consume_sigpipe();
+        }
+        Some(result)
+    }
+}
+
+impl Sink for Endpoint<'_> {
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let result = sys::writev(self.raw(), bufs);
+        if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) {
+            sys::consume_sigpipe();
+        }
+        result
+    }
+
+    fn splice_fd(&self) -> Option<RawFd> {
+        self.pipe.then(|| self.raw())
+    }
+}
+
+/// Whether pairs may use `splice(2)`: `SPLICE_UNSET` until first asked,
+/// then on unless the environment says `CUPRUM_SPLICE=0`. Off forces the
+/// ring-buffer copy path, for tests and benchmarks.
+static SPLICE: AtomicU8 = AtomicU8::new(SPLICE_UNSET);
+const SPLICE_UNSET: u8 = 0;
+const SPLICE_ON: u8 = 1;
+const SPLICE_OFF: u8 = 2;
+
+/// Allow or forbid the splice fast path for pairs driven from now on.
+pub fn set_splice_enabled(enabled: bool) {
+    SPLICE.store(
+        if enabled { SPLICE_ON } else { SPLICE_OFF },
+        Ordering::Relaxed,
+    );
+}
+
+/// Whether the splice fast path is allowed.
+#[must_use]
+pub fn splice_enabled() -> bool {
+    match SPLICE.load(Ordering::Relaxed) {
+        SPLICE_ON => true,
+        SPLICE_OFF => false,
+        _ => {
+            let enabled = std::env::var_os("CUPRUM_SPLICE").is_none_or(|v| v != "0");
+            set_splice_enabled(enabled);
+            enabled
+        }
+    }
+}
+
+/// Which descriptions the engine switched to non-blocking, and for how many
+/// live endpoints. Owned by the reactor thread.
+///
+/// # Invariant
+///
+/// A description's flag is restored when its last live endpoint is
+/// released; an endpoint that set the flag but is not the last keeps its
+/// duplicate here (`deferred`) until then, so restoring never needs a
+/// descriptor number that may have been reused.
+#[derive(Debug, Default)]
+pub(crate) struct NonblockTable {
+    keys: HashMap<FileKey, KeyUsers>,
+}
+
+#[derive(Debug, Default)]
+struct KeyUsers {
+    users: usize,
+    deferred: Vec<OwnedFd>,
+}
+
+impl NonblockTable {
+    /// Make a registered endpoint's description non-blocking (remembering
+    /// whether this endpoint switched it).
+    pub(crate) fn acquire(&mut self, ep: &mut Endpoint<'static>) -> io::Result<()> {
+        debug_assert!(!ep.is_protected() && ep.use_.flag == FlagUse::Untouched);
+        let flags = sys::get_flags(ep.raw())?;
+        if flags & libc::O_NONBLOCK == 0 {
+            sys::set_flags(ep.raw(), flags | libc::O_NONBLOCK)?;
+            ep.use_.flag = FlagUse::Switched;
+        } else {
+            ep.use_.flag = FlagUse::Counted;
+        }
+        self.keys.entry(ep.key).or_default().users += 1;
+        Ok(())
+    }
+
+    /// Release a (deregistered) endpoint: restore the flag when it is the
+    /// last user of its description, and close the duplicate.
+    pub(crate) fn release(&mut self, mut ep: Endpoint<'static>) {
+        debug_assert!(!ep.is_registered(), "release before deregister");
+        let flag = std::mem::replace(&mut ep.use_.flag, FlagUse::Untouched);
+        if flag == FlagUse::Untouched {
+            return;
+        }
+        let Some(users) = self.keys.get_mut(&ep.key) else {
+            return;
+        };
+        users.users -= 1;
+        if flag == FlagUse::Switched {
+            // Another live endpoint may share the description: keep a
+            // duplicate for the restore when the last one ends. If even that
+            // dup fails (EMFILE), restore now rather than never.
+            let kept = if users.users > 0 {
+                sys::dup_cloexec(ep.raw()).ok()
+            } else {
+                None
+            };
+            match kept {
+                Some(fd) => users.deferred.push(fd),
+                None => {
+                    let _ = sys::set_nonblocking(ep.raw(), false);
+                }
+            }
+        }
+        if users.users == 0 {
+            for fd in users.deferred.drain(..) {
+                let _ = sys::set_nonblocking(fd.as_raw_fd(), false);
+            }
+            self.keys.remove(&ep.key);
+        }
+    }
+}
+
+/// Whether `fd` is ready for `events` (`POLLIN` or `POLLOUT`) right now;
+/// a hang-up or error counts as ready (the next read or write reports it).
+fn ready_now(fd: RawFd, events: libc::c_short) -> io::Result<bool> {
+    let mut fds = [libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }];
+    Ok(sys::poll(&mut fds, Duration::ZERO)? > 0 && fds[0].revents != 0)
+}
+
+/// Wait until the reader is readable (when `read`) or the writer writable
+/// (when `write`), or `timeout` passes. Spurious returns are allowed.
+pub(crate) fn wait_ready(
+    reader: &Endpoint<'_>,
+    read: bool,
+    writer: &Endpoint<'_>,
+    write: bool,
+    timeout: Duration,
+) -> io::Result<()> {
+    let mut fds = Vec::with_capacity(2);
+    if read {
+        fds.push(libc::pollfd {
+            fd: reader.raw(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+    }
+    if write {
+        fds.push(libc::pollfd {
+            fd: writer.raw(),
+            events: libc::POLLOUT,
+            revents: 0,
+        });
+    }
+    sys::poll(&mut fds, timeout).map(drop)
+}
+
+/// An endpoint used in blocking mode (its flags are never touched), by the
+/// inline path and the blocking path: each read or write of anything but a
+/// regular file first asks `poll(2)` whether it is ready and reports
+/// `WouldBlock` when not; such writes are capped at `PIPE_BUF` bytes, which
+/// a pipe reported writable accepts without blocking. With `splice`, pipes
+/// splice as they would in the reactor (`SPLICE_F_NONBLOCK` never blocks on
+/// a pipe, whatever the descriptor's own flags).
+pub(crate) struct Probed<'e, 'a> {
+    end: &'e mut Endpoint<'a>,
+    splice: bool,
+}
+
+impl<'e, 'a> Probed<'e, 'a> {
+    /// Probe `end` before each call; splice between pipes when `splice`.
+    pub(crate) fn new(end: &'e mut Endpoint<'a>, splice: bool) -> Self {
+        Self { end, splice }
+    }
+}
+
+fn would_block() -> io::Error {
+    io::ErrorKind::WouldBlock.into()
+}
+
+impl Source for Probed<'_, '_> {
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        if !self.end.regular && !ready_now(self.end.raw(), libc::POLLIN)? {
+            return Err(would_block());
+        }
+        self.end.read_vectored(bufs)
+    }
+
+    fn splice_into(&mut self, sink: RawFd, len: usize) -> Option<io::Result<usize>> {
+        if self.splice {
+            self.end.splice_into(sink, len)
+        } else {
+            None
+        }
+    }
+}
+
+impl Sink for Probed<'_, '_> {
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if self.end.regular {
+            return self.end.write_vectored(bufs);
+        }
+        if !ready_now(self.end.raw(), libc::POLLOUT)? {
+            return Err(would_block());
+        }
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
+        let capped = &first[..first.len().min(libc::PIPE_BUF)];
+        self.end.write_vectored(&[IoSlice::new(capped)])
+    }
+
+    fn splice_fd(&self) -> Option<RawFd> {
+        if self.splice {
+            self.end.splice_fd()
+        } else {
+            None
+        }
+    }
+}

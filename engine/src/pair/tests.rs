@@ -1,0 +1,447 @@
+//! Unit and property tests of the pair state machine, on scripted
+//! in-memory ends (no descriptors).
+
+use super::{Pair, Sink, Source, State, Step};
+use proptest::prelude::*;
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::time::{Duration, Instant};
+
+/// One scripted reaction of a fake end.
+#[derive(Debug, Clone)]
+enum Act {
+    /// Transfer at most this many bytes.
+    Up(usize),
+    WouldBlock,
+    Interrupted,
+    Fail(io::ErrorKind),
+    /// Fail with this raw `errno`.
+    Errno(i32),
+}
+
+/// A reader over `data`, following a script (then reading freely).
+struct FakeReader {
+    data: Vec<u8>,
+    pos: usize,
+    script: VecDeque<Act>,
+    calls: usize,
+}
+
+impl FakeReader {
+    fn new(data: &[u8], script: Vec<Act>) -> Self {
+        Self {
+            data: data.to_vec(),
+            pos: 0,
+            script: script.into(),
+            calls: 0,
+        }
+    }
+}
+
+impl Source for FakeReader {
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.calls += 1;
+        let limit = match self.script.pop_front() {
+            Some(Act::Up(n)) => n,
+            Some(Act::WouldBlock) => return Err(io::ErrorKind::WouldBlock.into()),
+            Some(Act::Interrupted) => return Err(io::ErrorKind::Interrupted.into()),
+            Some(Act::Fail(kind)) => return Err(kind.into()),
+            Some(Act::Errno(errno)) => return Err(io::Error::from_raw_os_error(errno)),
+            None => usize::MAX,
+        };
+        let mut done = 0;
+        for buf in bufs.iter_mut() {
+            let n = buf.len().min(self.data.len() - self.pos).min(limit - done);
+            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            done += n;
+        }
+        Ok(done)
+    }
+}
+
+/// A writer collecting bytes, following a script (then writing freely).
+struct FakeWriter {
+    out: Vec<u8>,
+    script: VecDeque<Act>,
+}
+
+impl FakeWriter {
+    fn new(script: Vec<Act>) -> Self {
+        Self {
+            out: Vec::new(),
+            script: script.into(),
+        }
+    }
+}
+
+impl Sink for FakeWriter {
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let limit = match self.script.pop_front() {
+            Some(Act::Up(n)) => n,
+            Some(Act::WouldBlock) => return Err(io::ErrorKind::WouldBlock.into()),
+            Some(Act::Interrupted) => return Err(io::ErrorKind::Interrupted.into()),
+            Some(Act::Fail(kind)) => return Err(kind.into()),
+            Some(Act::Errno(errno)) => return Err(io::Error::from_raw_os_error(errno)),
+            None => usize::MAX,
+        };
+        let mut done = 0;
+        for buf in bufs {
+            let n = buf.len().min(limit - done);
+            self.out.extend_from_slice(&buf[..n]);
+            done += n;
+        }
+        Ok(done)
+    }
+}
+
+fn data(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 + i / 251).to_le_bytes()[0]).collect()
+}
+
+/// Drive until done, as a reactor would (every `Wait` is followed by an
+/// event); panics after too many calls.
+fn run(pair: &mut Pair, r: &mut impl Source, w: &mut impl Sink) {
+    for _ in 0..100_000 {
+        if pair.drive(r, w, Instant::now()) == Step::Done {
+            return;
+        }
+    }
+    panic!("pair never finished: {:?}", pair.state());
+}
+
+#[test]
+fn copies_everything_and_counts() {
+    let input = data(100_000);
+    let mut pair = Pair::new(4096, None);
+    let mut r = FakeReader::new(&input, vec![]);
+    let mut w = FakeWriter::new(vec![]);
+    run(&mut pair, &mut r, &mut w);
+    assert_eq!(w.out, input);
+    assert_eq!(
+        pair.progress().load(std::sync::atomic::Ordering::Relaxed),
+        100_000
+    );
+    assert_eq!(pair.into_result().unwrap(), 100_000);
+}
+
+#[test]
+fn empty_reader_finishes_with_zero() {
+    let mut pair = Pair::new(16, None);
+    let mut r = FakeReader::new(b"", vec![]);
+    let mut w = FakeWriter::new(vec![]);
+    assert_eq!(pair.drive(&mut r, &mut w, Instant::now()), Step::Done);
+    assert_eq!(pair.into_result().unwrap(), 0);
+}
+
+#[test]
+fn partial_io_would_block_and_interrupts_lose_nothing() {
+    let input = data(5000);
+    let mut pair = Pair::new(64, None);
+    let mut r = FakeReader::new(
+        &input,
+        vec![
+            Act::Interrupted,
+            Act::Up(3),
+            Act::WouldBlock,
+            Act::Up(100),
+            Act::Interrupted,
+            Act::WouldBlock,
+            Act::Up(1),
+        ],
+    );
+    let mut w = FakeWriter::new(vec![
+        Act::Up(1),
+        Act::WouldBlock,
+        Act::Interrupted,
+        Act::Up(7),
+        Act::WouldBlock,
+        Act::Up(5),
+    ]);
+    run(&mut pair, &mut r, &mut w);
+    assert_eq!(w.out, input);
+    assert_eq!(pair.written(), 5000);
+    assert_eq!(pair.discarded(), 0);
+}
+
+#[test]
+fn would_block_reader_waits_on_reader() {
+    let mut pair = Pair::new(16, None);
+    let mut r = FakeReader::new(b"abc", vec![Act::Up(2), Act::WouldBlock]);
+    let mut w = FakeWriter::new(vec![]);
+    let step = pair.drive(&mut r, &mut w, Instant::now());
+    assert_eq!(
+        step,
+        Step::Wait {
+            reader: true,
+            writer: false
+        }
+    );
+    assert_eq!(w.out, b"ab");
+}
+
+#[test]
+fn full_ring_pauses_reader_and_writer_space_resumes_it() {
+    // Ring of 4; writer blocks at once: the reader fills the ring and
+    // stops (no WouldBlock from it). The next call (a writer edge) must
+    // both write and read again without any reader event.
+    let input = data(10);
+    let mut pair = Pair::new(4, None);
+    let mut r = FakeReader::new(&input, vec![]);
+    let mut w = FakeWriter::new(vec![Act::WouldBlock]);
+    let step = pair.drive(&mut r, &mut w, Instant::now());
+    assert_eq!(
+        step,
+        Step::Wait {
+            reader: false,
+            writer: true
+        }
+    );
+    assert_eq!(r.pos, 4);
+    assert_eq!(pair.drive(&mut r, &mut w, Instant::now()), Step::Done);
+    assert_eq!(w.out, input);
+}
+
+#[test]
+fn broken_pipe_drains_until_eof_and_reports_bytes_written() {
+    let input = data(1000);
+    let mut pair = Pair::new(100, None);
+    let mut r = FakeReader::new(&input, vec![Act::Up(100), Act::Up(100)]);
+    let mut w = FakeWriter::new(vec![Act::Up(60), Act::Fail(io::ErrorKind::BrokenPipe)]);
+    run(&mut pair, &mut r, &mut w);
+    assert_eq!(r.pos, 1000, "reader drained to EOF");
+    assert_eq!(pair.written(), 60);
+    assert_eq!(pair.discarded(), 940);
+    assert_eq!(pair.into_result().unwrap(), 60);
+}
+
+#[test]
+fn connection_reset_drains_too() {
+    let input = data(300);
+    let mut pair = Pair::new(100, None);
+    let mut r = FakeReader::new(&input, vec![]);
+    let mut w = FakeWriter::new(vec![Act::Fail(io::ErrorKind::ConnectionReset)]);
+    run(&mut pair, &mut r, &mut w);
+    assert_eq!(pair.into_result().unwrap(), 0);
+}
+
+#[test]
+fn drain_waits_on_reader_then_deadline_finishes() {
+    let mut pair = Pair::new(16, Some(Duration::from_secs(5)));
+    let mut r = FakeReader::new(&data(32), vec![Act::Up(8), Act::WouldBlock]);
+    let mut w = FakeWriter::new(vec![Act::Up(3), Act::Fail(io::ErrorKind::BrokenPipe)]);
+    let t0 = Instant::now();
+    let step = pair.drive(&mut r, &mut w, t0);
+    assert!(matches!(step, Step::Wait { reader: true, .. }), "{step:?}");
+    assert_eq!(pair.deadline(), Some(t0 + Duration::from_secs(5)));
+    assert!(!pair.expire(t0 + Duration::from_secs(4)));
+    assert!(pair.expire(t0 + Duration::from_secs(5)));
+    assert_eq!(pair.into_result().unwrap(), 3);
+}
+
+#[test]
+fn zero_drain_timeout_finishes_at_the_break() {
+    let mut pair = Pair::new(16, Some(Duration::ZERO));
+    let mut r = FakeReader::new(&data(1000), vec![]);
+    let mut w = FakeWriter::new(vec![Act::Fail(io::ErrorKind::BrokenPipe)]);
+    assert_eq!(pair.drive(&mut r, &mut w, Instant::now()), Step::Done);
+    assert_eq!(pair.into_result().unwrap(), 0);
+}
+
+#[test]
+fn read_error_fails_with_errno() {
+    let mut pair = Pair::new(16, None);
+    let mut r = FakeReader::new(b"abc", vec![]);
+    r.script.push_back(Act::Up(3));
+    let mut r = FakeReaderErr(r);
+    let mut w = FakeWriter::new(vec![]);
+    assert_eq!(pair.drive(&mut r, &mut w, Instant::now()), Step::Done);
+    let err = pair.into_result().unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EIO));
+    // The error ends the pair at once; buffered bytes are not written.
+    assert!(w.out.is_empty());
+}
+
+/// Reads scripted data then fails with a real errno.
+struct FakeReaderErr(FakeReader);
+
+impl Source for FakeReaderErr {
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        if self.0.script.is_empty() {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        self.0.read_vectored(bufs)
+    }
+}
+
+#[test]
+fn write_error_other_than_broken_pipe_fails() {
+    let mut pair = Pair::new(16, None);
+    let mut r = FakeReader::new(b"abc", vec![]);
+    let mut w = FakeWriter::new(vec![Act::Fail(io::ErrorKind::PermissionDenied)]);
+    assert_eq!(pair.drive(&mut r, &mut w, Instant::now()), Step::Done);
+    assert!(matches!(pair.state(), State::Failed(_)));
+}
+
+#[test]
+fn always_ready_pair_yields_within_its_budget() {
+    let input = data(1 << 20);
+    let mut pair = Pair::new(1024, None);
+    let mut r = FakeReader::new(&input, vec![]);
+    let mut w = FakeWriter::new(vec![]);
+    assert_eq!(pair.drive(&mut r, &mut w, Instant::now()), Step::Yield);
+    assert!(r.calls <= 64, "bounded syscalls per call: {}", r.calls);
+    assert!(pair.written() <= 4 * 1024);
+    run(&mut pair, &mut r, &mut w);
+    assert_eq!(w.out, input);
+}
+
+fn act() -> impl Strategy<Value = Act> {
+    prop_oneof![
+        4 => (0usize..50).prop_map(Act::Up),
+        1 => Just(Act::WouldBlock),
+        1 => Just(Act::Interrupted),
+    ]
+}
+
+proptest! {
+    /// Whatever partial reads, partial writes, `WouldBlock`s and
+    /// interrupts the ends produce, every byte arrives once, in order.
+    #[test]
+    fn any_schedule_delivers_all_bytes(
+        capacity in 1usize..40,
+        len in 0usize..600,
+        rs in proptest::collection::vec(act(), 0..100),
+        ws in proptest::collection::vec(act(), 0..100),
+    ) {
+        let input = data(len);
+        let mut pair = Pair::new(capacity, None);
+        // `Up(0)` would be an early EOF from a reader and an EIO from a
+        // writer: both ends make at least one byte of progress instead.
+        let nonzero = |a| match a { Act::Up(0) => Act::Up(1), a => a };
+        let mut r = FakeReader::new(&input, rs.into_iter().map(nonzero).collect());
+        let mut w = FakeWriter::new(ws.into_iter().map(nonzero).collect());
+        run(&mut pair, &mut r, &mut w);
+        prop_assert_eq!(&w.out, &input);
+        prop_assert_eq!(pair.into_result().unwrap(), len as u64);
+    }
+}
+
+/// The descriptor number the splice fakes agree on.
+const FAKE_SINK: i32 = 42;
+
+/// A pipe-like reader that also splices, following a splice script
+/// (then splicing freely); spliced bytes land in `spliced`.
+struct SplicingReader {
+    inner: FakeReader,
+    splice_script: VecDeque<Act>,
+    spliced: Vec<u8>,
+}
+
+impl SplicingReader {
+    fn new(data: &[u8], splice_script: Vec<Act>) -> Self {
+        Self {
+            inner: FakeReader::new(data, vec![]),
+            splice_script: splice_script.into(),
+            spliced: Vec::new(),
+        }
+    }
+}
+
+impl Source for SplicingReader {
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.inner.read_vectored(bufs)
+    }
+
+    fn splice_into(&mut self, sink: i32, len: usize) -> Option<io::Result<usize>> {
+        assert_eq!(sink, FAKE_SINK);
+        let limit = match self.splice_script.pop_front() {
+            Some(Act::Up(n)) => n,
+            Some(Act::WouldBlock) => return Some(Err(io::ErrorKind::WouldBlock.into())),
+            Some(Act::Interrupted) => return Some(Err(io::ErrorKind::Interrupted.into())),
+            Some(Act::Fail(kind)) => return Some(Err(kind.into())),
+            Some(Act::Errno(errno)) => return Some(Err(io::Error::from_raw_os_error(errno))),
+            None => usize::MAX,
+        };
+        let r = &mut self.inner;
+        let n = len.min(limit).min(r.data.len() - r.pos);
+        self.spliced.extend_from_slice(&r.data[r.pos..r.pos + n]);
+        r.pos += n;
+        Some(Ok(n))
+    }
+}
+
+/// A writer that accepts splices (into `FAKE_SINK`).
+struct SplicingWriter(FakeWriter);
+
+impl Sink for SplicingWriter {
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.0.write_vectored(bufs)
+    }
+
+    fn splice_fd(&self) -> Option<i32> {
+        Some(FAKE_SINK)
+    }
+}
+
+fn einval() -> Act {
+    Act::Errno(libc::EINVAL)
+}
+
+#[test]
+fn splices_when_both_ends_can_and_waits_on_both_when_blocked() {
+    let input = data(50_000);
+    let mut pair = Pair::new(4096, None);
+    let script = vec![Act::Up(1000), Act::Interrupted, Act::WouldBlock];
+    let mut r = SplicingReader::new(&input, script);
+    let mut w = SplicingWriter(FakeWriter::new(vec![]));
+    let step = pair.drive(&mut r, &mut w, Instant::now());
+    assert_eq!(
+        step,
+        Step::Wait {
+            reader: true,
+            writer: true
+        }
+    );
+    assert_eq!(pair.written(), 1000);
+    run(&mut pair, &mut r, &mut w);
+    assert_eq!(r.spliced, input);
+    assert!(w.0.out.is_empty(), "no byte went through the ring");
+    assert_eq!(pair.into_result().unwrap(), 50_000);
+}
+
+#[test]
+fn einval_on_the_first_splice_falls_back_to_the_ring() {
+    let input = data(30_000);
+    let mut pair = Pair::new(4096, None);
+    let mut r = SplicingReader::new(&input, vec![einval()]);
+    let mut w = SplicingWriter(FakeWriter::new(vec![]));
+    run(&mut pair, &mut r, &mut w);
+    assert!(r.spliced.is_empty());
+    assert_eq!(w.0.out, input);
+    assert_eq!(pair.into_result().unwrap(), 30_000);
+}
+
+#[test]
+fn einval_after_splicing_worked_is_an_error() {
+    let input = data(30_000);
+    let mut pair = Pair::new(4096, None);
+    let mut r = SplicingReader::new(&input, vec![Act::Up(10), einval()]);
+    let mut w = SplicingWriter(FakeWriter::new(vec![]));
+    run(&mut pair, &mut r, &mut w);
+    let err = pair.into_result().unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EINVAL));
+}
+
+#[test]
+fn broken_downstream_while_splicing_drains_the_reader() {
+    let input = data(40_000);
+    let mut pair = Pair::new(4096, None);
+    let script = vec![Act::Up(700), Act::Fail(io::ErrorKind::BrokenPipe)];
+    let mut r = SplicingReader::new(&input, script);
+    let mut w = SplicingWriter(FakeWriter::new(vec![]));
+    run(&mut pair, &mut r, &mut w);
+    assert_eq!(r.inner.pos, input.len(), "the reader was drained to EOF");
+    assert_eq!(pair.discarded(), 40_000 - 700);
+    assert_eq!(pair.into_result().unwrap(), 700);
+}

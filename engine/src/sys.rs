@@ -1,0 +1,286 @@
+//! The operating-system boundary: every `unsafe` block of the crate, each
+//! a thin wrapper over one system call (or one family of them) with its
+//! `// SAFETY:` comment. Nothing here decides policy: which descriptor to
+//! switch, when to splice or probe, is decided by the safe modules above
+//! (`endpoint`, `reactor`, `blocking`, `inline`).
+//!
+//! # Invariants
+//!
+//! - Every wrapper returns `io::Error` with the raw `errno` kept.
+//! - The only way to borrow a caller's raw descriptor number is
+//!   [`with_borrowed`], whose closure bounds the borrow's lifetime to the
+//!   call that the caller keeps the descriptor open for.
+
+use std::fs::File;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
+use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+fn last_error() -> io::Error {
+    io::Error::last_os_error()
+}
+
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 {
+        Err(last_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn cvt_size(ret: libc::ssize_t) -> io::Result<usize> {
+    usize::try_from(ret).map_err(|_| last_error())
+}
+
+/// `fcntl(F_GETFL)`: the file status flags and access mode of `fd`.
+pub(crate) fn get_flags(fd: RawFd) -> io::Result<libc::c_int> {
+    // SAFETY: F_GETFL takes no argument and only inspects the descriptor.
+    cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })
+}
+
+/// `fcntl(F_SETFL)`.
+pub(crate) fn set_flags(fd: RawFd, flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: F_SETFL takes an integer argument; a bad descriptor is an
+    // errno, not undefined behaviour.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }).map(drop)
+}
+
+/// Set or clear `O_NONBLOCK` on `fd`'s open file description.
+pub(crate) fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
+    let flags = get_flags(fd)?;
+    let wanted = if on {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    if wanted != flags {
+        set_flags(fd, wanted)?;
+    }
+    Ok(())
+}
+
+/// Whether `O_NONBLOCK` is set on `fd`'s open file description.
+pub fn is_nonblocking(fd: RawFd) -> io::Result<bool> {
+    Ok(get_flags(fd)? & libc::O_NONBLOCK != 0)
+}
+
+/// A close-on-exec duplicate of `fd`, numbered 3 or above.
+pub(crate) fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer (the lowest number to use).
+    let new = cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) })?;
+    // SAFETY: fcntl succeeded: `new` is a fresh descriptor owned by no one.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// A new non-blocking, close-on-exec `eventfd` (counter 0).
+pub(crate) fn new_eventfd() -> io::Result<File> {
+    // SAFETY: eventfd takes two integers and returns a new descriptor or -1.
+    let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) })?;
+    // SAFETY: eventfd succeeded: `fd` is a fresh descriptor owned by no one.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// `fstat(2)`.
+pub(crate) fn fstat(fd: RawFd) -> io::Result<libc::stat> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `st` is valid for writes of one `stat`, which fstat fills on
+    // success.
+    cvt(unsafe { libc::fstat(fd, st.as_mut_ptr()) })?;
+    // SAFETY: fstat succeeded, so `st` is initialised.
+    Ok(unsafe { st.assume_init() })
+}
+
+/// The `(device, inode)` of the file `fd` refers to.
+pub(crate) fn file_identity(fd: RawFd) -> io::Result<(u64, u64)> {
+    let st = fstat(fd)?;
+    Ok((st.st_dev, st.st_ino))
+}
+
+/// `isatty(3)`.
+pub(crate) fn is_tty(fd: RawFd) -> bool {
+    // SAFETY: isatty only inspects the descriptor.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+/// Run `body` with borrowed views of the caller's descriptors `a` and `b`.
+///
+/// The borrows cannot outlive `body` (their lifetime is the closure's), and
+/// the engine's public contract has the caller keep both numbers open for
+/// the length of the call that runs `body` (`Handle::start_one`); the
+/// numbers were checked open just before (`endpoint::check_access`).
+pub(crate) fn with_borrowed<R>(
+    a: RawFd,
+    b: RawFd,
+    body: impl for<'fd> FnOnce(BorrowedFd<'fd>, BorrowedFd<'fd>) -> R,
+) -> R {
+    // SAFETY: both numbers are open for the whole call (the caller's
+    // contract, checked at entry), and the borrows die with `body`.
+    let (a, b) = unsafe { (BorrowedFd::borrow_raw(a), BorrowedFd::borrow_raw(b)) };
+    body(a, b)
+}
+
+/// `readv(2)` into `bufs`.
+pub(crate) fn readv(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    let count = libc::c_int::try_from(bufs.len().min(1024)).unwrap_or(1024);
+    // SAFETY: `IoSliceMut` is ABI-compatible with `iovec` on Unix (a std
+    // guarantee); `count` entries of `bufs` are valid, writable buffers.
+    cvt_size(unsafe { libc::readv(fd, bufs.as_mut_ptr().cast(), count) })
+}
+
+/// `writev(2)` from `bufs`.
+pub(crate) fn writev(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let count = libc::c_int::try_from(bufs.len().min(1024)).unwrap_or(1024);
+    // SAFETY: `IoSlice` is ABI-compatible with `iovec` on Unix (a std
+    // guarantee); `count` entries of `bufs` are valid, readable buffers.
+    cvt_size(unsafe { libc::writev(fd, bufs.as_ptr().cast(), count) })
+}
+
+/// Move up to `len` bytes from pipe `from` to pipe `to` inside the kernel,
+/// without blocking on either pipe (`SPLICE_F_NONBLOCK`). `Ok(0)` is EOF;
+/// `WouldBlock` does not say which side blocked.
+pub(crate) fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
+    // SAFETY: both offsets are null (pipes have no offset), so no pointer is
+    // passed; invalid descriptors or unsupported files yield an errno.
+    let moved = unsafe {
+        libc::splice(
+            from,
+            std::ptr::null_mut(),
+            to,
+            std::ptr::null_mut(),
+            len,
+            libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
+        )
+    };
+    cvt_size(moved)
+}
+
+/// `poll(2)` over `fds` for at most `timeout` (zero: just probe); returns
+/// how many have events. `EINTR` counts as none ready.
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
+    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    let len = libc::nfds_t::try_from(fds.len()).unwrap_or(libc::nfds_t::MAX);
+    // SAFETY: `fds` is a valid, exclusively borrowed array of `pollfd` of
+    // the length passed.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), len, ms) };
+    if n == -1 {
+        let err = last_error();
+        if err.kind() == io::ErrorKind::Interrupted {
+            return Ok(0);
+        }
+        return Err(err);
+    }
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+fn sigpipe_set() -> libc::sigset_t {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `set` points to writable memory for a `sigset_t`; sigemptyset
+    // initialises all of it and sigaddset only sets a bit for a valid signal.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
+        set.assume_init()
+    }
+}
+
+/// Spawn a named engine thread with every asynchronous signal blocked.
+///
+/// The thread inherits the mask from birth (it is set around the spawn and
+/// put back in the caller), so there is no moment at which it could take a
+/// process-directed signal meant for the application: Ctrl-C always reaches
+/// a thread of the application, such as the one running Python's event
+/// loop, and a write to a broken pipe from an engine thread is always
+/// `EPIPE`. Faults (`SIGSEGV`, `SIGBUS`, ...) stay unblocked.
+pub(crate) fn spawn_masked<F>(name: &str, body: F) -> io::Result<()>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let mut all = MaybeUninit::<libc::sigset_t>::uninit();
+    let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `all` is valid for writes and fully initialised by
+    // sigfillset; removing members from an initialised set is sound.
+    let all = unsafe {
+        libc::sigfillset(all.as_mut_ptr());
+        for fault in [
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGFPE,
+            libc::SIGILL,
+            libc::SIGTRAP,
+            libc::SIGSYS,
+        ] {
+            libc::sigdelset(all.as_mut_ptr(), fault);
+        }
+        all.assume_init()
+    };
+    // SAFETY: `all` is initialised and `old` is valid for writes; with a
+    // valid `how` the call cannot fail, so `old` is initialised after it.
+    let old = unsafe {
+        libc::pthread_sigmask(libc::SIG_BLOCK, &raw const all, old.as_mut_ptr());
+        old.assume_init()
+    };
+    let spawned = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(body)
+        .map(drop);
+    // SAFETY: `old` is the caller's initialised mask, saved above.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, &raw const old, std::ptr::null_mut());
+    }
+    spawned
+}
+
+/// Keeps `SIGPIPE` blocked in the calling thread while alive, then restores
+/// the thread's previous mask. For writes made on a caller's thread (the
+/// inline path); every write or splice that fails with `EPIPE` consumes the
+/// `SIGPIPE` it raised, before the mask is restored.
+pub(crate) struct SigpipeBlocked {
+    old: libc::sigset_t,
+    was_blocked: bool,
+}
+
+impl SigpipeBlocked {
+    /// Block `SIGPIPE` until the guard is dropped.
+    #[must_use]
+    pub(crate) fn new() -> Self {
+        let set = sigpipe_set();
+        let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: `set` is initialised and `old` is valid for writes;
+        // pthread_sigmask fills `old` on success (it cannot fail with a
+        // valid `how`).
+        let old = unsafe {
+            libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, old.as_mut_ptr());
+            old.assume_init()
+        };
+        // SAFETY: `old` is an initialised signal set.
+        let was_blocked = unsafe { libc::sigismember(&raw const old, libc::SIGPIPE) } == 1;
+        Self { old, was_blocked }
+    }
+}
+
+impl Drop for SigpipeBlocked {
+    fn drop(&mut self) {
+        if !self.was_blocked {
+            // SAFETY: `self.old` is the initialised mask saved by `new`.
+            unsafe {
+                libc::pthread_sigmask(libc::SIG_SETMASK, &raw const self.old, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// Consume a `SIGPIPE` pending on the calling thread (after an `EPIPE`), so
+/// it is not delivered if the thread ever unblocks it.
+pub(crate) fn consume_sigpipe() {
+    let set = sigpipe_set();
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `set` and `zero` are initialised; a null `siginfo_t` pointer is
+    // allowed. With a zero timeout the call never blocks.
+    unsafe {
+        libc::sigtimedwait(&raw const set, std::ptr::null_mut(), &raw const zero);
+    }
+}

@@ -13,7 +13,7 @@ MD_FILES := README.md $(wildcard docs/*.md)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv build demo test test-rust test-python test-python-only bench \
-	check-fmt fmt lint typecheck markdownlint check clean
+	test-wheels check-fmt fmt lint typecheck markdownlint check clean
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,6 +44,9 @@ test-rust: ## Rust unit and integration tests of the engine, splice path and cop
 test-python-only: $(STAMP) ## The whole pytest suite with the native module hidden
 	CUPRUM_TEST_HIDE_NATIVE=1 $(BIN)/python -m pytest
 
+test-wheels: $(STAMP) ## Build the abi3 wheel once, run the suite on it under each CPython 3.11+ found
+	$(BIN)/python .ci/wheel_matrix.py
+
 bench: build ## Benchmarks: figures and in-run ratios (takes minutes)
 	$(BIN)/python bench/run.py
 
@@ -68,7 +71,7 @@ typecheck: build ## mypy --strict over cuprum/, and stubtest of the native modul
 markdownlint: $(STAMP) ## Lint README and docs/ (pymarkdown)
 	$(BIN)/pymarkdown --config .pymarkdown.json scan $(MD_FILES)
 
-check: check-fmt lint typecheck test test-python-only ## Every gate CI runs
+check: check-fmt lint typecheck test test-python-only test-wheels ## Every gate CI runs
 
 clean: ## Remove build products and the virtual environment
 	cargo clean

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NATIVE_STAMP := $(VENV)/.native-built
 export VIRTUAL_ENV := $(abspath $(VENV))
-ENGINE_SOURCES := $(wildcard engine/src/*.rs) engine/Cargo.toml Cargo.toml Cargo.lock pyproject.toml
+ENGINE_SOURCES := $(wildcard engine/src/*.rs) engine/Cargo.toml Cargo.toml Cargo.lock pyproject.toml Makefile
 MD_FILES := README.md $(wildcard docs/*.md)
 
 .DEFAULT_GOAL := help
@@ -26,7 +26,7 @@ $(STAMP): requirements-dev.txt
 venv: $(STAMP) ## Create .venv with the pinned dev and test tools
 
 $(NATIVE_STAMP): $(STAMP) $(ENGINE_SOURCES)
-	$(BIN)/maturin develop --release --quiet
+	$(BIN)/maturin develop --release --features python,fault-injection --quiet
 	@touch $@
 
 build: $(NATIVE_STAMP) ## Build the Rust engine into cuprum/ (release, via maturin)
@@ -35,10 +35,10 @@ demo: build ## The main job: a real producer | tr | sha256sum pipeline pumped by
 	$(BIN)/python -m cuprum.demo
 
 test: build test-rust ## Every test: cargo tests, then pytest (unit + BDD) with the engine required
-	CUPRUM_REQUIRE_RUST=1 $(BIN)/python -m pytest
+	CUPRUM_REQUIRE_RUST=1 CUPRUM_REQUIRE_FAULT_INJECTION=1 $(BIN)/python -m pytest
 
 test-rust: ## Rust unit and integration tests of the engine, splice path and copy path
-	cargo test -p cuprum-engine
+	cargo test -p cuprum-engine --features fault-injection
 	CUPRUM_SPLICE=0 cargo test -p cuprum-engine
 
 test-python-only: $(STAMP) ## The whole pytest suite with the native module hidden
@@ -63,6 +63,7 @@ lint: $(STAMP) ## Lint (ruff check, cargo clippy -D warnings)
 	$(BIN)/ruff check .
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --workspace --all-targets --features python -- -D warnings
+	cargo clippy --workspace --all-targets --features python,fault-injection -- -D warnings
 
 typecheck: build ## mypy --strict over cuprum/, and stubtest of the native module's .pyi
 	$(BIN)/mypy

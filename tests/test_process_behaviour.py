@@ -38,8 +38,10 @@ from cuprum import StreamBackend
 
 CHILD_GUARD_SECONDS = 20
 """How long a child may take overall: a hang guard, not a measurement."""
-INTERRUPT_GUARD_SECONDS = 3
-"""How long a child may take to exit after Ctrl-C ("well under a second")."""
+INTERRUPT_GUARD_SECONDS = 10
+"""How long a child may take to exit after Ctrl-C: a hang guard, not a
+measurement ("well under a second" holds on a quiet machine; a 2-core
+machine running three suites at once once took over 3 s)."""
 
 CALLS = ["pump_stream", "pump_many", "pump_stream_async"]
 
@@ -648,7 +650,15 @@ def test_a_second_ctrl_c_ends_the_wait_for_a_stuck_pair(
             assert _read_line(err, INTERRUPT_GUARD_SECONDS) == b"int\n", (
                 "the second Ctrl-C was not even handled: the wait ignores signals"
             )
-            code = child.wait(timeout=INTERRUPT_GUARD_SECONDS)
+            try:
+                code = child.wait(timeout=INTERRUPT_GUARD_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+                pytest.fail(
+                    "still running after a second Ctrl-C; stderr: "
+                    + child.stderr.read().decode(errors="replace")
+                )
             verdict = json.loads(child.stderr.read())
         finally:
             if child.poll() is None:

@@ -26,7 +26,7 @@ import subprocess
 import threading
 import typing as typ
 
-from cuprum._streams import start_masked
+from cuprum._threads import start_masked
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc

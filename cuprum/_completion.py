@@ -21,12 +21,14 @@ import typing as typ
 import weakref
 
 from cuprum import _streams
+from cuprum._awaiting import AwaitedResults, ProgressTicker, settled
 from cuprum._errors import EngineError
+from cuprum._options import pair_error
 from cuprum._streams_rs import AsyncDoorbell
 
 if typ.TYPE_CHECKING:
+    from cuprum._options import PairCallback, PairResult, PumpOptions
     from cuprum._rust_backend_native import PumpBatch
-    from cuprum._streams import PairCallback, PairResult, PumpOptions
 
 _log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ class _Operation:
         count: int,
         on_pair_done: PairCallback | None,
     ) -> None:
-        self.outcome = _streams.AwaitedResults(count, on_pair_done, self._cancel)
+        self.outcome = AwaitedResults(count, on_pair_done, self._cancel)
         self.remaining = count
         self.all_reported: asyncio.Future[None] = loop.create_future()
         self.batch: PumpBatch | None = None
@@ -157,7 +159,7 @@ async def pump_many_async(
         return []
     loop = asyncio.get_running_loop()
     # Check every pair before the doorbell may open its eventfd.
-    failed = [_streams.pair_error(reader, writer) for reader, writer in pairs]
+    failed = [pair_error(reader, writer) for reader, writer in pairs]
     doorbell = _doorbell_for(loop)
     if doorbell is None:
         _log.debug("loop %r has no add_reader: Python driver used", loop)
@@ -173,15 +175,13 @@ async def pump_many_async(
         )
         if inline is not None:
             operation.pair_done(operation.indices[0], inline)
-    ticker = _streams.ProgressTicker(
-        loop, options.on_progress, options.progress_interval
-    )
+    ticker = ProgressTicker(loop, options.on_progress, options.progress_interval)
     ticker.start(operation.progress, operation.outcome.fail)
     try:
         await asyncio.shield(operation.all_reported)
     except asyncio.CancelledError:
         operation.outcome.abandon()
-        await _streams.settled(operation.all_reported)
+        await settled(operation.all_reported)
         raise
     finally:
         ticker.stop()

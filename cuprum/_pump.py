@@ -14,7 +14,7 @@ import typing as typ
 from cuprum import _streams
 from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._errors import EngineError
-from cuprum._streams import (
+from cuprum._options import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_PROGRESS_INTERVAL,
     MAX_BUFFER_SIZE,
@@ -22,6 +22,7 @@ from cuprum._streams import (
     PairResult,
     ProgressCallback,
     PumpOptions,
+    validate_pairs,
 )
 
 if typ.TYPE_CHECKING:
@@ -116,7 +117,7 @@ def pump_stream(  # noqa: PLR0913 - keyword-only options of one call
         # does (same errors); it then runs inline on this thread while the
         # transfer never has to wait.
         return _rust_pump_stream()(reader_fd, writer_fd, buffer_size)
-    (pair,) = _streams.validate_pairs([(reader_fd, writer_fd)])
+    (pair,) = validate_pairs([(reader_fd, writer_fd)])
     options = PumpOptions.check(
         buffer_size, drain_timeout, None, _single(on_progress), progress_interval
     )
@@ -153,7 +154,7 @@ def pump_many(  # noqa: PLR0913 - keyword-only options of one call
 
     """
     return _pump_many_checked(
-        _streams.validate_pairs(pairs),
+        validate_pairs(pairs),
         PumpOptions.check(
             buffer_size, drain_timeout, on_pair_done, on_progress, progress_interval
         ),
@@ -175,7 +176,7 @@ async def pump_stream_async(  # noqa: PLR0913 - keyword-only options of one call
     nothing more is read from or written to them. ``on_progress`` is called
     on the event loop.
     """
-    (pair,) = _streams.validate_pairs([(reader_fd, writer_fd)])
+    (pair,) = validate_pairs([(reader_fd, writer_fd)])
     options = PumpOptions.check(
         buffer_size, drain_timeout, None, _single(on_progress), progress_interval
     )
@@ -197,7 +198,7 @@ async def pump_many_async(  # noqa: PLR0913 - keyword-only options of one call
     ``on_pair_done`` and ``on_progress`` are called on the event loop.
     """
     return await _pump_many_async_checked(
-        _streams.validate_pairs(pairs),
+        validate_pairs(pairs),
         PumpOptions.check(
             buffer_size, drain_timeout, on_pair_done, on_progress, progress_interval
         ),

@@ -32,24 +32,27 @@ import errno
 import fcntl
 import os
 import select
-import signal
 import stat
 import threading
 import time
 import typing as typ
 
+from cuprum._awaiting import AwaitedResults, ProgressTicker, settled
 from cuprum._errors import EngineError
+from cuprum._options import (
+    DEFAULT_BUFFER_SIZE,
+    DEFAULT_PROGRESS_INTERVAL,
+    PairCallback,
+    PairResult,
+    ProgressCallback,
+    PumpOptions,
+    check_ends,
+)
+from cuprum._threads import sigpipe_blocked, start_masked
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-DEFAULT_BUFFER_SIZE: typ.Final = 65536
-"""Default size of one pair's buffer, in bytes (64 KiB)."""
-
-MAX_BUFFER_SIZE: typ.Final = 1 << 30
-"""Largest accepted ``buffer_size`` (1 GiB)."""
-
-_MAX_FD: typ.Final = (1 << 31) - 1
 _STEP_BUDGET: typ.Final = 16
 """Reads per pair per turn, so one always-ready pair cannot starve others."""
 _BLOCKING_WRITE_CHUNK: typ.Final = 4096
@@ -59,211 +62,10 @@ _POLL_WRITE: typ.Final = select.POLLOUT
 _POLL_TROUBLE: typ.Final = select.POLLERR | select.POLLHUP | select.POLLNVAL
 _DOWNSTREAM_GONE: typ.Final = (errno.EPIPE, errno.ECONNRESET)
 
-PairResult = int | OSError | EngineError
-"""What one pair ends with: the bytes written, or the error that ended it
-(``EngineError`` when the backend itself failed it)."""
-
-PairCallback = typ.Callable[[int, PairResult], object]
-"""Called with a pair's index and result as soon as that pair ends."""
-
-ProgressCallback = typ.Callable[[list[int]], object]
-"""Called with the bytes written so far by each pair of a running batch."""
-
-DEFAULT_PROGRESS_INTERVAL: typ.Final = 0.25
-"""Seconds between two progress reports, by default."""
-
-
-# ---------------------------------------------------------------------------
-# Argument validation (shared by every backend's public entry points)
-# ---------------------------------------------------------------------------
-
-
-def validate_buffer_size(buffer_size: object) -> int:
-    """Return ``buffer_size`` if it is a valid pair buffer size.
-
-    Raises
-    ------
-    TypeError
-        If ``buffer_size`` is not an integer.
-    ValueError
-        If ``buffer_size`` is not in ``1..2**30``.
-
-    """
-    if isinstance(buffer_size, bool) or not isinstance(buffer_size, int):
-        msg = f"buffer_size must be an int, not {type(buffer_size).__name__}"
-        raise TypeError(msg)
-    if not 0 < buffer_size <= MAX_BUFFER_SIZE:
-        msg = f"buffer_size must be between 1 and {MAX_BUFFER_SIZE}, got {buffer_size}"
-        raise ValueError(msg)
-    return buffer_size
-
-
-def validate_fd(fd: object, role: str) -> int:
-    """Return ``fd`` if it can name a descriptor; ``role`` names it in errors.
-
-    Raises
-    ------
-    TypeError
-        If ``fd`` is not an integer.
-    ValueError
-        If ``fd`` is negative or does not fit a C ``int``.
-
-    """
-    if isinstance(fd, bool) or not isinstance(fd, int):
-        msg = f"{role} must be an int file descriptor, not {type(fd).__name__}"
-        raise TypeError(msg)
-    if fd < 0:
-        msg = f"{role} must be a non-negative file descriptor, got {fd}"
-        raise ValueError(msg)
-    if fd > _MAX_FD:
-        msg = f"{role} {fd} is too large for a file descriptor"
-        raise ValueError(msg)
-    return fd
-
-
-def validate_drain_timeout(drain_timeout: object) -> float | None:
-    """Return ``drain_timeout`` as seconds, or ``None`` for "until EOF".
-
-    Raises
-    ------
-    TypeError
-        If it is neither ``None`` nor a real number.
-    ValueError
-        If it is negative or not finite.
-
-    """
-    if drain_timeout is None:
-        return None
-    if isinstance(drain_timeout, bool) or not isinstance(drain_timeout, int | float):
-        msg = (
-            "drain_timeout must be a number of seconds or None, "
-            f"not {type(drain_timeout).__name__}"
-        )
-        raise TypeError(msg)
-    seconds = float(drain_timeout)
-    if not 0.0 <= seconds < float("inf"):
-        msg = f"drain_timeout must be a finite number >= 0, got {drain_timeout}"
-        raise ValueError(msg)
-    return seconds
-
-
-def validate_progress_interval(progress_interval: object) -> float:
-    """Return ``progress_interval`` as seconds.
-
-    Raises
-    ------
-    TypeError
-        If it is not a real number.
-    ValueError
-        If it is not a finite number above 0.
-
-    """
-    if isinstance(progress_interval, bool) or not isinstance(
-        progress_interval, int | float
-    ):
-        msg = (
-            "progress_interval must be a number of seconds, "
-            f"not {type(progress_interval).__name__}"
-        )
-        raise TypeError(msg)
-    seconds = float(progress_interval)
-    if not 0.0 < seconds < float("inf"):
-        msg = f"progress_interval must be a finite number > 0, got {progress_interval}"
-        raise ValueError(msg)
-    return seconds
-
-
-def validate_pairs(pairs: object) -> list[tuple[int, int]]:
-    """Return ``pairs`` as a list of validated ``(reader_fd, writer_fd)``.
-
-    Raises
-    ------
-    TypeError
-        If ``pairs`` is not an iterable of 2-tuples of integers.
-    ValueError
-        If a descriptor is negative or too large.
-
-    """
-    if isinstance(pairs, str | bytes) or not hasattr(pairs, "__iter__"):
-        msg = f"pairs must be a sequence of (reader_fd, writer_fd), not {pairs!r}"
-        raise TypeError(msg)
-    checked: list[tuple[int, int]] = []
-    for index, pair in enumerate(typ.cast("cabc.Iterable[object]", pairs)):
-        if not isinstance(pair, tuple | list) or len(pair) != 2:
-            msg = f"pairs[{index}] must be a (reader_fd, writer_fd) pair, got {pair!r}"
-            raise TypeError(msg)
-        reader, writer = pair
-        checked.append(
-            (
-                validate_fd(reader, f"pairs[{index}] reader_fd"),
-                validate_fd(writer, f"pairs[{index}] writer_fd"),
-            )
-        )
-    return checked
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class PumpOptions:
-    """A pump call's validated keyword arguments."""
-
-    buffer_size: int
-    drain_timeout: float | None
-    on_pair_done: PairCallback | None
-    on_progress: ProgressCallback | None
-    progress_interval: float
-
-    @classmethod
-    def check(
-        cls,
-        buffer_size: object,
-        drain_timeout: object,
-        on_pair_done: PairCallback | None,
-        on_progress: ProgressCallback | None,
-        progress_interval: object,
-    ) -> PumpOptions:
-        """Validate the keyword arguments of a pump call."""
-        return cls(
-            validate_buffer_size(buffer_size),
-            validate_drain_timeout(drain_timeout),
-            on_pair_done,
-            on_progress,
-            validate_progress_interval(progress_interval),
-        )
-
 
 # ---------------------------------------------------------------------------
 # Descriptor handling
 # ---------------------------------------------------------------------------
-
-
-def _check_direction(fd: int, *, for_reading: bool) -> None:
-    """Fail at once with ``EBADF`` if ``fd`` is closed or open the wrong way."""
-    mode = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
-    wanted = (os.O_RDONLY, os.O_RDWR) if for_reading else (os.O_WRONLY, os.O_RDWR)
-    if mode not in wanted:
-        direction = "reading" if for_reading else "writing"
-        msg = f"{os.strerror(errno.EBADF)}: descriptor {fd} is not open for {direction}"
-        raise OSError(errno.EBADF, msg)
-
-
-def _check_ends(reader: int, writer: int) -> None:
-    """Fail at once with ``EBADF`` unless ``reader`` reads and ``writer`` writes."""
-    _check_direction(reader, for_reading=True)
-    _check_direction(writer, for_reading=False)
-
-
-def pair_error(reader: int, writer: int) -> OSError | None:
-    """Return the ``OSError`` a pair would fail with at once, or ``None``.
-
-    Opens nothing: callers check a whole batch with this before opening
-    descriptors of their own, which could otherwise take the number of a
-    descriptor the caller closed and pass for it.
-    """
-    try:
-        _check_ends(reader, writer)
-    except OSError as error:
-        return error
-    return None
 
 
 _IoKind = typ.Literal["always-ready", "switchable", "keep-blocking"]
@@ -391,7 +193,7 @@ _OS_OPS: typ.Final = _FdOps(
     os.read,
     os.write,
     select.poll,
-    _check_ends,
+    check_ends,
     _NONBLOCK.acquire,
     _NONBLOCK.release,
 )
@@ -696,19 +498,6 @@ class _Driver:
             pair.release()
 
 
-@contextlib.contextmanager
-def sigpipe_blocked() -> cabc.Iterator[None]:
-    """Block ``SIGPIPE`` in this thread, consuming one raised meanwhile."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGPIPE})
-    try:
-        yield
-    finally:
-        if signal.SIGPIPE not in old:
-            while signal.SIGPIPE in signal.sigpending():
-                signal.sigtimedwait({signal.SIGPIPE}, 0)
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
 def _drain_wake_fd(fd: int) -> None:
     with contextlib.suppress(BlockingIOError):
         while os.read(fd, 4096):
@@ -744,56 +533,6 @@ def pump_fds(pairs: list[tuple[int, int]], options: PumpOptions) -> list[PairRes
     finally:
         driver.cancel_all()
     return typ.cast("list[PairResult]", results)
-
-
-class AwaitedResults:
-    """An awaited batch's results and callbacks, on its event loop.
-
-    Shared by both backends: each pair's end is recorded once and handed to
-    ``on_pair_done``; the first exception from a callback is kept (the
-    awaiting task raises it) and abandons the batch; once the batch is
-    abandoned (that, or the task cancelled), no callback is made.
-    """
-
-    def __init__(
-        self,
-        count: int,
-        on_pair_done: PairCallback | None,
-        abandon: cabc.Callable[[], None],
-    ) -> None:
-        self.results: list[PairResult | None] = [None] * count
-        self.error: Exception | None = None
-        self.abandoned = False
-        self._on_pair_done = on_pair_done
-        self._abandon = abandon
-
-    def record(self, index: int, result: PairResult) -> None:
-        """Record pair ``index``'s end and call back, unless abandoned."""
-        self.results[index] = result
-        if self._on_pair_done is None or self.abandoned:
-            return
-        try:
-            self._on_pair_done(index, result)
-        except Exception as error:  # noqa: BLE001 - raised by the awaiting task
-            self.fail(error)
-
-    def fail(self, error: Exception) -> None:
-        """Keep the first callback error and abandon the batch."""
-        if self.error is None:
-            self.error = error
-        self.abandon()
-
-    def abandon(self) -> None:
-        """Stop the batch's pairs (once); no callback is made after."""
-        if not self.abandoned:
-            self.abandoned = True
-            self._abandon()
-
-    def final(self) -> list[PairResult]:
-        """Return every pair's result, or raise the callback error."""
-        if self.error is not None:
-            raise self.error
-        return typ.cast("list[PairResult]", self.results)
 
 
 class _AwaitedBatch:
@@ -904,100 +643,6 @@ async def pump_fds_async(
     finally:
         ticker.stop()
     return batch.outcome.final()
-
-
-_SYNCHRONOUS_FAULTS: typ.Final = frozenset(
-    {
-        signal.SIGSEGV,
-        signal.SIGBUS,
-        signal.SIGFPE,
-        signal.SIGILL,
-        signal.SIGTRAP,
-        signal.SIGSYS,
-    }
-)
-"""Signals a thread raises on itself; never blocked (as ``spawn_masked``)."""
-
-
-def start_masked(thread: threading.Thread) -> None:
-    """Start ``thread`` with every asynchronous signal blocked from birth.
-
-    A process-directed signal (Ctrl-C) may go to any thread that does not
-    block it; one taken by a library thread would only be noted for the main
-    thread, which may sleep in its event loop without waking. Blocking them
-    around the start makes the new thread inherit the mask; the caller's own
-    mask is put back at once (a signal arriving meanwhile stays pending for
-    it). Synchronous faults (``SIGSEGV``, ``SIGBUS``, ``SIGFPE``, ``SIGILL``,
-    ``SIGTRAP``, ``SIGSYS``) stay unblocked, as in the engine's
-    ``spawn_masked``: blocked, a fault the thread raised would be undefined
-    behaviour instead of a crash.
-    """
-    old = signal.pthread_sigmask(
-        signal.SIG_BLOCK, signal.valid_signals() - _SYNCHRONOUS_FAULTS
-    )
-    try:
-        thread.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def _ignore(_error: Exception) -> None:
-    """Drop an error (the default of a ticker not started)."""
-
-
-class ProgressTicker:
-    """Report an awaited batch's progress on its event loop, periodically."""
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        on_progress: ProgressCallback | None,
-        interval: float,
-    ) -> None:
-        self._loop = loop
-        self._on_progress = on_progress
-        self._interval = interval
-        self._handle: asyncio.TimerHandle | None = None
-        self._read: cabc.Callable[[], list[int]] = list
-        self._on_error: cabc.Callable[[Exception], None] = _ignore
-
-    def start(
-        self,
-        read: cabc.Callable[[], list[int]],
-        on_error: cabc.Callable[[Exception], None],
-    ) -> None:
-        """Call ``on_progress(read())`` every interval until `stop`.
-
-        An exception from ``on_progress`` stops the reports and goes to
-        ``on_error`` (which abandons the batch).
-        """
-        if self._on_progress is not None:
-            self._read = read
-            self._on_error = on_error
-            self._handle = self._loop.call_later(self._interval, self._tick)
-
-    def _tick(self) -> None:
-        self._handle = self._loop.call_later(self._interval, self._tick)
-        try:
-            typ.cast("ProgressCallback", self._on_progress)(self._read())
-        except Exception as error:  # noqa: BLE001 - handed to the batch
-            self.stop()
-            self._on_error(error)
-
-    def stop(self) -> None:
-        """Stop reporting."""
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-
-
-async def settled(future: asyncio.Future[None]) -> None:
-    """Wait for the driver thread to let go, whatever else is cancelled."""
-    while not future.done():
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(future)
-    if not future.cancelled():
-        future.exception()  # retrieved: the cancellation is what propagates
 
 
 # ---------------------------------------------------------------------------

@@ -53,8 +53,9 @@ import typing as typ
 
 from cuprum._child import Child, spawn
 from cuprum._errors import EngineError
+from cuprum._options import ProgressCallback, validate_drain_timeout
 from cuprum._pump import pump_many_async
-from cuprum._streams import ProgressCallback, sigpipe_blocked, validate_drain_timeout
+from cuprum._threads import sigpipe_blocked
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc

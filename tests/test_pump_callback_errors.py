@@ -21,7 +21,7 @@ if typ.TYPE_CHECKING:
 
     from conftest import Pipe
 
-    from cuprum._streams import PairResult
+    from cuprum._options import PairResult
 
     MakePipe = cabc.Callable[[], Pipe]
 

@@ -36,7 +36,7 @@ from cuprum._streams import (
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._streams import PairResult
+    from cuprum._options import PairResult
 
 
 # ---------------------------------------------------------------------------

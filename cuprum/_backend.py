@@ -1,19 +1,29 @@
 """Backend dispatcher: which stream backend serves the pump calls.
 
 Owns the reading of ``CUPRUM_STREAM_BACKEND`` (``auto``, ``rust`` or
-``python``; ``auto`` when unset or empty). The answer is resolved once per
-process and cached; an invalid setting raises on every call instead of being
-cached. Tests that change the variable call `reset_backend_cache` (or use the
-``monkeypatch``-based fixtures in ``tests/conftest.py``).
+``python``; ``auto`` when unset or empty) and the module that answer names
+(`pump_backend`: `cuprum._streams_rs` or `cuprum._streams`). The answer is
+resolved once per process and cached; an invalid setting raises on every
+call instead of being cached. Tests that change the variable call
+`reset_backend_cache` (or use the ``monkeypatch``-based fixtures in
+``tests/conftest.py``).
+
+Invariant: the Rust backend's module (the native module's only importer) is
+imported only once the Rust backend is selected.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import threading
+import typing as typ
 
-from cuprum import _rust_backend
+from cuprum import _rust_backend, _streams
+
+if typ.TYPE_CHECKING:
+    from cuprum._options import PumpBackend
 
 ENV_VAR = "CUPRUM_STREAM_BACKEND"
 
@@ -53,6 +63,27 @@ def get_stream_backend() -> StreamBackend:
         if _resolved is None:
             _resolved = _resolve(os.environ.get(ENV_VAR, ""))
         return _resolved
+
+
+def pump_backend() -> PumpBackend:
+    """Return the module of the backend in use (see `get_stream_backend`).
+
+    Raises
+    ------
+    ValueError, ImportError
+        As `get_stream_backend`.
+
+    """
+    return _module(get_stream_backend())
+
+
+@functools.cache
+def _module(backend: StreamBackend) -> PumpBackend:
+    if backend is StreamBackend.RUST:
+        from cuprum import _streams_rs  # noqa: PLC0415 - only when selected
+
+        return _streams_rs
+    return _streams
 
 
 def reset_backend_cache() -> None:

@@ -4,7 +4,8 @@ Owns the defaults and limits of a pump call (`DEFAULT_BUFFER_SIZE`,
 `MAX_BUFFER_SIZE`, `DEFAULT_PROGRESS_INTERVAL`), the types its results and
 callbacks take (`PairResult`, `PairCallback`, `ProgressCallback`), the
 validators of its arguments, `PumpOptions` (the validated keywords), and
-`PumpBackend`, the interface both backends offer `cuprum._pump`.
+`PumpBackend`, the interface both backends (`cuprum._streams` and
+`cuprum._streams_rs`) offer `cuprum._pump`.
 
 Invariants: a validator returns its argument (as the type the backends
 expect) or raises ``TypeError``/``ValueError`` naming it; a `PumpOptions`
@@ -198,6 +199,43 @@ class PumpOptions:
             on_progress,
             validate_progress_interval(progress_interval),
         )
+
+
+class PumpBackend(typ.Protocol):
+    """What a backend module offers `cuprum._pump`: three calls, nothing else.
+
+    `cuprum._backend.pump_backend` returns the selected module (the engine's
+    `cuprum._streams_rs` or the pure-Python `cuprum._streams`); both meet
+    the same contract, so `cuprum._pump` holds no backend's own logic.
+    """
+
+    def pump_stream(self, reader_fd: int, writer_fd: int, buffer_size: int, /) -> int:
+        """Pump one pair, every option but ``buffer_size`` at its default.
+
+        ``buffer_size`` is valid; the descriptor numbers are ``int`` but not
+        yet range-checked (the backend checks them, with the errors of
+        `validate_fd`). Returns the bytes written or raises the pair's error.
+        """
+        ...
+
+    def pump_many(
+        self, pairs: list[tuple[int, int]], options: PumpOptions, /
+    ) -> list[PairResult]:
+        """Pump validated ``pairs`` with validated ``options``; block until done."""
+        ...
+
+    async def pump_many_async(
+        self, pairs: list[tuple[int, int]], options: PumpOptions, /
+    ) -> list[PairResult]:
+        """Await the batch of `pump_many`; cancelling the task stops every pair."""
+        ...
+
+
+def written_or_raise(result: PairResult) -> int:
+    """Return a pair's byte count, or raise the error that ended it."""
+    if isinstance(result, (OSError, EngineError)):
+        raise result
+    return result
 
 
 def _check_direction(fd: int, *, for_reading: bool) -> None:

@@ -1,19 +1,22 @@
 """The public pump calls: validate once, then hand over to the backend.
 
-Owns the dispatch from `pump_stream`, `pump_many` and their awaitable forms
-to the backend that `get_stream_backend` selects. Both backends meet the same
-contract (``docs/cuprum-design.md`` section 13), so callers never need to
-know which one served them.
+Owns `pump_stream`, `pump_many` and their awaitable forms: each validates
+its arguments (`cuprum._options`) and calls the backend that
+`cuprum._backend.pump_backend` selects, through the interface both backends
+offer (`cuprum._options.PumpBackend`). Both meet the same contract
+(``docs/cuprum-design.md`` section 13), so callers never need to know which
+one served them, and nothing here belongs to one backend.
+
+Invariant: a backend receives only validated arguments, except on the fast
+path of `pump_stream` with every option at its default, where the
+descriptor numbers (already known to be ``int``) are left to the backend.
 """
 
 from __future__ import annotations
 
-import functools
 import typing as typ
 
-from cuprum import _streams
-from cuprum._backend import StreamBackend, get_stream_backend
-from cuprum._errors import EngineError
+from cuprum._backend import pump_backend
 from cuprum._options import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_PROGRESS_INTERVAL,
@@ -23,18 +26,11 @@ from cuprum._options import (
     ProgressCallback,
     PumpOptions,
     validate_pairs,
+    written_or_raise,
 )
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
-
-
-@functools.cache
-def _rust_pump_stream() -> cabc.Callable[..., int]:
-    """Return the engine's single-pair call (imported once, when first needed)."""
-    from cuprum import _streams_rs  # noqa: PLC0415 - only when selected
-
-    return _streams_rs.rust_pump_stream
 
 
 def _single(
@@ -44,12 +40,6 @@ def _single(
     if on_progress is None:
         return None
     return lambda counts: on_progress(counts[0])
-
-
-def _raise_if_error(result: PairResult) -> int:
-    if isinstance(result, (OSError, EngineError)):
-        raise result
-    return result
 
 
 def pump_stream(  # noqa: PLR0913 - keyword-only options of one call
@@ -110,18 +100,17 @@ def pump_stream(  # noqa: PLR0913 - keyword-only options of one call
         and drain_timeout is None
         and on_progress is None
         and progress_interval is DEFAULT_PROGRESS_INTERVAL
-        and get_stream_backend() is StreamBackend.RUST
     ):
         # The fast path of small calls, with every option at its default:
-        # only the descriptor numbers are left to check, which the engine
-        # does (same errors); it then runs inline on this thread while the
-        # transfer never has to wait.
-        return _rust_pump_stream()(reader_fd, writer_fd, buffer_size)
+        # only the descriptor numbers are left to check, which the backend
+        # does (same errors; the engine then runs the pair inline on this
+        # thread while the transfer never has to wait).
+        return pump_backend().pump_stream(reader_fd, writer_fd, buffer_size)
     (pair,) = validate_pairs([(reader_fd, writer_fd)])
     options = PumpOptions.check(
         buffer_size, drain_timeout, None, _single(on_progress), progress_interval
     )
-    return _raise_if_error(_pump_many_checked([pair], options)[0])
+    return written_or_raise(pump_backend().pump_many([pair], options)[0])
 
 
 def pump_many(  # noqa: PLR0913 - keyword-only options of one call
@@ -153,12 +142,11 @@ def pump_many(  # noqa: PLR0913 - keyword-only options of one call
         For malformed ``pairs`` or options.
 
     """
-    return _pump_many_checked(
-        validate_pairs(pairs),
-        PumpOptions.check(
-            buffer_size, drain_timeout, on_pair_done, on_progress, progress_interval
-        ),
+    checked = validate_pairs(pairs)
+    options = PumpOptions.check(
+        buffer_size, drain_timeout, on_pair_done, on_progress, progress_interval
     )
+    return pump_backend().pump_many(checked, options)
 
 
 async def pump_stream_async(  # noqa: PLR0913 - keyword-only options of one call
@@ -180,8 +168,8 @@ async def pump_stream_async(  # noqa: PLR0913 - keyword-only options of one call
     options = PumpOptions.check(
         buffer_size, drain_timeout, None, _single(on_progress), progress_interval
     )
-    results = await _pump_many_async_checked([pair], options)
-    return _raise_if_error(results[0])
+    results = await pump_backend().pump_many_async([pair], options)
+    return written_or_raise(results[0])
 
 
 async def pump_many_async(  # noqa: PLR0913 - keyword-only options of one call
@@ -197,52 +185,8 @@ async def pump_many_async(  # noqa: PLR0913 - keyword-only options of one call
 
     ``on_pair_done`` and ``on_progress`` are called on the event loop.
     """
-    return await _pump_many_async_checked(
-        validate_pairs(pairs),
-        PumpOptions.check(
-            buffer_size, drain_timeout, on_pair_done, on_progress, progress_interval
-        ),
+    checked = validate_pairs(pairs)
+    options = PumpOptions.check(
+        buffer_size, drain_timeout, on_pair_done, on_progress, progress_interval
     )
-
-
-def _pump_many_checked(
-    pairs: list[tuple[int, int]], options: PumpOptions
-) -> list[PairResult]:
-    if get_stream_backend() is StreamBackend.RUST:
-        from cuprum import _streams_rs  # noqa: PLC0415 - only when selected
-
-        if len(pairs) == 1 and options.on_pair_done is None:
-            # One pair: inline first, as the fast path of `pump_stream`.
-            single = options.on_progress
-            try:
-                written = _streams_rs.rust_pump_stream(
-                    *pairs[0],
-                    options.buffer_size,
-                    drain_timeout=options.drain_timeout,
-                    on_progress=None if single is None else lambda n: single([n]),
-                    progress_interval=options.progress_interval,
-                )
-            except (OSError, EngineError) as error:
-                return [error]
-            return [written]
-        return _streams_rs.rust_pump_many(
-            pairs,
-            options.buffer_size,
-            drain_timeout=options.drain_timeout,
-            on_pair_done=options.on_pair_done,
-            on_progress=options.on_progress,
-            progress_interval=options.progress_interval,
-        )
-    return _streams.pump_fds(pairs, options)
-
-
-async def _pump_many_async_checked(
-    pairs: list[tuple[int, int]], options: PumpOptions
-) -> list[PairResult]:
-    if get_stream_backend() is StreamBackend.RUST:
-        from cuprum import _completion  # noqa: PLC0415 - only when selected
-
-        pump = _completion.pump_many_async
-    else:
-        pump = _streams.pump_fds_async
-    return await pump(pairs, options)
+    return await pump_backend().pump_many_async(checked, options)

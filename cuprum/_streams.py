@@ -7,8 +7,9 @@ This module owns two things:
   `_consume_stream` reads a stream to text;
 * descriptor-level pumping with exactly the observable behaviour of the Rust
   engine (``docs/cuprum-design.md`` section 13 and the behaviour contract):
-  `pump_fds` (blocking, on the caller's thread) and `pump_fds_async`
-  (awaitable, one driver thread per batch, cancellable).
+  `pump_stream` and `pump_many` (blocking, on the caller's thread) and
+  `pump_many_async` (awaitable, one driver thread per batch, cancellable),
+  the interface both backends offer `cuprum._pump`.
 
 Invariants of the descriptor pump:
 
@@ -47,6 +48,8 @@ from cuprum._options import (
     ProgressCallback,
     PumpOptions,
     check_ends,
+    validate_pairs,
+    written_or_raise,
 )
 from cuprum._threads import sigpipe_blocked, start_masked
 
@@ -509,7 +512,18 @@ def _drain_wake_fd(fd: int) -> None:
 # ---------------------------------------------------------------------------
 
 
-def pump_fds(pairs: list[tuple[int, int]], options: PumpOptions) -> list[PairResult]:
+def pump_stream(reader_fd: int, writer_fd: int, buffer_size: int, /) -> int:
+    """Pump one pair, every option but ``buffer_size`` at its default.
+
+    The descriptor numbers are checked here (`cuprum._pump` leaves that to
+    the backend on this path); the pair's error is raised.
+    """
+    (pair,) = validate_pairs([(reader_fd, writer_fd)])
+    options = PumpOptions(buffer_size, None, None, None, DEFAULT_PROGRESS_INTERVAL)
+    return written_or_raise(pump_many([pair], options)[0])
+
+
+def pump_many(pairs: list[tuple[int, int]], options: PumpOptions) -> list[PairResult]:
     """Pump every pair concurrently on the calling thread; block until done.
 
     Arguments are already validated. A signal handler that raises (Ctrl-C)
@@ -605,7 +619,7 @@ class _AwaitedBatch:
             self.finished.set_exception(error)
 
 
-async def pump_fds_async(
+async def pump_many_async(
     pairs: list[tuple[int, int]], options: PumpOptions
 ) -> list[PairResult]:
     """Pump every pair on one driver thread; await the batch.

@@ -1,19 +1,49 @@
 """The Rust stream backend: the only module that imports the native engine.
 
-Owns the translation between the public pump calls and the native module
-``cuprum._rust_backend_native`` (documented in its ``.pyi``). Arguments
-arrive validated by `cuprum._pump`; the native functions check them again,
-since they are callable on their own.
+Owns the translation between the pump calls and the native module
+``cuprum._rust_backend_native`` (documented in its ``.pyi``), behind the
+interface both backends offer `cuprum._pump` (`cuprum._options.PumpBackend`):
+
+* `pump_stream` is the engine's single-pair call itself: the pair runs
+  inline on the caller's thread for as long as it never has to wait;
+* `pump_many` sends one pair without ``on_pair_done`` the same way (inline
+  first), and any other batch to the reactor;
+* `pump_many_async` is the asyncio side: one native ``AsyncDoorbell`` (an
+  eventfd) per running event loop, registered with ``loop.add_reader``. The
+  reactor thread pushes each pair's end onto the doorbell's queue and
+  rings; the reader callback, on the loop's thread with the GIL, takes
+  everything waiting and hands each result to its batch. No thread waits
+  per pair or per batch: awaiting 64 batches adds no thread beyond the
+  reactor. A single awaited pair also runs inline first. A loop without
+  ``add_reader`` is served by the pure-Python backend (`cuprum._streams`).
+
+Arguments arrive validated by `cuprum._pump`; the native functions check
+them again, since they are callable on their own.
+
+Invariants of an awaited batch: its pairs are reported exactly once each; a
+cancelled batch is awaited until every pair has reported its end (so nothing
+more is read or written once ``CancelledError`` propagates); a callback of a
+batch whose awaiting task went away is ignored.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import typing as typ
+import weakref
 
 from cuprum import _rust_backend_native as _native
+from cuprum import _streams
+from cuprum._awaiting import AwaitedResults, ProgressTicker, settled
+from cuprum._errors import EngineError
+from cuprum._options import pair_error
 
 if typ.TYPE_CHECKING:
     from collections.abc import Callable
+
+    from cuprum._options import PairCallback, PairResult, PumpOptions
+    from cuprum._rust_backend_native import PumpBatch
 
 rust_pump_stream = _native.rust_pump_stream
 rust_pump_many = _native.rust_pump_many
@@ -34,3 +64,203 @@ release_hung_pairs: Callable[[], None] | None = getattr(
     _native, "_release_hung_pairs", None
 )
 """Test-only: let every hung blocking-path pair go on."""
+
+_log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------
+# Blocking calls
+# ---------------------------------------------------------------------------
+
+pump_stream = rust_pump_stream
+"""One pair with every option but ``buffer_size`` at its default: the
+engine's own call, which checks the descriptor numbers itself (the fast
+path of small calls; no Python frame in between)."""
+
+
+def pump_many(pairs: list[tuple[int, int]], options: PumpOptions) -> list[PairResult]:
+    """Pump a validated batch in the engine; block until every pair ends.
+
+    One pair without ``on_pair_done`` runs inline first, as `pump_stream`.
+    """
+    if len(pairs) == 1 and options.on_pair_done is None:
+        single = options.on_progress
+        try:
+            written = rust_pump_stream(
+                *pairs[0],
+                options.buffer_size,
+                drain_timeout=options.drain_timeout,
+                on_progress=None if single is None else lambda n: single([n]),
+                progress_interval=options.progress_interval,
+            )
+        except (OSError, EngineError) as error:
+            return [error]
+        return [written]
+    return rust_pump_many(
+        pairs,
+        options.buffer_size,
+        drain_timeout=options.drain_timeout,
+        on_pair_done=options.on_pair_done,
+        on_progress=options.on_progress,
+        progress_interval=options.progress_interval,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Awaited batches: one doorbell per event loop
+# ---------------------------------------------------------------------------
+
+
+class _Operation:
+    """One awaited engine batch: its pairs in the engine and its end."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        count: int,
+        on_pair_done: PairCallback | None,
+    ) -> None:
+        self.outcome = AwaitedResults(count, on_pair_done, self._cancel)
+        self.remaining = count
+        self.all_reported: asyncio.Future[None] = loop.create_future()
+        self.batch: PumpBatch | None = None
+        self.indices: list[int] = []
+        """Index in the caller's batch of each pair submitted to the engine."""
+
+    def _cancel(self) -> None:
+        if self.batch is not None:
+            self.batch.cancel()
+
+    def progress(self) -> list[int]:
+        """Bytes written so far by each pair, in the caller's order."""
+        counts = [0] * len(self.outcome.results)
+        if self.batch is not None:
+            for index, written in zip(self.indices, self.batch.progress(), strict=True):
+                counts[index] = written
+        for index, result in enumerate(self.outcome.results):
+            if isinstance(result, int):
+                counts[index] = result
+        return counts
+
+    def pair_done(self, index: int, result: PairResult) -> bool:
+        """Record pair ``index``'s end; return True once every pair has."""
+        self.remaining -= 1
+        self.outcome.record(index, result)
+        if self.remaining == 0:
+            self.all_reported.set_result(None)
+            return True
+        return False
+
+
+class _LoopDoorbell:
+    """The doorbell of one event loop and the batches awaiting on it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._bell = AsyncDoorbell()
+        self._operations: dict[int, _Operation] = {}
+        loop.add_reader(self._bell.fileno(), self._on_ring)
+
+    def start(
+        self,
+        operation: _Operation,
+        pairs: list[tuple[int, int]],
+        options: PumpOptions,
+    ) -> PairResult | None:
+        """Start ``pairs`` (the operation's pairs at ``operation.indices``).
+
+        A single pair first runs inline, on this thread with the GIL
+        released, for as long as it never has to wait; its result is
+        returned when it finished that way (``None`` otherwise: it runs in
+        the engine and reports through this doorbell).
+        """
+        if len(pairs) == 1:
+            try:
+                started = self._bell.start_one(
+                    *pairs[0], options.buffer_size, drain_timeout=options.drain_timeout
+                )
+            except (OSError, EngineError) as error:
+                return error
+            if isinstance(started, int):
+                return started
+            batch = started
+        else:
+            batch = self._bell.submit(
+                pairs, options.buffer_size, drain_timeout=options.drain_timeout
+            )
+        operation.batch = batch
+        self._operations[batch.op_id] = operation
+        return None
+
+    def _on_ring(self) -> None:
+        for op_id, index, result in self._bell.drain():
+            operation = self._operations.get(op_id)
+            if operation is not None and operation.pair_done(
+                operation.indices[index], result
+            ):
+                del self._operations[op_id]
+
+
+_doorbells: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopDoorbell] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _doorbell_for(loop: asyncio.AbstractEventLoop) -> _LoopDoorbell | None:
+    """Return ``loop``'s doorbell, or None if the loop cannot watch one.
+
+    A new doorbell also drops those of loops closed since (their eventfds
+    close once no batch of theirs is left in the engine), instead of
+    waiting for the closed loop objects to be garbage-collected.
+    """
+    doorbell = _doorbells.get(loop)
+    if doorbell is None:
+        for closed in [other for other in _doorbells if other.is_closed()]:
+            del _doorbells[closed]
+        try:
+            doorbell = _LoopDoorbell(loop)
+        except NotImplementedError:
+            return None
+        _doorbells[loop] = doorbell
+    return doorbell
+
+
+async def pump_many_async(
+    pairs: list[tuple[int, int]], options: PumpOptions
+) -> list[PairResult]:
+    """Await a batch pumped by the engine (arguments already validated).
+
+    A loop without ``add_reader`` (not one on Linux, where cuprum runs,
+    but a proactor loop elsewhere) is served by the pure-Python driver,
+    which needs only ``call_soon_threadsafe``.
+    """
+    if not pairs:
+        return []
+    loop = asyncio.get_running_loop()
+    # Check every pair before the doorbell may open its eventfd.
+    failed = [pair_error(reader, writer) for reader, writer in pairs]
+    doorbell = _doorbell_for(loop)
+    if doorbell is None:
+        _log.debug("loop %r has no add_reader: Python driver used", loop)
+        return await _streams.pump_many_async(pairs, options)
+    operation = _Operation(loop, len(pairs), options.on_pair_done)
+    operation.indices = [index for index, error in enumerate(failed) if error is None]
+    for index, error in enumerate(failed):
+        if error is not None:
+            loop.call_soon(operation.pair_done, index, error)
+    if operation.indices:
+        inline = doorbell.start(
+            operation, [pairs[i] for i in operation.indices], options
+        )
+        if inline is not None:
+            operation.pair_done(operation.indices[0], inline)
+    ticker = ProgressTicker(loop, options.on_progress, options.progress_interval)
+    ticker.start(operation.progress, operation.outcome.fail)
+    try:
+        await asyncio.shield(operation.all_reported)
+    except asyncio.CancelledError:
+        operation.outcome.abandon()
+        await settled(operation.all_reported)
+        raise
+    finally:
+        ticker.stop()
+    return operation.outcome.final()

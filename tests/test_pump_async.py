@@ -311,7 +311,7 @@ def test_a_closed_loops_doorbell_is_dropped_by_the_next_loop(
 ) -> None:
     if stream_backend.value != "rust":
         pytest.skip("the doorbell belongs to the engine's asyncio side")
-    from cuprum import _completion  # noqa: PLC0415 - engine only
+    from cuprum import _streams_rs  # noqa: PLC0415 - engine only
 
     def one_awaited_pump() -> asyncio.AbstractEventLoop:
         src, dst = make_pipe(), make_pipe()
@@ -324,7 +324,7 @@ def test_a_closed_loops_doorbell_is_dropped_by_the_next_loop(
         return loop
 
     first = one_awaited_pump()
-    assert first in _completion._doorbells  # noqa: SLF001 - the registry under test
+    assert first in _streams_rs._doorbells  # noqa: SLF001 - the registry under test
     second = one_awaited_pump()
-    assert first not in _completion._doorbells  # noqa: SLF001
-    assert second in _completion._doorbells  # noqa: SLF001
+    assert first not in _streams_rs._doorbells  # noqa: SLF001
+    assert second in _streams_rs._doorbells  # noqa: SLF001

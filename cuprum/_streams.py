@@ -1,26 +1,27 @@
 """The pure-Python stream backend: the reference every backend must match.
 
-This module owns two things:
+Owns the backend's side of the interface both backends offer `cuprum._pump`
+(`cuprum._options.PumpBackend`), with exactly the observable behaviour of
+the Rust engine (``docs/cuprum-design.md`` section 13 and the behaviour
+contract): `pump_stream` and `pump_many` run a batch's pairs
+(`cuprum._streams_pair.Pair`) with one ``poll`` loop, `_Driver`, on the
+caller's thread; `pump_many_async` runs that loop on one driver thread per
+batch and awaits it, cancellably. It also holds the reference asyncio
+stream helpers the behaviour contract names (section 1): `_pump_stream`
+copies an ``asyncio.StreamReader`` into an ``asyncio.StreamWriter`` and
+`_consume_stream` reads a stream to text.
 
-* asyncio stream helpers used by subprocess code: `_pump_stream` copies an
-  ``asyncio.StreamReader`` into an ``asyncio.StreamWriter`` and
-  `_consume_stream` reads a stream to text;
-* descriptor-level pumping with exactly the observable behaviour of the Rust
-  engine (``docs/cuprum-design.md`` section 13 and the behaviour contract):
-  `pump_stream` and `pump_many` (blocking, on the caller's thread) and
-  `pump_many_async` (awaitable, one driver thread per batch, cancellable),
-  the interface both backends offer `cuprum._pump`.
+Invariants:
 
-Invariants of the descriptor pump:
-
-* a caller's descriptor is never closed;
-* a descriptor's ``O_NONBLOCK`` flag is switched only for descriptors the
-  caller made (never for descriptors 0 to 2 or a terminal) and is restored
-  before the call returns or raises, however it ends;
-* a write to a broken downstream is reported as ``EPIPE`` (``SIGPIPE`` is
-  blocked in the pumping thread and a pending one is consumed), after which
-  the reader is drained to EOF (or until the optional drain bound) and the
-  pair reports the bytes written before the break.
+* every pair's descriptors are released (flags put back, see
+  `cuprum._streams_pair`) before its end is reported, and before a call
+  returns or raises, however it ends;
+* ``SIGPIPE`` is blocked in the pumping thread (a pending one is
+  consumed), so a broken downstream is always ``EPIPE``;
+* a failure of the driver itself (not of a caller's callback) ends every
+  pair with `cuprum.EngineError`, its cause attached;
+* an awaited batch returns or raises only once its driver thread has let
+  go of every descriptor.
 """
 
 from __future__ import annotations
@@ -28,12 +29,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import dataclasses
-import errno
-import fcntl
 import os
-import select
-import stat
 import threading
 import time
 import typing as typ
@@ -47,314 +43,14 @@ from cuprum._options import (
     PairResult,
     ProgressCallback,
     PumpOptions,
-    check_ends,
     validate_pairs,
     written_or_raise,
 )
+from cuprum._streams_pair import OS_OPS, POLL_READ, FdOps, Pair, Poller
 from cuprum._threads import sigpipe_blocked, start_masked
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
-
-_STEP_BUDGET: typ.Final = 16
-"""Reads per pair per turn, so one always-ready pair cannot starve others."""
-_BLOCKING_WRITE_CHUNK: typ.Final = 4096
-"""Largest write to a descriptor left in blocking mode after ``POLLOUT``."""
-_POLL_READ: typ.Final = select.POLLIN | select.POLLPRI
-_POLL_WRITE: typ.Final = select.POLLOUT
-_POLL_TROUBLE: typ.Final = select.POLLERR | select.POLLHUP | select.POLLNVAL
-_DOWNSTREAM_GONE: typ.Final = (errno.EPIPE, errno.ECONNRESET)
-
-
-# ---------------------------------------------------------------------------
-# Descriptor handling
-# ---------------------------------------------------------------------------
-
-
-_IoKind = typ.Literal["always-ready", "switchable", "keep-blocking"]
-
-
-def _io_kind(fd: int) -> tuple[_IoKind, os.stat_result]:
-    """Classify ``fd`` for the pump (contract sections 2.8 and 2.10).
-
-    Regular files and character devices such as ``/dev/null`` never block.
-    Standard streams, any other descriptor of the file open as fd 0 to 2
-    (``os.dup(0)``, say), and terminals share their open file description
-    with other processes, so their ``O_NONBLOCK`` flag is left alone.
-    Anything else (pipes, FIFOs, sockets) is the caller's own and may be
-    switched. Returns the kind and the descriptor's ``fstat``.
-    """
-    info = os.fstat(fd)
-    if stat.S_ISREG(info.st_mode) or stat.S_ISBLK(info.st_mode):
-        return "always-ready", info
-    if stat.S_ISCHR(info.st_mode):  # terminals are character devices
-        return ("keep-blocking" if os.isatty(fd) else "always-ready"), info
-    if fd <= 2 or _is_standard_stream(info):
-        return "keep-blocking", info
-    return "switchable", info
-
-
-def _is_standard_stream(info: os.stat_result) -> bool:
-    """Say whether ``info`` is the file open as fd 0, 1 or 2."""
-    for fd in (0, 1, 2):
-        try:
-            other = os.fstat(fd)
-        except OSError:
-            continue
-        if (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino):
-            return True
-    return False
-
-
-_Description = tuple[int, int, int]
-"""An open file description, closely enough: (device, inode, access mode)."""
-
-
-class _NonblockTable:
-    """Which descriptions the Python backend switched, and for how many users.
-
-    ``O_NONBLOCK`` belongs to the open file description, which several
-    descriptors (``os.dup``) and several pairs, in any batch, may share. A
-    description is switched when its first user comes and put back only
-    when its last user goes. One table per process, behind a lock.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        # description -> [users, flags before the switch]
-        self._users: dict[_Description, list[int]] = {}
-
-    def acquire(self, fd: int) -> tuple[bool, _Description | None]:
-        """Prepare ``fd`` for the pump.
-
-        Returns whether I/O on it never blocks (``False``: it stays in
-        blocking mode and may only be read or written once per readiness
-        event) and the description to `release` later (``None``: nothing
-        was switched).
-        """
-        kind, info = _io_kind(fd)
-        if kind != "switchable":
-            return kind == "always-ready", None
-        with self._lock:
-            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-            key = (info.st_dev, info.st_ino, flags & os.O_ACCMODE)
-            entry = self._users.get(key)
-            if entry is None:
-                self._users[key] = [1, flags]
-                if not flags & os.O_NONBLOCK:
-                    fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
-            else:
-                entry[0] += 1
-        return True, key
-
-    def release(self, fd: int, key: _Description | None) -> None:
-        """Drop one user of ``key`` (through ``fd``); restore after the last."""
-        if key is None:
-            return
-        with self._lock:
-            entry = self._users[key]
-            entry[0] -= 1
-            if entry[0]:
-                return
-            del self._users[key]
-            flags = entry[1]
-            if not flags & os.O_NONBLOCK:
-                with contextlib.suppress(OSError):  # closed by its owner meanwhile
-                    fcntl.fcntl(fd, fcntl.F_SETFL, flags)
-
-
-_NONBLOCK = _NonblockTable()
-
-
-class _Poller(typ.Protocol):
-    """What the driver uses of a ``select.poll`` object."""
-
-    def register(self, fd: int, eventmask: int, /) -> None: ...
-
-    def poll(self, timeout: float | None, /) -> list[tuple[int, int]]: ...
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _FdOps:
-    """Every descriptor call of `_Pair` and `_Driver`, in one place.
-
-    `_OS_OPS`, the default, is the system's. The state machine's tests hand
-    in fakes (scripted readiness, short reads and writes, errors) and drive
-    pairs and drivers without a descriptor. A pair calls ``self.ops.read``
-    where it called ``os.read``: the hot path costs what it did.
-    """
-
-    read: cabc.Callable[[int, int], bytes]
-    write: cabc.Callable[[int, memoryview], int]
-    poll: cabc.Callable[[], _Poller]
-    check_ends: cabc.Callable[[int, int], None]
-    acquire: cabc.Callable[[int], tuple[bool, _Description | None]]
-    release: cabc.Callable[[int, _Description | None], None]
-
-
-_OS_OPS: typ.Final = _FdOps(
-    os.read,
-    os.write,
-    select.poll,
-    check_ends,
-    _NONBLOCK.acquire,
-    _NONBLOCK.release,
-)
-
-
-# ---------------------------------------------------------------------------
-# One pair's state machine
-# ---------------------------------------------------------------------------
-
-
-class _Pair:
-    """One reader->writer transfer, driven by readiness.
-
-    States: copying (``pending`` holds at most ``buffer_size`` unwritten
-    bytes), draining (the downstream broke: read and discard), done
-    (``result`` set).
-    """
-
-    __slots__ = (
-        "buffer_size",
-        "discarded",
-        "drain_deadline",
-        "drain_timeout",
-        "eof",
-        "index",
-        "ops",
-        "pending",
-        "reader",
-        "reader_key",
-        "reader_loops",
-        "released",
-        "result",
-        "writer",
-        "writer_key",
-        "writer_loops",
-        "written",
-    )
-
-    def __init__(  # noqa: PLR0913 - ops: the tests' seam, by keyword
-        self,
-        index: int,
-        reader: int,
-        writer: int,
-        buffer_size: int,
-        drain_timeout: float | None,
-        *,
-        ops: _FdOps = _OS_OPS,
-    ) -> None:
-        self.index = index
-        self.ops = ops
-        self.reader = reader
-        self.writer = writer
-        self.buffer_size = buffer_size
-        self.drain_timeout = drain_timeout
-        self.drain_deadline: float | None = None
-        self.pending = memoryview(b"")
-        self.written = 0
-        self.discarded = 0
-        self.eof = False
-        self.result: PairResult | None = None
-        ops.check_ends(reader, writer)
-        self.reader_loops, self.reader_key = ops.acquire(reader)
-        try:
-            self.writer_loops, self.writer_key = ops.acquire(writer)
-        except OSError:
-            ops.release(reader, self.reader_key)
-            raise
-        self.released = False
-
-    def release(self) -> None:
-        """Put back the flags this pair switched (once)."""
-        if not self.released:
-            self.released = True
-            self.ops.release(self.writer, self.writer_key)
-            self.ops.release(self.reader, self.reader_key)
-
-    @property
-    def draining(self) -> bool:
-        return self.drain_deadline is not None
-
-    def wanted_events(self) -> tuple[int, int]:
-        """Return the poll events wanted on (reader, writer); 0 means none."""
-        if self.pending and not self.draining:
-            return 0, _POLL_WRITE
-        return _POLL_READ, 0
-
-    def woken_by(self, ready: dict[int, int]) -> bool:
-        """Say whether poll results ``ready`` concern what this pair waits for."""
-        reader_events, writer_events = self.wanted_events()
-        reader_woken = reader_events and ready.get(self.reader, 0)
-        writer_woken = writer_events and ready.get(self.writer, 0)
-        return bool(reader_woken or writer_woken)
-
-    def step(self, now: float) -> None:
-        """Move bytes until a descriptor would block, the budget is spent or done."""
-        try:
-            for _ in range(_STEP_BUDGET):
-                if self.pending and not self._write():
-                    return
-                if self.result is not None:
-                    return
-                if not self._read(now):
-                    return
-        except OSError as error:
-            self.result = error
-
-    def check_deadline(self, now: float) -> None:
-        """Finish a bounded drain whose time is up."""
-        if self.result is None and self.drain_deadline and now >= self.drain_deadline:
-            self.result = self.written
-
-    def _write(self) -> bool:
-        """Write pending bytes; return False when the writer is not to be retried."""
-        data = self.pending
-        if not self.writer_loops:
-            data = data[:_BLOCKING_WRITE_CHUNK]
-        try:
-            count = self.ops.write(self.writer, data)
-        except (BlockingIOError, InterruptedError):
-            # os.write retries EINTR itself (PEP 475); a substitute may not.
-            return False
-        except OSError as error:
-            if error.errno not in _DOWNSTREAM_GONE:
-                raise
-            self._start_drain(time.monotonic())
-            return True
-        self.written += count
-        self.pending = self.pending[count:]
-        if not self.pending and self.eof:
-            self.result = self.written
-        # A descriptor left in blocking mode gets one write per readiness event.
-        return self.writer_loops and not self.pending
-
-    def _read(self, now: float) -> bool:
-        """Read one chunk; return False when the reader would block."""
-        try:
-            data = self.ops.read(self.reader, self.buffer_size)
-        except (BlockingIOError, InterruptedError):
-            return False
-        if not data:
-            self.eof = True
-            if not self.pending or self.draining:
-                self.result = self.written
-            return True
-        if self.draining:
-            self.discarded += len(data)
-            self.check_deadline(now)
-        else:
-            self.pending = memoryview(data)
-        # A descriptor left in blocking mode gets one read per readiness event.
-        return self.reader_loops
-
-    def _start_drain(self, now: float) -> None:
-        self.pending = memoryview(b"")
-        timeout = self.drain_timeout
-        self.drain_deadline = now + timeout if timeout is not None else float("inf")
-        if self.eof:
-            self.result = self.written
 
 
 # ---------------------------------------------------------------------------
@@ -369,13 +65,13 @@ class _Driver:
         self,
         on_done: cabc.Callable[[int, PairResult], None],
         wake_fd: int | None = None,
-        ops: _FdOps = _OS_OPS,
+        ops: FdOps = OS_OPS,
     ) -> None:
         self._on_done = on_done
         self.wake_fd = wake_fd
         self.ops = ops
-        self._active: list[_Pair] = []
-        self._pairs: list[_Pair | None] = []
+        self._active: list[Pair] = []
+        self._pairs: list[Pair | None] = []
         self.cancelled = False
         self.on_progress: ProgressCallback | None = None
         self.progress_interval = DEFAULT_PROGRESS_INTERVAL
@@ -394,7 +90,7 @@ class _Driver:
         """Start every pair; one that fails validation is reported at once."""
         for index, (reader, writer) in enumerate(pairs):
             try:
-                pair = _Pair(
+                pair = Pair(
                     index, reader, writer, buffer_size, drain_timeout, ops=self.ops
                 )
             except OSError as error:
@@ -460,7 +156,7 @@ class _Driver:
             error.__cause__ = cause
             self._on_done(pair.index, error)
 
-    def _poller(self, now: float) -> tuple[_Poller, int | None]:
+    def _poller(self, now: float) -> tuple[Poller, int | None]:
         poller = self.ops.poll()
         events: dict[int, int] = {}
         deadline: float | None = None
@@ -473,7 +169,7 @@ class _Driver:
             if pair.drain_deadline is not None and pair.drain_deadline < float("inf"):
                 deadline = min(deadline or pair.drain_deadline, pair.drain_deadline)
         if self.wake_fd is not None:
-            events[self.wake_fd] = _POLL_READ
+            events[self.wake_fd] = POLL_READ
         for fd, mask in events.items():
             poller.register(fd, mask)
         if self._next_progress < float("inf"):

@@ -14,7 +14,7 @@ from pipes import is_nonblocking, set_nonblocking
 import pytest
 
 import cuprum
-from cuprum import StreamBackend, _streams
+from cuprum import StreamBackend, _streams_pair
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -56,7 +56,7 @@ def test_raising_callback_releases_every_pair_that_ended_in_the_same_turn(
     assert len(calls) == 1, "the batch is abandoned at the first callback error"
     assert [is_nonblocking(fd) for fd in watched] == [before] * len(watched)
     if stream_backend is StreamBackend.PYTHON:
-        assert _streams._NONBLOCK._users == {}  # noqa: SLF001 - the flag table
+        assert _streams_pair._NONBLOCK._users == {}  # noqa: SLF001 - the flag table
 
 
 def test_raising_callback_for_a_pair_that_fails_at_once_releases_the_others(
@@ -78,4 +78,4 @@ def test_raising_callback_for_a_pair_that_fails_at_once_releases_the_others(
     assert not is_nonblocking(source.read)
     assert not is_nonblocking(sink.write)
     if stream_backend is StreamBackend.PYTHON:
-        assert _streams._NONBLOCK._users == {}  # noqa: SLF001 - the flag table
+        assert _streams_pair._NONBLOCK._users == {}  # noqa: SLF001 - the flag table

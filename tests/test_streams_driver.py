@@ -1,7 +1,7 @@
 """The Python backend's pair and driver state machine, on scripted fake descriptors.
 
-The model is ``engine/src/pair.rs``'s tests. `_Pair` and `_Driver` are handed
-fake descriptor operations (`cuprum._streams._FdOps`) whose ends follow a
+The model is ``engine/src/pair.rs``'s tests. `Pair` and `_Driver` are handed
+fake descriptor operations (`cuprum._streams_pair.FdOps`) whose ends follow a
 script: short reads and writes, ``EAGAIN``, ``EINTR``, a broken downstream,
 other errors, and readiness as ``poll`` reports it. Each transition is checked
 on its own, without threads or real pipes, and hypothesis checks arbitrary
@@ -23,14 +23,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cuprum._streams import (
+from cuprum._streams import _Driver
+from cuprum._streams_pair import (
     _BLOCKING_WRITE_CHUNK,
-    _POLL_READ,
-    _POLL_WRITE,
     _STEP_BUDGET,
-    _Driver,
-    _FdOps,
-    _Pair,
+    POLL_READ,
+    POLL_WRITE,
+    FdOps,
+    Pair,
 )
 
 if typ.TYPE_CHECKING:
@@ -194,8 +194,8 @@ class FakeSystem:
         self.readiness[wfd] = collections.deque(writer_ready)
         return rfd, wfd
 
-    def ops(self) -> _FdOps:
-        return _FdOps(
+    def ops(self) -> FdOps:
+        return FdOps(
             self.read,
             self.write,
             self.poller,
@@ -247,7 +247,7 @@ class FakeSystem:
 class Rig:
     """One pair on fake ends."""
 
-    pair: _Pair
+    pair: Pair
     reader: FakeReader
     writer: FakeWriter
     system: FakeSystem
@@ -268,11 +268,11 @@ def rig(
     rfd, wfd = system.add(
         reader, writer, reader_loops=reader_loops, writer_loops=writer_loops
     )
-    pair = _Pair(0, rfd, wfd, buffer_size, drain_timeout, ops=system.ops())
+    pair = Pair(0, rfd, wfd, buffer_size, drain_timeout, ops=system.ops())
     return Rig(pair, reader, writer, system)
 
 
-def run(pair: _Pair, limit: int = 200_000) -> PairResult:
+def run(pair: Pair, limit: int = 200_000) -> PairResult:
     """Step ``pair`` until done, as a driver whose every wait is answered."""
     for _ in range(limit):
         now = time.monotonic()
@@ -307,7 +307,7 @@ def test_short_write_keeps_the_remaining_bytes() -> None:
     assert r.writer.out == b"abc"
     assert bytes(r.pair.pending) == b"defgh"
     assert r.pair.result is None
-    assert r.pair.wanted_events() == (0, _POLL_WRITE), "waits on the writer"
+    assert r.pair.wanted_events() == (0, POLL_WRITE), "waits on the writer"
     assert r.reader.reads == 1, "no read while bytes are pending"
     assert run(r.pair) == 8
     assert r.writer.out == b"abcdefgh"
@@ -318,7 +318,7 @@ def test_eagain_on_read_waits_on_the_reader() -> None:
     r.pair.step(time.monotonic())
     assert r.writer.out == b"ab"
     assert r.pair.result is None
-    assert r.pair.wanted_events() == (_POLL_READ, 0)
+    assert r.pair.wanted_events() == (POLL_READ, 0)
     assert run(r.pair) == 6
     assert r.writer.out == b"abcdef"
 
@@ -328,7 +328,7 @@ def test_eagain_on_write_waits_on_the_writer_and_loses_nothing() -> None:
     r.pair.step(time.monotonic())
     assert r.writer.out == b""
     assert bytes(r.pair.pending) == b"abcdef"
-    assert r.pair.wanted_events() == (0, _POLL_WRITE)
+    assert r.pair.wanted_events() == (0, POLL_WRITE)
     assert run(r.pair) == 6
     assert r.writer.out == b"abcdef"
 
@@ -365,12 +365,12 @@ def test_draining_pair_waits_on_the_reader_only() -> None:
     r = rig(data_of(100), [Up(10), Up(10), EAGAIN], [Up(3), EPIPE])
     r.pair.step(time.monotonic())  # a short write: the writer is full
     assert not r.pair.draining
-    assert r.pair.wanted_events() == (0, _POLL_WRITE)
+    assert r.pair.wanted_events() == (0, POLL_WRITE)
     r.pair.step(time.monotonic())  # EPIPE, then discard until EAGAIN
     assert r.pair.draining
     assert r.pair.discarded == 10
     assert r.pair.result is None
-    assert r.pair.wanted_events() == (_POLL_READ, 0)
+    assert r.pair.wanted_events() == (POLL_READ, 0)
     assert run(r.pair) == 3
 
 
@@ -473,7 +473,7 @@ def test_refused_writer_releases_the_reader() -> None:
     rfd, wfd = system.add(FakeReader(b""), FakeWriter())
     system.refuse_acquire.add(wfd)
     with pytest.raises(PermissionError):
-        _Pair(0, rfd, wfd, 16, None, ops=system.ops())
+        Pair(0, rfd, wfd, 16, None, ops=system.ops())
     assert system.all_released()
 
 

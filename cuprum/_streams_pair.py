@@ -1,0 +1,342 @@
+"""The Python backend's pair: one transfer's state machine and its descriptors.
+
+Owns what `cuprum._streams`' driver steps for each pair: how a descriptor
+is prepared (`_io_kind`: always ready, switchable or kept blocking; the
+process-wide table of switched ``O_NONBLOCK`` flags), `FdOps` (every
+descriptor call a pair or driver makes, the seam the state machine's tests
+fill with fakes) and `Pair` (one reader->writer transfer driven by
+readiness: copying, draining behind a broken downstream, done).
+
+Invariants:
+
+* a caller's descriptor is never closed;
+* a descriptor's ``O_NONBLOCK`` flag is switched only for descriptors the
+  caller made (never for descriptors 0 to 2, another descriptor of their
+  file, or a terminal), counted per open file description across pairs and
+  batches, and restored once its last pair releases it;
+* a pair holds at most ``buffer_size`` unwritten bytes; a write to a broken
+  downstream (``EPIPE``/``ECONNRESET``) starts the drain: the reader is read
+  and discarded until EOF (or the drain bound), and the pair ends with the
+  bytes written before the break.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import os
+import select
+import stat
+import threading
+import time
+import typing as typ
+
+from cuprum._options import check_ends
+
+if typ.TYPE_CHECKING:
+    import collections.abc as cabc
+
+    from cuprum._options import PairResult
+
+_STEP_BUDGET: typ.Final = 16
+"""Reads per pair per turn, so one always-ready pair cannot starve others."""
+_BLOCKING_WRITE_CHUNK: typ.Final = 4096
+"""Largest write to a descriptor left in blocking mode after ``POLLOUT``."""
+POLL_READ: typ.Final = select.POLLIN | select.POLLPRI
+"""The ``poll`` events a pair (or a driver's wake-up pipe) waits for to read."""
+POLL_WRITE: typ.Final = select.POLLOUT
+"""The ``poll`` events a pair waits for to write."""
+_DOWNSTREAM_GONE: typ.Final = (errno.EPIPE, errno.ECONNRESET)
+
+
+# ---------------------------------------------------------------------------
+# Descriptor handling
+# ---------------------------------------------------------------------------
+
+
+_IoKind = typ.Literal["always-ready", "switchable", "keep-blocking"]
+
+
+def _io_kind(fd: int) -> tuple[_IoKind, os.stat_result]:
+    """Classify ``fd`` for the pump (contract sections 2.8 and 2.10).
+
+    Regular files and character devices such as ``/dev/null`` never block.
+    Standard streams, any other descriptor of the file open as fd 0 to 2
+    (``os.dup(0)``, say), and terminals share their open file description
+    with other processes, so their ``O_NONBLOCK`` flag is left alone.
+    Anything else (pipes, FIFOs, sockets) is the caller's own and may be
+    switched. Returns the kind and the descriptor's ``fstat``.
+    """
+    info = os.fstat(fd)
+    if stat.S_ISREG(info.st_mode) or stat.S_ISBLK(info.st_mode):
+        return "always-ready", info
+    if stat.S_ISCHR(info.st_mode):  # terminals are character devices
+        return ("keep-blocking" if os.isatty(fd) else "always-ready"), info
+    if fd <= 2 or _is_standard_stream(info):
+        return "keep-blocking", info
+    return "switchable", info
+
+
+def _is_standard_stream(info: os.stat_result) -> bool:
+    """Say whether ``info`` is the file open as fd 0, 1 or 2."""
+    for fd in (0, 1, 2):
+        try:
+            other = os.fstat(fd)
+        except OSError:
+            continue
+        if (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino):
+            return True
+    return False
+
+
+_Description = tuple[int, int, int]
+"""An open file description, closely enough: (device, inode, access mode)."""
+
+
+class _NonblockTable:
+    """Which descriptions the Python backend switched, and for how many users.
+
+    ``O_NONBLOCK`` belongs to the open file description, which several
+    descriptors (``os.dup``) and several pairs, in any batch, may share. A
+    description is switched when its first user comes and put back only
+    when its last user goes. One table per process, behind a lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # description -> [users, flags before the switch]
+        self._users: dict[_Description, list[int]] = {}
+
+    def acquire(self, fd: int) -> tuple[bool, _Description | None]:
+        """Prepare ``fd`` for the pump.
+
+        Returns whether I/O on it never blocks (``False``: it stays in
+        blocking mode and may only be read or written once per readiness
+        event) and the description to `release` later (``None``: nothing
+        was switched).
+        """
+        kind, info = _io_kind(fd)
+        if kind != "switchable":
+            return kind == "always-ready", None
+        with self._lock:
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+            key = (info.st_dev, info.st_ino, flags & os.O_ACCMODE)
+            entry = self._users.get(key)
+            if entry is None:
+                self._users[key] = [1, flags]
+                if not flags & os.O_NONBLOCK:
+                    fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+            else:
+                entry[0] += 1
+        return True, key
+
+    def release(self, fd: int, key: _Description | None) -> None:
+        """Drop one user of ``key`` (through ``fd``); restore after the last."""
+        if key is None:
+            return
+        with self._lock:
+            entry = self._users[key]
+            entry[0] -= 1
+            if entry[0]:
+                return
+            del self._users[key]
+            flags = entry[1]
+            if not flags & os.O_NONBLOCK:
+                with contextlib.suppress(OSError):  # closed by its owner meanwhile
+                    fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+
+
+_NONBLOCK = _NonblockTable()
+
+
+class Poller(typ.Protocol):
+    """What the driver uses of a ``select.poll`` object."""
+
+    def register(self, fd: int, eventmask: int, /) -> None: ...
+
+    def poll(self, timeout: float | None, /) -> list[tuple[int, int]]: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FdOps:
+    """Every descriptor call of `Pair` and the driver (`cuprum._streams`), in one place.
+
+    `OS_OPS`, the default, is the system's. The state machine's tests hand
+    in fakes (scripted readiness, short reads and writes, errors) and drive
+    pairs and drivers without a descriptor. A pair calls ``self.ops.read``
+    where it called ``os.read``: the hot path costs what it did.
+    """
+
+    read: cabc.Callable[[int, int], bytes]
+    write: cabc.Callable[[int, memoryview], int]
+    poll: cabc.Callable[[], Poller]
+    check_ends: cabc.Callable[[int, int], None]
+    acquire: cabc.Callable[[int], tuple[bool, _Description | None]]
+    release: cabc.Callable[[int, _Description | None], None]
+
+
+OS_OPS: typ.Final = FdOps(
+    os.read,
+    os.write,
+    select.poll,
+    check_ends,
+    _NONBLOCK.acquire,
+    _NONBLOCK.release,
+)
+
+
+# ---------------------------------------------------------------------------
+# One pair's state machine
+# ---------------------------------------------------------------------------
+
+
+class Pair:
+    """One reader->writer transfer, driven by readiness.
+
+    States: copying (``pending`` holds at most ``buffer_size`` unwritten
+    bytes), draining (the downstream broke: read and discard), done
+    (``result`` set).
+    """
+
+    __slots__ = (
+        "buffer_size",
+        "discarded",
+        "drain_deadline",
+        "drain_timeout",
+        "eof",
+        "index",
+        "ops",
+        "pending",
+        "reader",
+        "reader_key",
+        "reader_loops",
+        "released",
+        "result",
+        "writer",
+        "writer_key",
+        "writer_loops",
+        "written",
+    )
+
+    def __init__(  # noqa: PLR0913 - ops: the tests' seam, by keyword
+        self,
+        index: int,
+        reader: int,
+        writer: int,
+        buffer_size: int,
+        drain_timeout: float | None,
+        *,
+        ops: FdOps = OS_OPS,
+    ) -> None:
+        self.index = index
+        self.ops = ops
+        self.reader = reader
+        self.writer = writer
+        self.buffer_size = buffer_size
+        self.drain_timeout = drain_timeout
+        self.drain_deadline: float | None = None
+        self.pending = memoryview(b"")
+        self.written = 0
+        self.discarded = 0
+        self.eof = False
+        self.result: PairResult | None = None
+        ops.check_ends(reader, writer)
+        self.reader_loops, self.reader_key = ops.acquire(reader)
+        try:
+            self.writer_loops, self.writer_key = ops.acquire(writer)
+        except OSError:
+            ops.release(reader, self.reader_key)
+            raise
+        self.released = False
+
+    def release(self) -> None:
+        """Put back the flags this pair switched (once)."""
+        if not self.released:
+            self.released = True
+            self.ops.release(self.writer, self.writer_key)
+            self.ops.release(self.reader, self.reader_key)
+
+    @property
+    def draining(self) -> bool:
+        return self.drain_deadline is not None
+
+    def wanted_events(self) -> tuple[int, int]:
+        """Return the poll events wanted on (reader, writer); 0 means none."""
+        if self.pending and not self.draining:
+            return 0, POLL_WRITE
+        return POLL_READ, 0
+
+    def woken_by(self, ready: dict[int, int]) -> bool:
+        """Say whether poll results ``ready`` concern what this pair waits for."""
+        reader_events, writer_events = self.wanted_events()
+        reader_woken = reader_events and ready.get(self.reader, 0)
+        writer_woken = writer_events and ready.get(self.writer, 0)
+        return bool(reader_woken or writer_woken)
+
+    def step(self, now: float) -> None:
+        """Move bytes until a descriptor would block, the budget is spent or done."""
+        try:
+            for _ in range(_STEP_BUDGET):
+                if self.pending and not self._write():
+                    return
+                if self.result is not None:
+                    return
+                if not self._read(now):
+                    return
+        except OSError as error:
+            self.result = error
+
+    def check_deadline(self, now: float) -> None:
+        """Finish a bounded drain whose time is up."""
+        if self.result is None and self.drain_deadline and now >= self.drain_deadline:
+            self.result = self.written
+
+    def _write(self) -> bool:
+        """Write pending bytes; return False when the writer is not to be retried."""
+        data = self.pending
+        if not self.writer_loops:
+            data = data[:_BLOCKING_WRITE_CHUNK]
+        try:
+            count = self.ops.write(self.writer, data)
+        except (BlockingIOError, InterruptedError):
+            # os.write retries EINTR itself (PEP 475); a substitute may not.
+            return False
+        except OSError as error:
+            if error.errno not in _DOWNSTREAM_GONE:
+                raise
+            self._start_drain(time.monotonic())
+            return True
+        self.written += count
+        self.pending = self.pending[count:]
+        if not self.pending and self.eof:
+            self.result = self.written
+        # A descriptor left in blocking mode gets one write per readiness event.
+        return self.writer_loops and not self.pending
+
+    def _read(self, now: float) -> bool:
+        """Read one chunk; return False when the reader would block."""
+        try:
+            data = self.ops.read(self.reader, self.buffer_size)
+        except (BlockingIOError, InterruptedError):
+            return False
+        if not data:
+            self.eof = True
+            if not self.pending or self.draining:
+                self.result = self.written
+            return True
+        if self.draining:
+            self.discarded += len(data)
+            self.check_deadline(now)
+        else:
+            self.pending = memoryview(data)
+        # A descriptor left in blocking mode gets one read per readiness event.
+        return self.reader_loops
+
+    def _start_drain(self, now: float) -> None:
+        self.pending = memoryview(b"")
+        timeout = self.drain_timeout
+        self.drain_deadline = now + timeout if timeout is not None else float("inf")
+        if self.eof:
+            self.result = self.written

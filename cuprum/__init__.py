@@ -41,9 +41,9 @@ from cuprum.catalogue import (
     ProjectSettings,
     UnknownProgramError,
 )
-from cuprum.pipeline import (
+from cuprum.pipeline import Pipeline
+from cuprum.results import (
     CommandResult,
-    Pipeline,
     PipelineResult,
     ProgramNotFoundError,
     RunOutputOptions,

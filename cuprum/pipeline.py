@@ -1,9 +1,8 @@
 """Pipelines: spawn the stages, wire and pump the hops, judge and report.
 
-Owns `Pipeline`, the result types (`PipelineResult`, `StageResult`,
-`CommandResult`), `RunOutputOptions`, `TimeoutExpired`,
-`ProgramNotFoundError`, and the machinery that runs a list of stages
+Owns `Pipeline` and the machinery that runs a list of stages
 (`run_stages`), which `cuprum.sh.SafeCmd` uses for single commands too.
+What a run returns and raises is in `cuprum.results`.
 
 How a run goes (contract section 7):
 
@@ -46,7 +45,6 @@ import os
 import select
 import shutil
 import signal
-import subprocess
 import sys
 import time
 import typing as typ
@@ -56,6 +54,13 @@ from cuprum._errors import EngineError
 from cuprum._options import ProgressCallback, validate_drain_timeout
 from cuprum._pump import pump_many_async
 from cuprum._threads import sigpipe_blocked
+from cuprum.results import (
+    PipelineResult,
+    ProgramNotFoundError,
+    RunOutputOptions,
+    StageResult,
+    TimeoutExpired,
+)
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -81,178 +86,6 @@ _TERMINATING_SIGNALS: typ.Final = (signal.SIGTERM, signal.SIGKILL)
 """The signals cuprum ends stages with (fail-fast, timeout, cancellation)."""
 _F_SETPIPE_SZ: typ.Final[int | None] = getattr(fcntl, "F_SETPIPE_SZ", None)
 _log = logging.getLogger(__name__)
-
-
-class ProgramNotFoundError(FileNotFoundError):
-    """A catalogued program is not installed: ``PATH`` has no such executable."""
-
-
-# ---------------------------------------------------------------------------
-# Options and results
-# ---------------------------------------------------------------------------
-
-
-@dc.dataclass(frozen=True, slots=True)
-class RunOutputOptions:
-    """What a run does with the stages' output.
-
-    Parameters
-    ----------
-    capture
-        Keep stdout (of the last stage) and every stage's stderr, and return
-        them as text. Without it they are still read (a stage never stalls)
-        but dropped, and the results carry ``None``.
-    echo
-        Copy the output, as it arrives, to this process's ``sys.stdout`` and
-        ``sys.stderr``.
-    encoding, errors
-        How bytes become text (`bytes.decode` arguments).
-
-    """
-
-    capture: bool = True
-    echo: bool = False
-    encoding: str = "utf-8"
-    errors: str = "replace"
-
-
-@dc.dataclass(frozen=True, slots=True)
-class StageResult:
-    """How one stage of a pipeline ended.
-
-    Attributes
-    ----------
-    argv
-        The stage's arguments, program first.
-    exit_code
-        The exit status; negative ``-N`` when ended by signal ``N``.
-    pid
-        The stage's process id (also its process group id).
-    stderr
-        The stage's stderr text, or ``None`` when not captured.
-    ok
-        True when the stage exited 0, or ended by ``SIGPIPE`` because its
-        downstream left (not a failure, contract section 7).
-    terminated
-        True when the stage died of a signal cuprum sent it (``SIGTERM`` or
-        ``SIGKILL``: fail-fast, timeout or cancellation). A stage that
-        exited with a status of its own was not terminated, whoever
-        signalled it.
-
-    """
-
-    argv: tuple[str, ...]
-    exit_code: int
-    pid: int
-    stderr: str | None
-    ok: bool
-    terminated: bool = False
-
-
-@dc.dataclass(frozen=True, slots=True)
-class PipelineResult:
-    """How a pipeline ended.
-
-    Attributes
-    ----------
-    stdout
-        The last stage's stdout text, or ``None`` when not captured.
-    stages
-        One `StageResult` per stage, in pipeline order.
-    failure_index
-        The lowest index among stages that failed on their own (not by
-        cuprum's termination, not by ``SIGPIPE`` after their downstream
-        left); ``None`` when none did.
-    hop_bytes
-        Bytes cuprum pumped through each hop (stage i -> stage i+1).
-    hop_seconds
-        Seconds from the start of the run to the end of each hop.
-
-    """
-
-    stdout: str | None
-    stages: list[StageResult]
-    failure_index: int | None
-    hop_bytes: tuple[int, ...] = ()
-    hop_seconds: tuple[float, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True when no stage failed on its own."""
-        return self.failure_index is None
-
-    @property
-    def exit_codes(self) -> tuple[int, ...]:
-        """Every stage's exit code, in order."""
-        return tuple(stage.exit_code for stage in self.stages)
-
-
-@dc.dataclass(frozen=True, slots=True)
-class CommandResult:
-    """How a single command ended.
-
-    Attributes
-    ----------
-    argv
-        The command's arguments, program first.
-    exit_code
-        The exit status; negative ``-N`` when ended by signal ``N``.
-    pid
-        The process id.
-    stdout, stderr
-        The output text, or ``None`` when not captured.
-
-    """
-
-    argv: tuple[str, ...]
-    exit_code: int
-    pid: int
-    stdout: str | None
-    stderr: str | None
-
-    @property
-    def ok(self) -> bool:
-        """True when the command exited 0."""
-        return self.exit_code == 0
-
-
-class TimeoutExpired(subprocess.TimeoutExpired):
-    """A run outlived its ``timeout``; every stage has been ended and reaped.
-
-    Attributes
-    ----------
-    cmd
-        Every stage's argv, in pipeline order: a list of lists of ``str``
-        (one inner list for a single command), not the one argv a
-        ``subprocess`` timeout holds.
-    timeout
-        The timeout, in seconds.
-    output, stdout
-        The last stage's stdout captured before the end (``None`` when not
-        captured).
-    stderr
-        Every stage's captured stderr, concatenated in stage order.
-    result
-        The partial `PipelineResult`: per-stage exit codes and stderr.
-
-    """
-
-    def __init__(self, timeout: float, result: PipelineResult) -> None:
-        stderr_parts = [stage.stderr for stage in result.stages]
-        stderr = (
-            None
-            if all(part is None for part in stderr_parts)
-            else "".join(part or "" for part in stderr_parts)
-        )
-        super().__init__([], timeout, output=result.stdout, stderr=stderr)
-        # One argv per stage, where subprocess's holds one command's.
-        self.cmd: list[list[str]] = [list(stage.argv) for stage in result.stages]
-        self.result = result
-
-    def __str__(self) -> str:
-        """Say which pipeline timed out and after how long."""
-        shown = " | ".join(" ".join(stage.argv) for stage in self.result.stages)
-        return f"{shown!r} timed out after {self.timeout} seconds"
 
 
 # ---------------------------------------------------------------------------

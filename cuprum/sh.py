@@ -23,13 +23,12 @@ from cuprum.catalogue import DEFAULT_CATALOGUE, Program, ProgramCatalogue
 from cuprum.pipeline import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_TERMINATE_GRACE,
-    CommandResult,
     Pipeline,
-    RunOutputOptions,
     ensure_no_running_loop,
     merge_output_options,
     run_stages,
 )
+from cuprum.results import CommandResult, RunOutputOptions
 
 if typ.TYPE_CHECKING:
     from cuprum.catalogue import ProjectSettings

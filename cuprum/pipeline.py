@@ -24,7 +24,7 @@ How a run goes (contract section 7):
 
 Invariants:
 
-* every descriptor the run creates is owned by one `_Fd` and closed exactly
+* every descriptor the run creates is owned by one `Fd` and closed exactly
   once, by whichever of spawn, ``on_pair_done`` or the final clean-up comes
   first; the clean-up runs on every path (success, failure, timeout,
   cancellation, spawn error);
@@ -39,21 +39,18 @@ import codecs
 import contextlib
 import dataclasses as dc
 import errno
-import fcntl
 import logging
 import os
-import select
 import shutil
 import signal
-import sys
 import time
 import typing as typ
 
 from cuprum._child import Child, spawn
 from cuprum._errors import EngineError
+from cuprum._fdio import Capture, Fd, Fds, read_into, readers_gone, write_from
 from cuprum._options import ProgressCallback, validate_drain_timeout
 from cuprum._pump import pump_many_async
-from cuprum._threads import sigpipe_blocked
 from cuprum.results import (
     PipelineResult,
     ProgramNotFoundError,
@@ -73,10 +70,6 @@ DEFAULT_DRAIN_TIMEOUT: typ.Final = 0.25
 DEFAULT_TERMINATE_GRACE: typ.Final = 1.0
 """Seconds between ``SIGTERM`` and ``SIGKILL`` when stages are terminated."""
 
-HOP_PIPE_SIZE: typ.Final = 1 << 20
-"""Capacity asked for each hop pipe (``F_SETPIPE_SZ``); refusals are ignored."""
-
-_READ_CHUNK: typ.Final = 1 << 16
 _SETTLE_BOUND: typ.Final = 2.0
 """Seconds clean-up waits for pumps and readers once every stage is reaped."""
 _REAP_BOUND: typ.Final = 2.0
@@ -84,7 +77,6 @@ _REAP_BOUND: typ.Final = 2.0
 _SIGPIPE_CODES: typ.Final = (-signal.SIGPIPE, 128 + signal.SIGPIPE)
 _TERMINATING_SIGNALS: typ.Final = (signal.SIGTERM, signal.SIGKILL)
 """The signals cuprum ends stages with (fail-fast, timeout, cancellation)."""
-_F_SETPIPE_SZ: typ.Final[int | None] = getattr(fcntl, "F_SETPIPE_SZ", None)
 _log = logging.getLogger(__name__)
 
 
@@ -358,167 +350,6 @@ async def _finish_despite_cancel(coro: cabc.Coroutine[object, object, None]) -> 
 
 
 # ---------------------------------------------------------------------------
-# Descriptors
-# ---------------------------------------------------------------------------
-
-
-class _Fd:
-    """One descriptor this run made; closed exactly once."""
-
-    __slots__ = ("fd",)
-
-    def __init__(self, fd: int) -> None:
-        self.fd: int | None = fd
-
-    @property
-    def number(self) -> int:
-        if self.fd is None:
-            msg = "descriptor already closed"
-            raise ValueError(msg)
-        return self.fd
-
-    def close(self) -> None:
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            os.close(fd)
-
-
-class _Fds:
-    """Every descriptor of one run, for the final clean-up."""
-
-    def __init__(self) -> None:
-        self._all: list[_Fd] = []
-
-    def pipe(self, *, enlarge: bool = False) -> tuple[_Fd, _Fd]:
-        read, write = os.pipe2(os.O_CLOEXEC)
-        ends = (_Fd(read), _Fd(write))
-        self._all.extend(ends)
-        if enlarge and _F_SETPIPE_SZ is not None:
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(write, _F_SETPIPE_SZ, HOP_PIPE_SIZE)
-        return ends
-
-    def close_all(self) -> None:
-        for end in self._all:
-            with contextlib.suppress(OSError):
-                end.close()
-
-
-# ---------------------------------------------------------------------------
-# Output readers
-# ---------------------------------------------------------------------------
-
-
-class _Capture:
-    """Collect one output stream; optionally echo it live as text."""
-
-    def __init__(self, options: RunOutputOptions, sink_name: str) -> None:
-        self._keep = options.capture
-        self._options = options
-        self._chunks: list[bytes] = []
-        self._sink_name = sink_name if options.echo else None
-        self._decoder = codecs.getincrementaldecoder(options.encoding)(
-            errors=options.errors
-        )
-
-    def feed(self, data: bytes) -> None:
-        if self._keep:
-            self._chunks.append(data)
-        if self._sink_name is not None:
-            self._echo(self._decoder.decode(data, final=not data))
-
-    def _echo(self, text: str) -> None:
-        if text and self._sink_name is not None:
-            sink = typ.cast("typ.TextIO", getattr(sys, self._sink_name))
-            sink.write(text)
-            sink.flush()
-
-    def finish(self) -> None:
-        if self._sink_name is not None:
-            self._echo(self._decoder.decode(b"", final=True))
-            self._sink_name = None
-
-    def text(self) -> str | None:
-        if not self._keep:
-            return None
-        return b"".join(self._chunks).decode(
-            self._options.encoding, self._options.errors
-        )
-
-
-async def _read_into(end: _Fd, capture: _Capture) -> None:
-    """Read ``end`` to EOF into ``capture``; close ``end`` when done."""
-    loop = asyncio.get_running_loop()
-    fd = end.number
-    os.set_blocking(fd, False)
-    try:
-        while True:
-            try:
-                data = os.read(fd, _READ_CHUNK)
-            except BlockingIOError:
-                await _readable(loop, fd)
-                continue
-            if not data:
-                return
-            capture.feed(data)
-    finally:
-        capture.finish()
-        end.close()
-
-
-async def _write_from(data: bytes, end: _Fd) -> None:
-    """Write ``data`` to ``end`` as it drains, then close ``end`` (EOF).
-
-    A reader that goes away first (``EPIPE``) ends the writing quietly: a
-    first stage may stop reading its input (``head -n 1``). ``SIGPIPE`` is
-    blocked around each write, so that holds whatever its disposition.
-    """
-    loop = asyncio.get_running_loop()
-    fd = end.number
-    os.set_blocking(fd, False)
-    view = memoryview(data)
-    try:
-        while view:
-            try:
-                with sigpipe_blocked():
-                    view = view[os.write(fd, view) :]
-            except BlockingIOError:
-                await _writable(loop, fd)
-            except (BrokenPipeError, ConnectionResetError):
-                return
-    finally:
-        end.close()
-
-
-async def _readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
-    """Wait until ``fd`` is readable (or hung up)."""
-    await _ready(fd, loop.add_reader, loop.remove_reader)
-
-
-async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
-    """Wait until ``fd`` has room (or its reader left)."""
-    await _ready(fd, loop.add_writer, loop.remove_writer)
-
-
-async def _ready(
-    fd: int,
-    watch: cabc.Callable[[int, cabc.Callable[[], None]], object],
-    unwatch: cabc.Callable[[int], object],
-) -> None:
-    ready = asyncio.get_running_loop().create_future()
-
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    watch(fd, wake)
-    try:
-        await ready
-    finally:
-        unwatch(fd)
-
-
-# ---------------------------------------------------------------------------
 # One run
 # ---------------------------------------------------------------------------
 
@@ -527,10 +358,10 @@ async def _ready(
 class _Hop:
     """Stage i stdout -> parent -> stage i+1 stdin."""
 
-    up_read: _Fd
-    up_write: _Fd
-    down_read: _Fd
-    down_write: _Fd
+    up_read: Fd
+    up_write: Fd
+    down_read: Fd
+    down_write: Fd
     downstream_gone: bool = False
     error: OSError | EngineError | None = None
     written: int = 0
@@ -542,7 +373,7 @@ class _Stage:
     index: int
     argv: tuple[str, ...]
     executable: str
-    stderr: _Capture
+    stderr: Capture
     process: Child | None = None
     watcher: asyncio.Task[None] | None = None
     returncode: int | None = None
@@ -566,11 +397,11 @@ class _Run:
         self._drain_timeout = drain_timeout
         self._grace = terminate_grace
         self._stages = [
-            _Stage(index, argv, exe, _Capture(options, "stderr"))
+            _Stage(index, argv, exe, Capture(options, "stderr"))
             for index, (argv, exe) in enumerate(zip(argvs, executables, strict=True))
         ]
-        self._stdout = _Capture(options, "stdout")
-        self._fds = _Fds()
+        self._stdout = Capture(options, "stdout")
+        self._fds = Fds()
         self._hops: list[_Hop] = []
         self._pump: asyncio.Task[object] | None = None
         self._readers: list[asyncio.Task[None]] = []
@@ -589,12 +420,12 @@ class _Run:
             down_read, down_write = self._fds.pipe(enlarge=True)
             self._hops.append(_Hop(up_read, up_write, down_read, down_write))
         out_read, out_write = self._fds.pipe()
-        feed: tuple[_Fd, _Fd] | None = None
+        feed: tuple[Fd, Fd] | None = None
         if self.input is not None:
             feed = self._fds.pipe()
         for stage in self._stages:
             err_read, err_write = self._fds.pipe()
-            stdin: _Fd | None
+            stdin: Fd | None
             if stage.index:
                 stdin = self._hops[stage.index - 1].down_read
             else:
@@ -607,13 +438,11 @@ class _Run:
             await self._spawn(stage, stdin, stdout, err_write)
             # Readers start once the writer is in a child (and closed here), so
             # a failed spawn leaves no reader waiting for an EOF that never comes.
-            self._readers.append(
-                asyncio.create_task(_read_into(err_read, stage.stderr))
-            )
-        self._readers.append(asyncio.create_task(_read_into(out_read, self._stdout)))
+            self._readers.append(asyncio.create_task(read_into(err_read, stage.stderr)))
+        self._readers.append(asyncio.create_task(read_into(out_read, self._stdout)))
         if feed is not None:
             data = typ.cast("bytes", self.input)
-            self._readers.append(asyncio.create_task(_write_from(data, feed[1])))
+            self._readers.append(asyncio.create_task(write_from(data, feed[1])))
         if self._hops:
             self._pump = asyncio.create_task(
                 pump_many_async(
@@ -626,7 +455,7 @@ class _Run:
             self._pump.add_done_callback(self._pump_ended)
 
     async def _spawn(
-        self, stage: _Stage, stdin: _Fd | None, stdout: _Fd, stderr: _Fd
+        self, stage: _Stage, stdin: Fd | None, stdout: Fd, stderr: Fd
     ) -> None:
         try:
             stage.process = spawn(
@@ -673,7 +502,7 @@ class _Run:
         elif isinstance(result, int):
             hop.written = result
         if hop.error is None and hop.down_write.fd is not None:
-            hop.downstream_gone = _readers_gone(hop.down_write.fd)
+            hop.downstream_gone = readers_gone(hop.down_write.fd)
         hop.up_read.close()
         hop.down_write.close()
 
@@ -835,13 +664,6 @@ def _exit_code(stage: _Stage) -> int:
     if process is not None and process.returncode is not None:
         return process.returncode
     return -signal.SIGKILL
-
-
-def _readers_gone(write_fd: int) -> bool:
-    """Say whether nobody reads the pipe ``write_fd`` writes to (``POLLERR``)."""
-    poller = select.poll()
-    poller.register(write_fd, select.POLLOUT)
-    return any(events & select.POLLERR for _, events in poller.poll(0))
 
 
 async def _join(

@@ -1,0 +1,217 @@
+"""A run's descriptors and output plumbing.
+
+Owns the descriptors a pipeline run makes and what flows through those that
+cuprum reads or writes itself (the hops are pumped by `cuprum._pump`):
+`Fd` (one descriptor, closed exactly once), `Fds` (every descriptor of a
+run, for the final clean-up; hop pipes enlarged to `HOP_PIPE_SIZE`),
+`Capture` (one output stream kept and/or echoed live as text), `read_into`
+(a stage's stdout or stderr, read to EOF), `write_from` (the first stage's
+input, written as the pipe drains) and `readers_gone` (has a hop's
+downstream left).
+
+Invariants: every descriptor is made ``O_CLOEXEC`` and owned by one `Fd`,
+closed by whichever of its users comes first and never twice; a reader or
+writer closes its end when it ends, however it ends; waiting for readiness
+goes through the running loop (``add_reader``/``add_writer``), never a
+thread; a write is made with ``SIGPIPE`` blocked, so a reader that left is
+``EPIPE``, which ends the writing quietly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import fcntl
+import os
+import select
+import sys
+import typing as typ
+
+from cuprum._threads import sigpipe_blocked
+
+if typ.TYPE_CHECKING:
+    import collections.abc as cabc
+
+    from cuprum.results import RunOutputOptions
+
+HOP_PIPE_SIZE: typ.Final = 1 << 20
+"""Capacity asked for each hop pipe (``F_SETPIPE_SZ``); refusals are ignored."""
+
+_READ_CHUNK: typ.Final = 1 << 16
+_F_SETPIPE_SZ: typ.Final[int | None] = getattr(fcntl, "F_SETPIPE_SZ", None)
+
+
+# ---------------------------------------------------------------------------
+# Descriptors
+# ---------------------------------------------------------------------------
+
+
+class Fd:
+    """One descriptor this run made; closed exactly once."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd: int | None = fd
+
+    @property
+    def number(self) -> int:
+        """The descriptor number; ``ValueError`` once closed."""
+        if self.fd is None:
+            msg = "descriptor already closed"
+            raise ValueError(msg)
+        return self.fd
+
+    def close(self) -> None:
+        """Close the descriptor, unless it already is."""
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+class Fds:
+    """Every descriptor of one run, for the final clean-up."""
+
+    def __init__(self) -> None:
+        self._all: list[Fd] = []
+
+    def pipe(self, *, enlarge: bool = False) -> tuple[Fd, Fd]:
+        """Make a pipe (read end, write end); ``enlarge`` for a hop's."""
+        read, write = os.pipe2(os.O_CLOEXEC)
+        ends = (Fd(read), Fd(write))
+        self._all.extend(ends)
+        if enlarge and _F_SETPIPE_SZ is not None:
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(write, _F_SETPIPE_SZ, HOP_PIPE_SIZE)
+        return ends
+
+    def close_all(self) -> None:
+        """Close every descriptor still open."""
+        for end in self._all:
+            with contextlib.suppress(OSError):
+                end.close()
+
+
+# ---------------------------------------------------------------------------
+# Output readers
+# ---------------------------------------------------------------------------
+
+
+class Capture:
+    """Collect one output stream; optionally echo it live as text."""
+
+    def __init__(self, options: RunOutputOptions, sink_name: str) -> None:
+        self._keep = options.capture
+        self._options = options
+        self._chunks: list[bytes] = []
+        self._sink_name = sink_name if options.echo else None
+        self._decoder = codecs.getincrementaldecoder(options.encoding)(
+            errors=options.errors
+        )
+
+    def feed(self, data: bytes) -> None:
+        """Keep and/or echo a chunk as it arrives."""
+        if self._keep:
+            self._chunks.append(data)
+        if self._sink_name is not None:
+            self._echo(self._decoder.decode(data, final=not data))
+
+    def _echo(self, text: str) -> None:
+        if text and self._sink_name is not None:
+            sink = typ.cast("typ.TextIO", getattr(sys, self._sink_name))
+            sink.write(text)
+            sink.flush()
+
+    def finish(self) -> None:
+        """Echo what the decoder still holds (the stream ended)."""
+        if self._sink_name is not None:
+            self._echo(self._decoder.decode(b"", final=True))
+            self._sink_name = None
+
+    def text(self) -> str | None:
+        """Everything kept, decoded; ``None`` when not capturing."""
+        if not self._keep:
+            return None
+        return b"".join(self._chunks).decode(
+            self._options.encoding, self._options.errors
+        )
+
+
+async def read_into(end: Fd, capture: Capture) -> None:
+    """Read ``end`` to EOF into ``capture``; close ``end`` when done."""
+    loop = asyncio.get_running_loop()
+    fd = end.number
+    os.set_blocking(fd, False)
+    try:
+        while True:
+            try:
+                data = os.read(fd, _READ_CHUNK)
+            except BlockingIOError:
+                await _readable(loop, fd)
+                continue
+            if not data:
+                return
+            capture.feed(data)
+    finally:
+        capture.finish()
+        end.close()
+
+
+async def write_from(data: bytes, end: Fd) -> None:
+    """Write ``data`` to ``end`` as it drains, then close ``end`` (EOF).
+
+    A reader that goes away first (``EPIPE``) ends the writing quietly: a
+    first stage may stop reading its input (``head -n 1``). ``SIGPIPE`` is
+    blocked around each write, so that holds whatever its disposition.
+    """
+    loop = asyncio.get_running_loop()
+    fd = end.number
+    os.set_blocking(fd, False)
+    view = memoryview(data)
+    try:
+        while view:
+            try:
+                with sigpipe_blocked():
+                    view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                await _writable(loop, fd)
+            except (BrokenPipeError, ConnectionResetError):
+                return
+    finally:
+        end.close()
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    """Wait until ``fd`` is readable (or hung up)."""
+    await _ready(fd, loop.add_reader, loop.remove_reader)
+
+
+async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    """Wait until ``fd`` has room (or its reader left)."""
+    await _ready(fd, loop.add_writer, loop.remove_writer)
+
+
+async def _ready(
+    fd: int,
+    watch: cabc.Callable[[int, cabc.Callable[[], None]], object],
+    unwatch: cabc.Callable[[int], object],
+) -> None:
+    ready = asyncio.get_running_loop().create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    watch(fd, wake)
+    try:
+        await ready
+    finally:
+        unwatch(fd)
+
+
+def readers_gone(write_fd: int) -> bool:
+    """Say whether nobody reads the pipe ``write_fd`` writes to (``POLLERR``)."""
+    poller = select.poll()
+    poller.register(write_fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))

@@ -5,7 +5,9 @@ writer is closed (the pump ends at EOF). Timed: the call alone, from the
 pipe's read end to the destination pipe (created once). After the call, the
 source is closed and the destination drained and checked (1,024 bytes).
 Every variant runs inside one asyncio event loop, in interleaved blocks
-(rounds) of equal size; the figures are over every call of a variant.
+(rounds) of equal size; the figures are over every call of a variant. The
+blocking splice loop is the C loop of scenario (a) called through ctypes on
+the caller's thread (the older cuprum's blocking call).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import statistics
 import time
 import typing as typ
 
+import _reference as ref
 import _support as sup
+import _syscalls
 
 import cuprum
 from cuprum import _streams_rs
@@ -66,7 +70,7 @@ VARIANTS: typ.Final = (
         "pump_stream, backend rust (blocking)",
         cuprum.pump_stream,
         backend="rust",
-        target="<= 5 us",
+        target="<= 5 us (5)",
     ),
     _variant(
         "native",
@@ -85,7 +89,7 @@ VARIANTS: typ.Final = (
         cuprum.pump_stream_async,
         backend="rust",
         awaited=True,
-        target="<= 50 us",
+        target="<= 50 us (5), <= 10 us (12)",
     ),
     _variant(
         "python_async",
@@ -95,6 +99,22 @@ VARIANTS: typ.Final = (
         awaited=True,
     ),
 )
+
+
+def variants() -> list[Variant]:
+    """Every variant, in the order each round runs them (the C loop if built)."""
+    found = list(VARIANTS)
+    splice = ref.lib().splice
+    if splice is not None:
+        found.insert(
+            3,
+            _variant(
+                "splice_ref",
+                "blocking splice loop: C through ctypes (caller's thread)",
+                splice,
+            ),
+        )
+    return found
 
 
 async def _block(variant: Variant, calls: int, dst_r: int, dst_w: int) -> list[float]:
@@ -132,16 +152,18 @@ async def _block(variant: Variant, calls: int, dst_r: int, dst_w: int) -> list[f
     return times
 
 
-async def _run(rounds: int, calls: int) -> dict[str, list[list[float]]]:
+async def _run(
+    chosen: list[Variant], rounds: int, calls: int
+) -> dict[str, list[list[float]]]:
     dst_r, dst_w = os.pipe()
     os.set_blocking(dst_r, False)  # only the harness's end; the pump's stays as is
     try:
-        for variant in VARIANTS:  # warm-up, untimed
+        for variant in chosen:  # warm-up, untimed
             await _block(variant, max(10, calls // 10), dst_r, dst_w)
-        per_round: dict[str, list[list[float]]] = {v.key: [] for v in VARIANTS}
+        per_round: dict[str, list[list[float]]] = {v.key: [] for v in chosen}
         for index in range(rounds):
             print(f"  round {index + 1}/{rounds}:", end="", flush=True)
-            for variant in VARIANTS:
+            for variant in chosen:
                 times = await _block(variant, calls, dst_r, dst_w)
                 per_round[variant.key].append(times)
                 print(
@@ -161,18 +183,72 @@ def _p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[98]
 
 
+def _samples(label: str, blocks: list[list[float]]) -> sup.Samples:
+    """Round medians, in seconds, as the summary's samples of one variant."""
+    return sup.Samples(
+        label, len(PAYLOAD), [statistics.median(b) / 1e6 for b in blocks]
+    )
+
+
+RATIOS: typ.Final = (
+    (
+        "rust",
+        "splice_ref",
+        "pump_stream (rust) / blocking splice loop",
+        "<= 1.3x (issue 12)",
+    ),
+    ("native", "splice_ref", "native call / blocking splice loop", "reference"),
+    ("rust", "inline", "pump_stream (rust) / inline floor", "reference"),
+    ("splice_ref", "inline", "blocking splice loop / inline floor", "reference"),
+    (
+        "rust_async",
+        "splice_ref",
+        "pump_stream_async (rust) / blocking splice loop",
+        "reference",
+    ),
+)
+
+
+def _syscall_table(sec: sup.Section, report: sup.Report, calls: int) -> None:
+    """Count syscalls per call under strace and add their table (or why not)."""
+    found, why_not = _syscalls.count(ref.lib().path, calls)
+    if not found:
+        report.syscalls_skipped = why_not
+        sec.add(f"Syscalls per call: skipped ({why_not}).")
+        return
+    labels = {
+        "engine": "pump_stream, backend rust (blocking)",
+        "native": "_streams_rs.rust_pump_stream, native call",
+        "python": "pump_stream, backend python (blocking)",
+        "splice_ref": "blocking splice loop: C through ctypes",
+    }
+    rows = [
+        [labels[mode], f"{c.total:.1f}", c.breakdown()] for mode, c in found.items()
+    ]
+    sec.add(sup.render_table(["call", "syscalls per call", "which (per call)"], rows))
+    sec.add(
+        f"Syscalls per call: {calls:,} calls of each kind in a child process under "
+        "strace -c -f (every thread counted, the engine's reactor included), minus "
+        "the same loop with no call, divided by the number of calls "
+        "(bench/_syscalls.py). Issue 12's target: <= 4 syscalls per blocking "
+        "pump_stream call."
+    )
+    report.syscalls = {mode: c.total for mode, c in found.items()}
+
+
 def scenario(report: sup.Report, rounds: int, total_calls: int) -> None:
-    """Run scenario (c) and print its table."""
+    """Run scenario (c) and print its tables."""
     calls = max(1, total_calls // rounds)
+    chosen = variants()
     sec = report.section("(c) Small calls: 1 KiB waiting in the source pipe")
     sec.add(
         __doc__.split("\n\n", 1)[1].strip().replace("\n", " ")
         + f" {rounds} rounds x {calls} calls per variant, after {max(10, calls // 10)} "
         "untimed warm-up calls each."
     )
-    per_round = asyncio.run(_run(rounds, calls))
+    per_round = asyncio.run(_run(chosen, rounds, calls))
     rows = []
-    for variant in VARIANTS:
+    for variant in chosen:
         blocks = per_round[variant.key]
         flat = [t for block in blocks for t in block]
         medians = [statistics.median(b) for b in blocks]
@@ -192,11 +268,51 @@ def scenario(report: sup.Report, rounds: int, total_calls: int) -> None:
         "p99 us",
         "round medians",
         "calls",
-        "target (issue 5)",
+        "target (issues 5, 12)",
     ]
     sec.add(sup.render_table(headers, rows))
-    note = (
-        "Issue 5 targets the public calls: blocking <= 5 us median (finish inline on "
-        "the caller's thread when the transfer never has to wait), awaited <= 50 us."
+    samples = {v.key: _samples(v.label, per_round[v.key]) for v in chosen}
+    ratio_rows = [
+        [title, *sup.fmt_ratio(sup.time_ratio(samples[num], samples[den])), target]
+        for num, den, title, target in RATIOS
+        if num in samples and den in samples
+    ]
+    sec.add(
+        sup.render_table(
+            ["ratio (time)", "of round medians", "per round", "target"], ratio_rows
+        )
     )
-    sec.add(note)
+    sec.add(
+        "Issue 5 targets the public calls: blocking <= 5 us median (finish inline on "
+        "the caller's thread when the transfer never has to wait), awaited <= 50 us; "
+        "issue 12: blocking <= 1.3x the blocking splice loop, awaited <= 10 us."
+    )
+    _syscall_table(sec, report, 200 if total_calls < 1000 else 2000)
+    report.standings["small"] = sup.Standing(
+        "1 KiB blocking call",
+        "inline read/write",
+        {
+            role: samples[key]
+            for role, key in (
+                ("engine", "rust"),
+                ("splice_ref", "splice_ref"),
+                ("python", "python"),
+                ("base", "inline"),
+            )
+            if key in samples
+        },
+    )
+    report.standings["small_async"] = sup.Standing(
+        "1 KiB awaited call",
+        "inline read/write",
+        {
+            role: samples[key]
+            for role, key in (
+                ("engine", "rust_async"),
+                ("splice_ref", "splice_ref"),
+                ("python", "python_async"),
+                ("base", "inline"),
+            )
+            if key in samples
+        },
+    )

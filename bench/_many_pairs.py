@@ -1,4 +1,4 @@
-"""Scenario (b): many concurrent pairs in one ``pump_many`` batch on the engine.
+"""Scenario (b): many concurrent pairs, in one ``pump_many`` batch or one thread each.
 
 Processes. Producers are the gated Python writer ``_mux_producer.py``
 (64 KiB writes of zeros): for one pair (the like-for-like reference, 1 GiB)
@@ -12,19 +12,24 @@ every pair is still its own pipe -> pump -> pipe path.
 Timing. Every process is spawned first and blocks on a shared gate pipe
 (producers) or on its empty input (consumers); the clock starts when the
 gate is closed and stops once every consumer is reaped. The engine's
-variant is one ``pump_many`` call whose ``on_pair_done`` closes the pair's
-two descriptors as it ends (that is each consumer's EOF). The direct
-variant connects each producer pipe straight to its consumer: the same
-processes, no pump.
+variants and the Python backend's are one ``pump_many`` call whose
+``on_pair_done`` closes the pair's two descriptors as it ends (that is each
+consumer's EOF). The blocking splice loop starts one thread per pair, each
+running the C loop of scenario (a) and closing its pair's descriptors when
+the loop returns. The direct variant connects each producer pipe straight
+to its consumer: the same processes, no pump.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import subprocess
+import threading
 import typing as typ
 
+import _reference as ref
 import _support as sup
 
 import cuprum
@@ -150,8 +155,51 @@ def run_direct(layout: Layout) -> float:
     return sup.now() - start
 
 
-def run_engine(layout: Layout) -> tuple[float, sup.Monitor]:
-    """One pump_many batch on the engine; return the wall time and the monitor."""
+PumpAll = typ.Callable[
+    [list[tuple[int, int]], typ.Callable[[int, object], None]], list[object]
+]
+"""Moves every pair, calling ``on_pair_done(index, result)`` as each ends."""
+
+
+def _pump_many(
+    pairs: list[tuple[int, int]], on_pair_done: typ.Callable[[int, object], None]
+) -> list[object]:
+    """One ``pump_many`` batch on the selected backend."""
+    return list(cuprum.pump_many(pairs, on_pair_done=on_pair_done))
+
+
+def thread_per_pair(pump: ref.Pump) -> PumpAll:
+    """Move each pair with ``pump`` on a thread of its own (the reference design)."""
+
+    def pump_all(
+        pairs: list[tuple[int, int]], on_pair_done: typ.Callable[[int, object], None]
+    ) -> list[object]:
+        results: list[object] = [None] * len(pairs)
+
+        def body(index: int) -> None:
+            try:
+                results[index] = pump(*pairs[index])
+            except OSError as exc:
+                results[index] = exc
+            on_pair_done(index, results[index])
+
+        threads = [
+            threading.Thread(target=body, args=(i,), name="bench-splice")
+            for i in range(len(pairs))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return results
+
+    return pump_all
+
+
+def run_pumped(
+    label: str, layout: Layout, pump_all: PumpAll
+) -> tuple[float, sup.Monitor]:
+    """Move every pair through ``pump_all``; return the wall time and the monitor."""
     from_producers = [os.pipe() for _ in range(layout.pairs)]
     to_consumers = [os.pipe() for _ in range(layout.pairs)]
     pairs = [
@@ -179,17 +227,52 @@ def run_engine(layout: Layout) -> tuple[float, sup.Monitor]:
         start = sup.now()
         os.close(procs.gate_w)
         try:
-            results = cuprum.pump_many(pairs, on_pair_done=on_pair_done)
+            results = pump_all(pairs, on_pair_done)
         finally:
             release(open_fds)
-        _collect("engine", layout, procs)
+        _collect(label, layout, procs)
         elapsed = sup.now() - start
     wrong = [(i, r) for i, r in enumerate(results) if r != layout.nbytes]
     if wrong:
         raise sup.TransferError(
-            f"engine {layout.title}: pump results {wrong[:3]} (of {len(wrong)} wrong)"
+            f"{label} {layout.title}: pump results {wrong[:3]} (of {len(wrong)} wrong)"
         )
     return elapsed, monitor
+
+
+class Pumped(typ.NamedTuple):
+    """A variant that pumps every pair: what to select, then how to move them."""
+
+    key: str
+    label: str
+    setup: typ.Callable[[], None]
+    pump_all: PumpAll
+
+
+def pumped_variants(clib: ref.CLib) -> list[Pumped]:
+    """Return the engine's paths, the Python backend and the blocking splice loop."""
+    found = [
+        Pumped(p.key, p.label, functools.partial(sup.use_engine, p), _pump_many)
+        for p in sup.engine_paths()
+    ]
+    found.append(
+        Pumped(
+            "python",
+            "python backend",
+            functools.partial(sup.use_backend, "python"),
+            _pump_many,
+        )
+    )
+    if clib.splice is not None:
+        found.append(
+            Pumped(
+                "splice_ref",
+                "blocking splice loop, thread per pair",
+                lambda: None,
+                thread_per_pair(clib.splice),
+            )
+        )
+    return found
 
 
 def layouts(quick: bool) -> list[Layout]:
@@ -217,14 +300,21 @@ def _variant_row(
     *,
     label: str,
     samples: sup.Samples,
-    direct: sup.Samples,
+    refs: tuple[sup.Samples, sup.Samples | None],
     one_pairs: tuple[sup.Samples, sup.Samples | None],
     mons: list[sup.Monitor],
 ) -> list[str]:
+    direct, splice_ref = refs
     same_run, from_a = one_pairs
     vs_b = "-" if samples is same_run else f"{samples.rate / same_run.rate:.2f}x"
     vs_a = f"{samples.rate / from_a.rate:.2f}x" if from_a is not None else "n/a"
-    vs_direct = sup.fmt_ratio(sup.ratio(samples, direct))
+
+    def vs(other: sup.Samples | None) -> str:
+        if other is None or other is samples:
+            return "-"
+        med, per_round = sup.fmt_ratio(sup.ratio(samples, other))
+        return f"{med} ({per_round})"
+
     peak_threads = max(mons, key=lambda m: m.peak_threads)
     rss_kib = max(m.peak_rss_delta_kib for m in mons)
     budget_kib = 64 * layout.pairs + 32 * 1024
@@ -234,11 +324,55 @@ def _variant_row(
         *samples.cells(),
         vs_b,
         vs_a,
-        f"{vs_direct[0]} ({vs_direct[1]})",
+        vs(direct),
+        vs(splice_ref),
         peak_threads.thread_summary(),
         f"{rss_kib / 1024:.1f} MiB ({rss_kib / layout.pairs:.1f} KiB/pair)",
         f"{budget_kib / 1024:.0f} MiB: {verdict}",
     ]
+
+
+def _warm_up(cases: list[Layout], variants: list[Pumped]) -> None:
+    """Run a small round of every variant on every case, untimed."""
+    for layout in cases:
+        small = Layout(layout.pairs, 4 * sup.KIB, layout.group)
+        run_direct(small)
+        for variant in variants:
+            variant.setup()
+            run_pumped(variant.key, small, variant.pump_all)
+
+
+def _run_rounds(
+    cases: list[Layout], variants: list[Pumped], rounds: int
+) -> tuple[
+    dict[tuple[Layout, str], sup.Samples],
+    dict[tuple[Layout, str], list[sup.Monitor]],
+]:
+    """Interleaved rounds: per round, every case, every variant then direct."""
+    samples = {
+        (c, v.key): sup.Samples(f"{v.key} {c.title}", c.total)
+        for c in cases
+        for v in [*variants, Pumped("direct", "direct", lambda: None, _pump_many)]
+    }
+    monitors: dict[tuple[Layout, str], list[sup.Monitor]] = {
+        (c, v.key): [] for c in cases for v in variants
+    }
+    for index in range(rounds):
+        print(f"  round {index + 1}/{rounds}:", end="", flush=True)
+        for layout in cases:
+            print(f" {layout.title}:", end="", flush=True)
+            for variant in variants:
+                variant.setup()
+                elapsed, monitor = run_pumped(variant.key, layout, variant.pump_all)
+                samples[layout, variant.key].times.append(elapsed)
+                monitors[layout, variant.key].append(monitor)
+                print(f" {variant.key} {sup.fmt_seconds(elapsed)},", end="", flush=True)
+            elapsed = run_direct(layout)
+            samples[layout, "direct"].times.append(elapsed)
+            print(f" direct {sup.fmt_seconds(elapsed)};", end="", flush=True)
+        print(flush=True)
+    print()
+    return samples, monitors
 
 
 def scenario(
@@ -249,61 +383,37 @@ def scenario(
 ) -> None:
     """Run scenario (b) and print its table."""
     cases = layouts(quick)
-    paths = sup.engine_paths()
-    sec = report.section("(b) Many pairs in one pump_many batch (engine)")
+    clib = ref.lib()
+    variants = pumped_variants(clib)
+    sec = report.section("(b) Many pairs in one batch: engine, Python backend, threads")
     sec.add(" ".join(__doc__.split("\n\n", 1)[1].split()))
+    if clib.why_not:
+        sec.add(f"Blocking splice loop skipped: {clib.why_not}.")
     with sup.splice_restored():
-        for layout in cases:  # warm-up, untimed: a small round of each variant
-            small = Layout(layout.pairs, 4 * sup.KIB, layout.group)
-            run_direct(small)
-            for path in paths:
-                sup.use_engine(path)
-                run_engine(small)
-        engine = {
-            (c, p.key): sup.Samples(f"{p.key} {c.title}", c.total)
-            for c in cases
-            for p in paths
-        }
-        monitors: dict[tuple[Layout, str], list[sup.Monitor]] = {
-            key: [] for key in engine
-        }
-        direct = {c: sup.Samples(f"direct {c.title}", c.total) for c in cases}
-        for index in range(rounds):
-            print(f"  round {index + 1}/{rounds}:", end="", flush=True)
-            for layout in cases:
-                print(f" {layout.title}:", end="", flush=True)
-                for path in paths:
-                    sup.use_engine(path)
-                    elapsed, monitor = run_engine(layout)
-                    engine[layout, path.key].times.append(elapsed)
-                    monitors[layout, path.key].append(monitor)
-                    print(
-                        f" {path.key} {sup.fmt_seconds(elapsed)},", end="", flush=True
-                    )
-                elapsed = run_direct(layout)
-                direct[layout].times.append(elapsed)
-                print(f" direct {sup.fmt_seconds(elapsed)};", end="", flush=True)
-            print(flush=True)
-        print()
+        _warm_up(cases, variants)
+        samples, monitors = _run_rounds(cases, variants, rounds)
     rows = []
     for layout in cases:
-        for path in paths:
-            key = (layout, path.key)
+        refs = (samples[layout, "direct"], samples.get((layout, "splice_ref")))
+        for variant in variants:
+            key = (layout, variant.key)
             rows.append(
                 _variant_row(
                     layout,
-                    label=path.label.split(" (", 1)[0],
-                    samples=engine[key],
-                    direct=direct[layout],
-                    one_pairs=(engine[cases[0], path.key], one_pair.get(path.key)),
+                    label=variant.label.split(" (", 1)[0],
+                    samples=samples[key],
+                    refs=refs,
+                    one_pairs=(
+                        samples[cases[0], variant.key],
+                        one_pair.get(variant.key),
+                    ),
                     mons=monitors[key],
                 )
             )
-        ref = direct[cases[0]]
-        vs_b = "-" if layout is cases[0] else f"{direct[layout].rate / ref.rate:.2f}x"
-        rows.append(
-            [f"{layout.title}, direct", *direct[layout].cells(), vs_b, *[""] * 5]
-        )
+        ref_direct = samples[cases[0], "direct"]
+        direct = samples[layout, "direct"]
+        vs_b = "-" if layout is cases[0] else f"{direct.rate / ref_direct.rate:.2f}x"
+        rows.append([f"{layout.title}, direct", *direct.cells(), vs_b, *[""] * 6])
     headers = [
         "case",
         "median",
@@ -312,6 +422,7 @@ def scenario(
         "vs 1 pair (b)",
         "vs 1 pair (a)",
         "vs direct (per round)",
+        "vs splice loop (per round)",
         "threads (peak)",
         "peak RSS delta",
         "RSS budget",
@@ -319,14 +430,41 @@ def scenario(
     sec.add(sup.render_table(headers, rows))
     sec.add(
         "vs 1 pair (b): this aggregate rate over the rate of the one-pair case "
-        "above, same path, same kind of producer and consumer, same rounds (the "
-        "like-for-like figure). vs 1 pair (a): over the same engine path's rate "
-        "in (a), with its dd producer (n/a when (a) did not run). "
+        "above, same variant, same kind of producer and consumer, same rounds (the "
+        "like-for-like figure). vs 1 pair (a): over the same variant's rate "
+        "in (a), with its dd producer (n/a when (a) did not run). vs direct and "
+        "vs splice loop: rate ratios to the direct pipes and to the blocking "
+        "splice loop (one thread per pair, each running the C loop of (a)). "
         "Threads: the benchmark process's threads at the highest sample during the "
-        "engine's rounds (every 5 ms; the monitor thread itself not counted; "
+        "variant's rounds (every 5 ms; the monitor thread itself not counted; "
         "Python threads carry the process's name). Peak RSS delta: VmHWM (reset "
         "through /proc/self/clear_refs before each round) minus VmRSS at the start "
         "of the round, worst round; producers and consumers are separate processes "
-        "and not included. Targets (issues 3 and 5): 1,024 pairs >= 0.8x the "
-        "one-pair rate with one reactor thread, RSS under 64 KiB per pair + 32 MiB."
+        "and not included. Targets (issues 3, 5 and 12): 1,024 pairs >= 0.8x the "
+        "one-pair rate with one reactor thread, RSS under 64 KiB per pair + 32 MiB; "
+        "64 x 16 MiB >= 0.8x direct with one reactor thread (issue 12)."
+    )
+    _record(report, cases, variants, samples)
+
+
+def _record(
+    report: sup.Report,
+    cases: list[Layout],
+    variants: list[Pumped],
+    samples: dict[tuple[Layout, str], sup.Samples],
+) -> None:
+    """Keep the 64-pair case's headline variants for the summary and the chart."""
+    layout = next((c for c in cases if c.pairs == 64), None)
+    if layout is None:
+        return
+    roles = {
+        "engine": variants[0].key,
+        "python": "python",
+        "splice_ref": "splice_ref",
+        "base": "direct",
+    }
+    report.standings["many64"] = sup.Standing(
+        f"{layout.pairs} pairs x {sup.fmt_bytes(layout.nbytes)}, aggregate",
+        "direct pipes",
+        {r: samples[layout, k] for r, k in roles.items() if (layout, k) in samples},
     )

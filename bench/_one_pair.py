@@ -1,23 +1,25 @@
 """Scenario (a): one pair, producer -> pump -> consumer, several pumps side by side.
 
-Every variant moves the same ``N`` bytes from a ``dd`` producer (64 KiB
-writes of zeros) to a ``wc -c`` consumer, whose printed count is checked.
-The wall time of a round runs from spawning both processes to reaping them,
-for every variant alike (the spawn costs a few milliseconds).
+Two workloads, each its own table. ``dd``: a ``dd`` producer (64 KiB writes
+of zeros) into a ``wc -c`` consumer, whose printed count is checked.
+``head``: ``head -c N /dev/zero`` (8 KiB writes) into ``cat > /dev/null``;
+there the pump's own count is checked, and every producer and consumer must
+exit 0 (``head`` exits 0 only once it has written all N bytes, ``cat`` only
+after reading to EOF). The wall time of a round runs from spawning both
+processes to reaping them, for every variant alike (the spawn costs a few
+milliseconds).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
+import dataclasses
 import os
-import shutil
 import subprocess
-import tempfile
-import threading
 import typing as typ
 
+import _reference as ref
 import _support as sup
 
 import cuprum
@@ -27,7 +29,41 @@ if typ.TYPE_CHECKING:
 
 ASYNCIO_READ: typ.Final = 4096
 
-Runner = typ.Callable[[int], None]
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    """A producer and a consumer, and which variants run between them."""
+
+    key: str
+    title: str
+    producer: typ.Callable[[int], list[str]]
+    consumer: tuple[str, ...]
+    counts: bool  # the consumer prints its count; else its stdout is /dev/null
+    skip: frozenset[str] = frozenset()
+
+    def consumer_shell(self) -> str:
+        """Spell the consumer as a shell would."""
+        argv = " ".join(self.consumer)
+        return argv if self.counts else f"{argv} > /dev/null"
+
+
+DD: typ.Final = Workload(
+    "dd",
+    "64 KiB writes: dd -> pump -> wc -c",
+    sup.dd_producer,
+    sup.CONSUMER_ARGV,
+    counts=True,
+)
+HEAD: typ.Final = Workload(
+    "head",
+    "8 KiB writes: head -c -> pump -> cat > /dev/null",
+    sup.head_producer,
+    ("cat",),
+    counts=False,
+    skip=frozenset({"py_thread", "asyncio"}),
+)
+
+Runner = typ.Callable[[Workload, int], None]
 
 
 # ---------------------------------------------------------------------------
@@ -37,79 +73,66 @@ Runner = typ.Callable[[int], None]
 
 def _finish(
     label: str,
-    prod: subprocess.Popen[bytes],
-    cons: subprocess.Popen[bytes],
+    work: Workload,
+    procs: tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]],
     nbytes: int,
 ) -> None:
     """Close the parent's pipe ends, collect the consumer's count, reap both."""
+    prod, cons = procs
     for stream in (prod.stdout, cons.stdin):
         if stream is not None:
             stream.close()
-    assert cons.stdout is not None  # noqa: S101 - spawned with stdout=PIPE
-    output = cons.stdout.read()
+    output = cons.stdout.read() if cons.stdout is not None else b""
     cons_code = sup.reap(cons)
     prod_code = sup.reap(prod)
     if prod_code != 0 or cons_code != 0:
         raise sup.TransferError(
             f"{label}: producer exited {prod_code}, consumer {cons_code}"
         )
-    sup.check_count(label, nbytes, output)
+    if work.counts:
+        sup.check_count(label, nbytes, output)
+
+
+def _consumer_stdout(work: Workload) -> int:
+    return subprocess.PIPE if work.counts else subprocess.DEVNULL
 
 
 def _spawn_ends(
-    nbytes: int,
+    work: Workload, nbytes: int
 ) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], int, int]:
-    prod = sup.spawn(sup.dd_producer(nbytes), stdout=subprocess.PIPE)
-    cons = sup.spawn(sup.CONSUMER_ARGV, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    prod = sup.spawn(work.producer(nbytes), stdout=subprocess.PIPE)
+    cons = sup.spawn(
+        work.consumer, stdin=subprocess.PIPE, stdout=_consumer_stdout(work)
+    )
     assert prod.stdout is not None  # noqa: S101 - spawned with PIPE
     assert cons.stdin is not None  # noqa: S101 - spawned with PIPE
     return prod, cons, prod.stdout.fileno(), cons.stdin.fileno()
 
 
-def run_direct(nbytes: int) -> None:
+def run_direct(work: Workload, nbytes: int) -> None:
     """No pump: the producer's stdout is the consumer's stdin (one kernel hop)."""
-    prod = sup.spawn(sup.dd_producer(nbytes), stdout=subprocess.PIPE)
-    cons = sup.spawn(sup.CONSUMER_ARGV, stdin=prod.stdout, stdout=subprocess.PIPE)
-    _finish("direct pipe", prod, cons, nbytes)
+    prod = sup.spawn(work.producer(nbytes), stdout=subprocess.PIPE)
+    cons = sup.spawn(work.consumer, stdin=prod.stdout, stdout=_consumer_stdout(work))
+    _finish("direct pipe", work, (prod, cons), nbytes)
 
 
-def _run_with(label: str, nbytes: int, pump: typ.Callable[[int, int], int]) -> None:
-    prod, cons, reader, writer = _spawn_ends(nbytes)
+def _run_with(
+    label: str, work: Workload, nbytes: int, pump: typ.Callable[[int, int], int]
+) -> None:
+    prod, cons, reader, writer = _spawn_ends(work, nbytes)
     try:
         moved = pump(reader, writer)
     finally:
-        _finish(label, prod, cons, nbytes)
+        _finish(label, work, (prod, cons), nbytes)
     if moved != nbytes:
         raise sup.TransferError(
             f"{label}: pump reported {moved} bytes, expected {nbytes}"
         )
 
 
-def run_python_backend(nbytes: int) -> None:
+def run_python_backend(work: Workload, nbytes: int) -> None:
     """Pump with the pure-Python backend: ``pump_stream``, backend ``python``."""
-    _run_with("python backend", nbytes, cuprum.pump_stream)
-
-
-def _in_thread(copy: typ.Callable[[int, int], int]) -> typ.Callable[[int, int], int]:
-    """Run ``copy`` on a fresh thread and wait for it: one thread per pair."""
-
-    def pump(reader: int, writer: int) -> int:
-        result: list[int | BaseException] = []
-
-        def body() -> None:
-            try:
-                result.append(copy(reader, writer))
-            except BaseException as exc:  # noqa: BLE001 - re-raised on the caller
-                result.append(exc)
-
-        thread = threading.Thread(target=body, name="bench-thread-pump")
-        thread.start()
-        thread.join()
-        if isinstance(result[0], BaseException):
-            raise result[0]
-        return result[0]
-
-    return pump
+    _run_with("python backend", work, nbytes, cuprum.pump_stream)
 
 
 def _py_copy(reader: int, writer: int) -> int:
@@ -123,73 +146,29 @@ def _py_copy(reader: int, writer: int) -> int:
     return total
 
 
-def run_py_thread(nbytes: int) -> None:
+def run_py_thread(work: Workload, nbytes: int) -> None:
     """Pump on a Python thread: blocking os.read/os.write, GIL released in each."""
-    _run_with("py thread", nbytes, _in_thread(_py_copy))
+    _run_with("py thread", work, nbytes, ref.in_thread(_py_copy))
 
 
-class CLoop:
-    """The C copy loop of ``_copy_loop.c``, compiled at run time if cc exists."""
+def _c_runner(label: str, pump: ref.Pump, name: str) -> Runner:
+    def run(work: Workload, nbytes: int) -> None:
+        _run_with(label, work, nbytes, ref.in_thread(pump, name))
 
-    def __init__(self) -> None:
-        """Compile the loop into a temporary directory (or note why not)."""
-        self.why_not = ""
-        self._dir = tempfile.TemporaryDirectory(prefix="cuprum-bench-")
-        self._fn: typ.Callable[[int, int], int] | None = None
-        compiler = shutil.which("cc") or shutil.which("gcc")
-        if compiler is None:
-            self.why_not = "no C compiler on PATH"
-            return
-        lib = os.path.join(self._dir.name, "copy_loop.so")  # noqa: PTH118 - a plain path string
-        src = sup.BENCH_DIR / "_copy_loop.c"
-        done = subprocess.run(
-            [compiler, "-O2", "-shared", "-fPIC", "-o", lib, str(src)],
-            capture_output=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            self.why_not = f"cc failed: {done.stderr.decode(errors='replace').strip()}"
-            return
-        dll = ctypes.CDLL(lib)
-        dll.bench_copy.restype = ctypes.c_longlong
-        dll.bench_copy.argtypes = (ctypes.c_int, ctypes.c_int)
-        func = dll.bench_copy
-
-        def copy(reader: int, writer: int) -> int:
-            got = int(func(reader, writer))
-            if got < 0:
-                raise OSError(-got, os.strerror(-got))
-            return got
-
-        self._fn = copy
-
-    def close(self) -> None:
-        """Remove the temporary directory."""
-        self._dir.cleanup()
-
-    def runner(self) -> Runner | None:
-        """Return the variant, or ``None`` when the loop could not be built."""
-        fn = self._fn
-        if fn is None:
-            return None
-
-        def run_c_thread(nbytes: int) -> None:
-            _run_with("C thread", nbytes, _in_thread(fn))
-
-        return run_c_thread
+    return run
 
 
-async def _asyncio_pump(nbytes: int) -> None:
+async def _asyncio_pump(work: Workload, nbytes: int) -> None:
     prod = await asyncio.create_subprocess_exec(
-        *sup.dd_producer(nbytes), stdout=subprocess.PIPE
+        *work.producer(nbytes), stdout=subprocess.PIPE
     )
     cons = await asyncio.create_subprocess_exec(
-        *sup.CONSUMER_ARGV, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        *work.consumer, stdin=subprocess.PIPE, stdout=_consumer_stdout(work)
     )
     assert prod.stdout is not None  # noqa: S101 - spawned with PIPE
     assert cons.stdin is not None  # noqa: S101 - spawned with PIPE
-    assert cons.stdout is not None  # noqa: S101 - spawned with PIPE
     moved = 0
+    output = b""
     try:
         while chunk := await prod.stdout.read(ASYNCIO_READ):
             cons.stdin.write(chunk)
@@ -197,7 +176,8 @@ async def _asyncio_pump(nbytes: int) -> None:
             moved += len(chunk)
         cons.stdin.close()
         await cons.stdin.wait_closed()
-        output = await cons.stdout.read()
+        if cons.stdout is not None:
+            output = await cons.stdout.read()
     finally:
         for proc in (prod, cons):
             if proc.returncode is None and proc.stdin is not None:
@@ -211,14 +191,15 @@ async def _asyncio_pump(nbytes: int) -> None:
         raise sup.TransferError(
             f"asyncio: producer exited {prod_code}, consumer {cons_code}"
         )
-    sup.check_count("asyncio 4 KiB", nbytes, output)
+    if work.counts:
+        sup.check_count("asyncio 4 KiB", nbytes, output)
     if moved != nbytes:
         raise sup.TransferError(f"asyncio 4 KiB: pumped {moved}, expected {nbytes}")
 
 
-def run_asyncio(nbytes: int) -> None:
+def run_asyncio(work: Workload, nbytes: int) -> None:
     """Pump with the naive asyncio loop: StreamReader.read(4096), write, drain."""
-    asyncio.run(_asyncio_pump(nbytes))
+    asyncio.run(_asyncio_pump(work, nbytes))
 
 
 # ---------------------------------------------------------------------------
@@ -236,8 +217,8 @@ class Variant(typ.NamedTuple):
 
 
 def _engine_variant(path: sup.EnginePath) -> Variant:
-    def run_engine(nbytes: int) -> None:
-        _run_with(path.key, nbytes, cuprum.pump_stream)
+    def run_engine(work: Workload, nbytes: int) -> None:
+        _run_with(path.key, work, nbytes, cuprum.pump_stream)
 
     return Variant(
         path.key,
@@ -247,20 +228,31 @@ def _engine_variant(path: sup.EnginePath) -> Variant:
     )
 
 
-def variants(c_loop: CLoop) -> list[Variant]:
-    """Every variant of scenario (a), in the order each round runs them."""
+def variants(work: Workload, clib: ref.CLib) -> list[Variant]:
+    """Every variant of ``work``, in the order each round runs them."""
     found = [
         Variant("direct", "direct pipe, no pump (kernel one hop)", run_direct),
         *(_engine_variant(path) for path in sup.engine_paths()),
-        Variant(
-            "py_thread", "thread pump: Python os.read/os.write 64 KiB", run_py_thread
-        ),
     ]
-    c_runner = c_loop.runner()
-    if c_runner is not None:
+    if clib.splice is not None:
         found.append(
             Variant(
-                "c_thread", "thread pump: C read/write loop 64 KiB (ctypes)", c_runner
+                "splice_ref",
+                "blocking splice loop: C, own thread, 64 KiB (ctypes)",
+                _c_runner("splice loop", clib.splice, "bench-splice"),
+            )
+        )
+    found.append(
+        Variant(
+            "py_thread", "thread pump: Python os.read/os.write 64 KiB", run_py_thread
+        )
+    )
+    if clib.copy is not None:
+        found.append(
+            Variant(
+                "c_thread",
+                "thread pump: C read/write loop 64 KiB (ctypes)",
+                _c_runner("C thread", clib.copy, "bench-thread-pump"),
             )
         )
     found += [
@@ -274,17 +266,21 @@ def variants(c_loop: CLoop) -> list[Variant]:
             "asyncio", "asyncio pump: StreamReader.read(4096) + drain", run_asyncio
         ),
     ]
-    return found
+    return [v for v in found if v.key not in work.skip]
 
 
 def run_rounds(
-    chosen: cabc.Sequence[Variant], nbytes: int, rounds: int, warmup: int
+    chosen: cabc.Sequence[Variant],
+    work: Workload,
+    sizes: tuple[int, int],
+    rounds: int,
 ) -> dict[str, sup.Samples]:
     """Warm every variant up once, then run ``rounds`` interleaved rounds."""
+    nbytes, warmup = sizes
     for variant in chosen:
         if variant.setup:
             variant.setup()
-        variant.run(warmup)
+        variant.run(work, warmup)
     samples = {v.key: sup.Samples(v.label, nbytes) for v in chosen}
     for index in range(rounds):
         print(f"  round {index + 1}/{rounds}:", end="", flush=True)
@@ -292,7 +288,7 @@ def run_rounds(
             if variant.setup:
                 variant.setup()
             start = sup.now()
-            variant.run(nbytes)
+            variant.run(work, nbytes)
             elapsed = sup.now() - start
             samples[variant.key].times.append(elapsed)
             print(f" {variant.key} {sup.fmt_seconds(elapsed)}", end="", flush=True)
@@ -311,51 +307,100 @@ RATIOS: typ.Final = (
     ("engine_copy", "c_thread", "engine copy / C thread pump", "reference"),
     ("engine_copy", "direct", "engine copy / direct pipe", ">= 0.75x (issue 3)"),
     ("engine_splice", "direct", "engine splice / direct pipe", ">= 1.0x (issue 5)"),
+    (
+        "engine_splice",
+        "splice_ref",
+        "engine splice / blocking splice loop",
+        "reference",
+    ),
+    ("engine_copy", "splice_ref", "engine copy / blocking splice loop", "reference"),
     ("engine_splice", "engine_copy", "engine splice / engine copy", "reference"),
     ("engine_splice", "py_thread", "engine splice / Python thread pump", "reference"),
     ("engine", "py_thread", "engine / Python thread pump", ">= 0.9x (issue 3)"),
     ("engine", "direct", "engine / direct pipe", ">= 0.75x (issue 3)"),
+    ("engine", "splice_ref", "engine / blocking splice loop", "reference"),
+    ("splice_ref", "direct", "blocking splice loop / direct pipe", "reference"),
+    ("splice_ref", "c_thread", "blocking splice loop / C thread pump", "reference"),
     ("python", "asyncio", "python backend / asyncio 4 KiB", ">= 2x (issue 5)"),
     ("python", "py_thread", "python backend / Python thread pump", "reference"),
+    ("python", "splice_ref", "python backend / blocking splice loop", "reference"),
     ("py_thread", "c_thread", "Python thread pump / C thread pump", "Python overhead"),
 )
 
+TARGETS: typ.Final[dict[str, dict[tuple[str, str], str]]] = {
+    "dd": {
+        ("engine_splice", "direct"): ">= 1.0x (issue 5), stays >= 1.3x (issue 12)",
+        ("engine", "direct"): ">= 1.3x (issue 12)",
+    },
+    "head": {
+        ("engine_splice", "direct"): ">= 0.7x (issue 12)",
+        ("engine_splice", "splice_ref"): ">= 1.2x (issue 12)",
+        ("engine", "direct"): ">= 0.7x (issue 12)",
+        ("engine", "splice_ref"): ">= 1.2x (issue 12)",
+    },
+}
 
-def scenario(report: sup.Report, nbytes: int, rounds: int) -> dict[str, sup.Samples]:
-    """Run scenario (a); return every variant's samples (b compares with them)."""
-    sec = report.section(
-        f"(a) One pair, {sup.fmt_bytes(nbytes)}: producer -> pump -> consumer"
-    )
-    c_loop = CLoop()
-    try:
-        chosen = variants(c_loop)
-        sec.add(
-            f"Producer `{' '.join(sup.dd_producer(nbytes))}` (64 KiB writes), consumer "
-            f"`{' '.join(sup.CONSUMER_ARGV)}` (its count is checked). Wall time from "
-            "spawning both to reaping both; one untimed warm-up of each variant, then "
-            f"{rounds} rounds, variants interleaved in the order listed. The engine "
-            "rows use the public pump_stream with CUPRUM_STREAM_BACKEND=rust; the "
-            "copy path is forced with _streams_rs.set_splice_enabled(False)."
-            + (f" C thread pump skipped: {c_loop.why_not}." if c_loop.why_not else "")
-        )
-        with sup.splice_restored():
-            samples = run_rounds(
-                chosen, nbytes, rounds, warmup=min(nbytes, 16 * sup.MIB)
-            )
-    finally:
-        c_loop.close()
-    rows = [[s.name, *s.cells()] for s in samples.values()]
-    sec.add(sup.render_table(["variant", "median", "min - max", "MiB/s"], rows))
-    ratio_rows = [
-        [title, *sup.fmt_ratio(sup.ratio(samples[num], samples[den])), target]
+
+def _ratio_table(work: Workload, samples: dict[str, sup.Samples]) -> str:
+    targets = TARGETS.get(work.key, {})
+    rows = [
+        [
+            title,
+            *sup.fmt_ratio(sup.ratio(samples[num], samples[den])),
+            targets.get((num, den), target),
+        ]
         for num, den, title, target in RATIOS
         if num in samples and den in samples
     ]
-    sec.add(
-        sup.render_table(
-            ["ratio (rate)", "of medians", "per round", "target"], ratio_rows
-        )
+    return sup.render_table(["ratio (rate)", "of medians", "per round", "target"], rows)
+
+
+def _record(
+    report: sup.Report, work: Workload, samples: dict[str, sup.Samples]
+) -> None:
+    """Keep the headline variants for the summary and the chart."""
+    roles = {
+        "engine": sup.engine_paths()[0].key,
+        "splice_ref": "splice_ref",
+        "python": "python",
+        "base": "direct",
+    }
+    report.standings[work.key] = sup.Standing(
+        f"1 pair, {work.title.split(': ', 1)[1]}",
+        "direct pipe",
+        {role: samples[key] for role, key in roles.items() if key in samples},
     )
+
+
+def run_workload(
+    report: sup.Report, work: Workload, nbytes: int, rounds: int
+) -> dict[str, sup.Samples]:
+    """Run one workload of scenario (a) and print its tables."""
+    sec = report.section(f"(a) One pair, {sup.fmt_bytes(nbytes)}, {work.title}")
+    clib = ref.lib()
+    chosen = variants(work, clib)
+    check = (
+        "its count is checked"
+        if work.counts
+        else "the pump's count is checked, and both must exit 0"
+    )
+    sec.add(
+        f"Producer `{' '.join(work.producer(nbytes))}`, consumer "
+        f"`{work.consumer_shell()}` ({check}). Wall time from "
+        "spawning both to reaping both; one untimed warm-up of each variant, then "
+        f"{rounds} rounds, variants interleaved in the order listed. The engine "
+        "rows use the public pump_stream with CUPRUM_STREAM_BACKEND=rust; the "
+        "copy path is forced with _streams_rs.set_splice_enabled(False). The "
+        "blocking splice loop is the older cuprum's design (issue 12): one "
+        "blocking splice(2) loop per pair on its own thread, 64 KiB per call, "
+        "SPLICE_F_MOVE | SPLICE_F_MORE, retried on EINTR (bench/_copy_loop.c)."
+        + (f" C pumps skipped: {clib.why_not}." if clib.why_not else "")
+    )
+    with sup.splice_restored():
+        samples = run_rounds(chosen, work, (nbytes, min(nbytes, 16 * sup.MIB)), rounds)
+    rows = [[s.name, *s.cells()] for s in samples.values()]
+    sec.add(sup.render_table(["variant", "median", "min - max", "MiB/s"], rows))
+    sec.add(_ratio_table(work, samples))
     if "py_thread" in samples and "c_thread" in samples:
         py_c = sup.ratio(samples["py_thread"], samples["c_thread"])[0]
         verdict = (
@@ -368,4 +413,15 @@ def scenario(report: sup.Report, nbytes: int, rounds: int) -> dict[str, sup.Samp
             "(one os.read + os.write per 64 KiB chunk; the copies and wake-ups in "
             "the kernel cost more), so it stands for a thread-per-pair design."
         )
+    _record(report, work, samples)
+    return samples
+
+
+def scenario(report: sup.Report, nbytes: int, rounds: int) -> dict[str, sup.Samples]:
+    """Run scenario (a), both workloads; return the dd workload's samples.
+
+    Scenario (b) compares its one-pair rates with the dd workload's.
+    """
+    samples = run_workload(report, DD, nbytes, rounds)
+    run_workload(report, HEAD, nbytes, rounds)
     return samples

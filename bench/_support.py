@@ -57,6 +57,11 @@ def dd_producer(nbytes: int) -> list[str]:
     ]
 
 
+def head_producer(nbytes: int) -> list[str]:
+    """Argv of the small-write producer: ``head -c`` of zeros, in 8 KiB writes."""
+    return ["head", "-c", str(nbytes), "/dev/zero"]
+
+
 def mux_producer(nbytes: int, fds: cabc.Sequence[int]) -> list[str]:
     """Argv of the gated Python producer writing ``nbytes`` to each of ``fds``."""
     return [sys.executable, "-I", "-S", str(MUX_PRODUCER), str(nbytes), *map(str, fds)]
@@ -109,6 +114,12 @@ def ratio(num: Samples, den: Samples) -> tuple[float, float, float]:
     return den.median / num.median, min(per_round), max(per_round)
 
 
+def time_ratio(num: Samples, den: Samples) -> tuple[float, float, float]:
+    """Time ratio ``num/den`` (lower is faster): medians, and per-round min and max."""
+    per_round = [n / d for n, d in zip(num.times, den.times, strict=True)]
+    return num.median / den.median, min(per_round), max(per_round)
+
+
 def fmt_ratio(value: tuple[float, float, float]) -> list[str]:
     """Format a `ratio` result as two cells."""
     med, low, high = value
@@ -116,7 +127,11 @@ def fmt_ratio(value: tuple[float, float, float]) -> list[str]:
 
 
 def fmt_seconds(seconds: float) -> str:
-    """Seconds to a short string (ms below one second)."""
+    """Seconds to a short string (us below 1 ms, ms below one second)."""
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.1f} us"
+    if seconds < 0.1:
+        return f"{seconds * 1000:.1f} ms"
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     return f"{seconds:.2f} s"
@@ -140,9 +155,9 @@ def render_table(headers: cabc.Sequence[str], rows: cabc.Sequence[list[str]]) ->
     """Render a Markdown table padded so it also reads well in a terminal.
 
     An empty cell is written as a dash (markdown linters misread a table
-    whose cells are only padding).
+    whose cells are only padding), and a ``|`` inside a cell is escaped.
     """
-    rows = [[cell or "-" for cell in row] for row in rows]
+    rows = [[(cell or "-").replace("|", "\\|") for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
@@ -173,11 +188,36 @@ class Section:
 
 
 @dataclasses.dataclass
+class Standing:
+    """One workload's headline variants, for the summary table and the chart.
+
+    ``variants`` maps a role to its samples: ``engine`` (the engine's default
+    path), ``splice_ref`` (the blocking splice loop), ``python`` (the Python
+    backend) and ``base`` (the direct pipe, bash, or for a small call the
+    inline read/write floor), each present only if it was measured.
+    """
+
+    title: str
+    base_label: str
+    variants: dict[str, Samples] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
 class Report:
-    """Everything the run printed, plus the failures that make it exit non-zero."""
+    """Everything the run printed, plus the failures that make it exit non-zero.
+
+    ``standings`` holds the headline figures of each workload (keyed
+    ``dd``, ``head``, ``many64``, ``small``, ``small_async``, ``yes``,
+    ``seq``, ``pipe3``, ``pipe5``) and ``syscalls`` the syscalls per 1 KiB
+    call (or ``syscalls_skipped`` why they were not counted); the summary
+    and the chart are drawn from them.
+    """
 
     sections: list[Section] = dataclasses.field(default_factory=list)
     failures: list[str] = dataclasses.field(default_factory=list)
+    standings: dict[str, Standing] = dataclasses.field(default_factory=dict)
+    syscalls: dict[str, float] = dataclasses.field(default_factory=dict)
+    syscalls_skipped: str = ""
 
     def section(self, title: str) -> Section:
         """Start (and print the heading of) a new section."""

@@ -1,20 +1,28 @@
 """cuprum's benchmark harness (``make bench``): figures and in-run ratios.
 
-Scenarios (issues 3 and 5), each in interleaved rounds (every variant once
-per round, in a fixed order) with real processes at both ends:
+Scenarios (issues 3, 5 and 12), each in interleaved rounds (every variant
+once per round, in a fixed order) with real processes at both ends:
 
-(a) one pair, 1 GiB: the engine, thread pumps (Python and C), the Python
-    backend, a naive asyncio pump and a direct pipe (``_one_pair.py``);
-(b) 64 x 16 MiB and 1,024 x 1 MiB pairs in one engine batch: aggregate
-    rate, threads, peak RSS (``_many_pairs.py``);
-(c) the latency of one small call, blocking and awaited (``_latency.py``);
-(d) a 3-stage pipeline against bash, once ``cuprum.pipeline`` exists
-    (``_pipeline.py``, which holds the hook).
+(a) one pair, 1 GiB, two workloads (``dd`` 64 KiB writes into ``wc -c``,
+    ``head -c`` 8 KiB writes into ``cat > /dev/null``): the engine, the
+    blocking splice loop of the older cuprum (C, ``_reference.py``), thread
+    pumps (Python and C), the Python backend, a naive asyncio pump and a
+    direct pipe (``_one_pair.py``);
+(b) 64 x 16 MiB and 1,024 x 1 MiB pairs: one engine or Python-backend
+    batch, or one blocking splice loop thread per pair: aggregate rate,
+    threads, peak RSS (``_many_pairs.py``);
+(c) the latency of one small call, blocking and awaited, and its syscalls
+    per call under ``strace`` (``_latency.py``, ``_syscalls.py``);
+(d) 3- and 5-stage pipelines against bash (``_pipeline.py``, which holds
+    the hook on the pipeline API);
+(e) early exits, ``yes | head -n 1`` and ``seq ... | head -n 1``, against
+    bash (``_early_exit.py``).
 
-Speed is only printed, never asserted. The run exits non-zero if any
-transfer moved the wrong number of bytes, a process failed or was left
-behind, or a descriptor leaked. ``--write-docs`` also writes the tables to
-``docs/benchmarks.md``.
+A summary of issue 12's targets follows (``_summary.py``). Speed is only
+printed, never asserted. The run exits non-zero if any transfer moved the
+wrong number of bytes, a process failed or was left behind, or a descriptor
+leaked. ``--write-docs`` also writes the tables to ``docs/benchmarks.md``
+and the bar chart of ``_chart.py`` to ``docs/benchmarks.svg``.
 """
 
 from __future__ import annotations
@@ -29,17 +37,22 @@ import sys
 import threading
 import time
 
+import _chart
+import _early_exit
 import _latency
 import _many_pairs
 import _one_pair
 import _pipeline
+import _reference
+import _summary
 import _support as sup
 
 import cuprum
 from cuprum import _backend
 
 DOCS_PATH = sup.BENCH_DIR.parent / "docs" / "benchmarks.md"
-SCENARIOS = ("a", "b", "c", "d")
+CHART_PATH = DOCS_PATH.with_suffix(".svg")
+SCENARIOS = ("a", "b", "c", "d", "e")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -60,17 +73,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="interleaved rounds per scenario (default 5)",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="small sizes: a smoke run of about 30 s"
+        "--quick",
+        action="store_true",
+        help="small sizes: a smoke run of about a minute",
     )
     parser.add_argument(
         "--only",
         default=",".join(SCENARIOS),
-        help="comma-separated scenarios to run (a,b,c,d)",
+        help="comma-separated scenarios to run (a,b,c,d,e)",
     )
     parser.add_argument(
         "--write-docs",
         action="store_true",
-        help=f"also write the tables to {DOCS_PATH.name}",
+        help=f"also write the tables to {DOCS_PATH.name} and the chart to "
+        f"{CHART_PATH.name}",
     )
     args = parser.parse_args(argv)
     args.only = {s.strip() for s in args.only.split(",") if s.strip()}
@@ -115,6 +131,7 @@ def run_scenarios(args: argparse.Namespace, report: sup.Report) -> None:
         "d": lambda: _pipeline.scenario(
             report, args.rounds, (16 if args.quick else 256) * sup.MIB
         ),
+        "e": lambda: _early_exit.scenario(report, args.rounds, 3 if args.quick else 5),
     }
     for key in SCENARIOS:
         if key not in args.only:
@@ -130,6 +147,7 @@ def run_scenarios(args: argparse.Namespace, report: sup.Report) -> None:
             continue
         if key == "a":
             one_pair.update(result)
+    _summary.section(report)
 
 
 def settled_leaks(fds_before: set[int], patience: float = 2.0) -> list[int]:
@@ -178,7 +196,16 @@ def check_clean(report: sup.Report, fds_before: set[int], threads_before: int) -
 
 
 def write_docs(report: sup.Report, command: str, note: str, footer: str) -> None:
-    """Write the run's tables to docs/benchmarks.md."""
+    """Write the run's tables to docs/benchmarks.md and its chart beside them.
+
+    The summary (and the chart) come first, then each scenario's section.
+    """
+    date = dt.datetime.now(dt.UTC).date().isoformat()
+    machine = ", ".join(note.removeprefix("Machine: ").split(", ")[:2])
+    chart = _chart.render(report, f"{date}, {command.split(' ', 1)[1]}; {machine}")
+    if chart is not None:
+        CHART_PATH.write_text(chart)
+        print(f"wrote {CHART_PATH}")
     lines = [
         "# Benchmarks",
         "",
@@ -193,8 +220,15 @@ def write_docs(report: sup.Report, command: str, note: str, footer: str) -> None
         *sup.wrap(note),
         "",
     ]
-    for sec in report.sections:
+    summary = [sec for sec in report.sections if sec.title == _summary.TITLE]
+    rest = [sec for sec in report.sections if sec.title != _summary.TITLE]
+    for sec in [*summary, *rest]:
         lines += [f"## {sec.title}", ""]
+        if sec.title == _summary.TITLE and chart is not None:
+            lines += [
+                f"![Speed relative to the direct pipe or bash]({CHART_PATH.name})",
+                "",
+            ]
         for block in sec.blocks:
             lines += [
                 *(block.splitlines() if block.startswith("|") else sup.wrap(block)),
@@ -234,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         threads_before = threading.active_count()
         run_scenarios(args, report)
     finally:
+        _reference.close()
         if original is None:
             os.environ.pop(_backend.ENV_VAR, None)
         else:

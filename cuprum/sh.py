@@ -19,6 +19,7 @@ import asyncio
 import dataclasses as dc
 import typing as typ
 
+from cuprum._run import run_stages
 from cuprum.catalogue import DEFAULT_CATALOGUE, Program, ProgramCatalogue
 from cuprum.pipeline import (
     DEFAULT_DRAIN_TIMEOUT,
@@ -26,7 +27,6 @@ from cuprum.pipeline import (
     Pipeline,
     ensure_no_running_loop,
     merge_output_options,
-    run_stages,
 )
 from cuprum.results import CommandResult, RunOutputOptions
 

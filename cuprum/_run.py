@@ -1,0 +1,509 @@
+"""One pipeline run: spawn the stages, wire and pump the hops, judge, clean up.
+
+Owns `run_stages`, the machinery behind `cuprum.pipeline.Pipeline.run` (and
+so `cuprum.sh.SafeCmd.run`, a one-stage pipeline): `_Run` holds one run's
+state from spawn to clean-up, `_Stage` and `_Hop` its stages and hops.
+
+How a run goes (contract section 7):
+
+* every program is resolved on ``PATH`` before anything is spawned;
+* each stage is spawned (``cuprum._child``: no reaper thread) in a process
+  group of its own (``process_group=0``), so a signal reaches all of it;
+  the first stage reads ``/dev/null``;
+* each hop (stage i stdout -> stage i+1 stdin) is two pipes made by this
+  process (``O_CLOEXEC``, enlarged to 1 MiB where allowed); the parent pumps
+  the first pipe's read end into the second's write end, every hop of the
+  run in one `cuprum.pump_many_async` batch; ``on_pair_done`` closes hop
+  i's two parent ends the moment hop i ends, which gives stage i+1 its EOF
+  (or, after a bounded drain behind a broken downstream, ends stage i by
+  ``SIGPIPE``);
+* the last stage's stdout and every stage's stderr are read concurrently
+  from pipes of this process, with ``loop.add_reader``;
+* when a stage fails on its own, the others are terminated (``SIGTERM`` to
+  each process group, a grace period, then ``SIGKILL``).
+
+Invariants:
+
+* every descriptor the run creates is owned by one `cuprum._fdio.Fd` and
+  closed exactly once, by whichever of spawn, ``on_pair_done`` or the final
+  clean-up comes first; the clean-up runs on every path (success, failure,
+  timeout, cancellation, spawn error);
+* `run_stages` returns or raises only after every stage it spawned is
+  reaped, the pump batch is over and every descriptor it made is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import dataclasses as dc
+import errno
+import logging
+import os
+import shutil
+import signal
+import time
+import typing as typ
+
+from cuprum._child import Child, spawn
+from cuprum._errors import EngineError
+from cuprum._fdio import Capture, Fd, Fds, read_into, readers_gone, write_from
+from cuprum._options import validate_drain_timeout
+from cuprum._pump import pump_many_async
+from cuprum.results import (
+    PipelineResult,
+    ProgramNotFoundError,
+    StageResult,
+    TimeoutExpired,
+)
+
+if typ.TYPE_CHECKING:
+    import collections.abc as cabc
+
+    from cuprum._options import ProgressCallback
+    from cuprum.results import RunOutputOptions
+
+_SETTLE_BOUND: typ.Final = 2.0
+"""Seconds clean-up waits for pumps and readers once every stage is reaped."""
+_REAP_BOUND: typ.Final = 2.0
+"""Seconds clean-up waits to see terminated stages exit before abandoning them."""
+_SIGPIPE_CODES: typ.Final = (-signal.SIGPIPE, 128 + signal.SIGPIPE)
+_TERMINATING_SIGNALS: typ.Final = (signal.SIGTERM, signal.SIGKILL)
+"""The signals cuprum ends stages with (fail-fast, timeout, cancellation)."""
+_log = logging.getLogger("cuprum.pipeline")
+"""The run's logger, named for the public module users configure."""
+
+
+async def run_stages(  # noqa: PLR0913 - Pipeline.run's keywords, passed on
+    stages: cabc.Sequence[tuple[tuple[str, ...], str]],
+    *,
+    output: RunOutputOptions,
+    timeout: float | None,  # noqa: ASYNC109 - the API of issue 4
+    drain_timeout: float,
+    terminate_grace: float,
+    on_progress: ProgressCallback | None = None,
+    input: bytes | str | None = None,  # noqa: A002 - subprocess's name
+) -> PipelineResult:
+    """Run ``stages`` (``(argv, program)`` each) as one pipeline; see `Pipeline.run`."""
+    if not stages:
+        msg = "a pipeline needs at least one stage"
+        raise ValueError(msg)
+    drain = validate_drain_timeout(drain_timeout)
+    if timeout is not None and not timeout >= 0:
+        msg = f"timeout must be None or a number >= 0, got {timeout}"
+        raise ValueError(msg)
+    codecs.lookup(output.encoding)  # an unknown encoding fails before spawning
+    executables = [_resolve(program) for _, program in stages]
+    run = _Run(
+        [argv for argv, _ in stages],
+        executables,
+        output,
+        drain,
+        terminate_grace,
+    )
+    run.on_progress = on_progress
+    if input is not None:
+        run.input = input.encode(output.encoding) if isinstance(input, str) else input
+    normal_end = False
+    deadline = asyncio.timeout(timeout)
+    try:
+        async with deadline:
+            await run.start()
+            await run.wait()
+        normal_end = True
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+    finally:
+        await _finish_despite_cancel(run.shutdown(abnormal=not normal_end))
+    if not normal_end:
+        raise TimeoutExpired(typ.cast("float", timeout), run.result())
+    run.raise_hop_error()
+    return run.result()
+
+
+def _died_of_our_signal(code: int) -> bool:
+    """Say whether exit status ``code`` is a death by a signal cuprum sends.
+
+    Negative for a direct child killed by ``SIGTERM`` or ``SIGKILL``;
+    128 + n when a shell stage reports a child of its own killed so.
+    """
+    return any(code in {-signum, 128 + signum} for signum in _TERMINATING_SIGNALS)
+
+
+def _resolve(program: str) -> str:
+    found = shutil.which(program)
+    if found is None:
+        where = "" if os.sep in program else " on PATH"
+        msg = f"program {program!r} was not found{where}"
+        raise ProgramNotFoundError(errno.ENOENT, msg, program)
+    return found
+
+
+async def _finish_despite_cancel(coro: cabc.Coroutine[object, object, None]) -> None:
+    """Run ``coro`` to the end even if this task is cancelled meanwhile.
+
+    A cancellation that arrives meanwhile is re-raised afterwards.
+    """
+    task = asyncio.ensure_future(coro)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                break
+            cancelled = True
+    task.result()
+    if cancelled:
+        raise asyncio.CancelledError
+
+
+# ---------------------------------------------------------------------------
+# One run
+# ---------------------------------------------------------------------------
+
+
+@dc.dataclass(slots=True)
+class _Hop:
+    """Stage i stdout -> parent -> stage i+1 stdin."""
+
+    up_read: Fd
+    up_write: Fd
+    down_read: Fd
+    down_write: Fd
+    downstream_gone: bool = False
+    error: OSError | EngineError | None = None
+    written: int = 0
+    ended_at: float | None = None
+
+
+@dc.dataclass(slots=True)
+class _Stage:
+    index: int
+    argv: tuple[str, ...]
+    executable: str
+    stderr: Capture
+    process: Child | None = None
+    watcher: asyncio.Task[None] | None = None
+    returncode: int | None = None
+    signalled: bool = False
+    own_failure: bool = False
+    excused: bool = False
+
+
+class _Run:
+    """The state of one pipeline run, from spawn to clean-up."""
+
+    def __init__(
+        self,
+        argvs: list[tuple[str, ...]],
+        executables: list[str],
+        options: RunOutputOptions,
+        drain_timeout: float | None,
+        terminate_grace: float,
+    ) -> None:
+        self._options = options
+        self._drain_timeout = drain_timeout
+        self._grace = terminate_grace
+        self._stages = [
+            _Stage(index, argv, exe, Capture(options, "stderr"))
+            for index, (argv, exe) in enumerate(zip(argvs, executables, strict=True))
+        ]
+        self._stdout = Capture(options, "stdout")
+        self._fds = Fds()
+        self._hops: list[_Hop] = []
+        self._pump: asyncio.Task[object] | None = None
+        self._readers: list[asyncio.Task[None]] = []
+        self._terminator: asyncio.Task[None] | None = None
+        self._started = time.monotonic()
+        self.on_progress: ProgressCallback | None = None
+        self.input: bytes | None = None
+
+    # -- start ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Make the pipes, spawn every stage, start readers and the pump batch."""
+        count = len(self._stages)
+        for _ in range(count - 1):
+            up_read, up_write = self._fds.pipe(enlarge=True)
+            down_read, down_write = self._fds.pipe(enlarge=True)
+            self._hops.append(_Hop(up_read, up_write, down_read, down_write))
+        out_read, out_write = self._fds.pipe()
+        feed: tuple[Fd, Fd] | None = None
+        if self.input is not None:
+            feed = self._fds.pipe()
+        for stage in self._stages:
+            err_read, err_write = self._fds.pipe()
+            stdin: Fd | None
+            if stage.index:
+                stdin = self._hops[stage.index - 1].down_read
+            else:
+                stdin = None if feed is None else feed[0]
+            stdout = (
+                self._hops[stage.index].up_write
+                if stage.index < count - 1
+                else out_write
+            )
+            await self._spawn(stage, stdin, stdout, err_write)
+            # Readers start once the writer is in a child (and closed here), so
+            # a failed spawn leaves no reader waiting for an EOF that never comes.
+            self._readers.append(asyncio.create_task(read_into(err_read, stage.stderr)))
+        self._readers.append(asyncio.create_task(read_into(out_read, self._stdout)))
+        if feed is not None:
+            data = typ.cast("bytes", self.input)
+            self._readers.append(asyncio.create_task(write_from(data, feed[1])))
+        if self._hops:
+            self._pump = asyncio.create_task(
+                pump_many_async(
+                    [(hop.up_read.number, hop.down_write.number) for hop in self._hops],
+                    drain_timeout=self._drain_timeout,
+                    on_pair_done=self._hop_done,
+                    on_progress=self.on_progress,
+                )
+            )
+            self._pump.add_done_callback(self._pump_ended)
+
+    async def _spawn(
+        self, stage: _Stage, stdin: Fd | None, stdout: Fd, stderr: Fd
+    ) -> None:
+        try:
+            stage.process = spawn(
+                stage.argv,
+                executable=stage.executable,
+                stdin=None if stdin is None else stdin.number,
+                stdout=stdout.number,
+                stderr=stderr.number,
+            )
+        except FileNotFoundError as error:
+            msg = f"program {stage.argv[0]!r} could not be started: {error.strerror}"
+            raise ProgramNotFoundError(error.errno, msg, stage.executable) from error
+        finally:
+            # The child holds its own copies now (or was never made).
+            for end in (stdin, stdout, stderr):
+                if end is not None:
+                    end.close()
+        stage.watcher = asyncio.create_task(self._watch(stage))
+
+    # -- while running -------------------------------------------------------
+
+    def _pump_ended(self, pump: asyncio.Task[object]) -> None:
+        """Let every stage end when the batch ended early (a callback raised).
+
+        Without its pump no hop would ever see EOF; the parent ends of every
+        hop are closed and the stages terminated, and the error propagates
+        from `wait` once they are reaped.
+        """
+        if pump.cancelled() or pump.exception() is None:
+            return
+        for hop in self._hops:
+            hop.up_read.close()
+            hop.down_write.close()
+        self._start_termination()
+
+    def _hop_done(self, index: int, result: int | OSError | EngineError) -> None:
+        """Hop ``index`` ended: close its parent ends (EOF downstream, SIGPIPE up)."""
+        hop = self._hops[index]
+        hop.ended_at = time.monotonic()
+        if isinstance(result, (OSError, EngineError)):
+            # The hop's I/O failed, or the engine failed it: the run's error.
+            hop.error = result
+            hop.downstream_gone = True
+        elif isinstance(result, int):
+            hop.written = result
+        if hop.error is None and hop.down_write.fd is not None:
+            hop.downstream_gone = readers_gone(hop.down_write.fd)
+        hop.up_read.close()
+        hop.down_write.close()
+
+    async def _watch(self, stage: _Stage) -> None:
+        process = typ.cast("Child", stage.process)
+        stage.returncode = code = await process.wait()
+        if stage.signalled and not _died_of_our_signal(code):
+            # It exited with a status of its own (before our signal reached
+            # it, or catching it): it was not terminated, and a non-zero
+            # status is its own failure.
+            stage.signalled = False
+        if code == 0:
+            return
+        if stage.signalled or self._upstream_of_gone_downstream(stage, code):
+            stage.excused = True
+            return
+        stage.own_failure = True
+        self._start_termination()
+
+    def _upstream_of_gone_downstream(self, stage: _Stage, code: int) -> bool:
+        if code not in _SIGPIPE_CODES or stage.index >= len(self._hops):
+            return False
+        downstream = self._stages[stage.index + 1]
+        return (
+            self._hops[stage.index].downstream_gone or downstream.returncode is not None
+        )
+
+    def _start_termination(self) -> None:
+        if self._terminator is None:
+            self._terminator = asyncio.create_task(self._terminate())
+
+    async def _terminate(self) -> None:
+        # A stage that already exited (not yet reaped) is not signalled: its
+        # own exit status stands.
+        running = [
+            stage
+            for stage in self._stages
+            if self._running(stage)
+            and not typ.cast("Child", stage.process).has_exited()
+        ]
+        for stage in running:
+            stage.signalled = True
+            self._signal_group(stage, signal.SIGTERM)
+        watchers = [stage.watcher for stage in running if stage.watcher is not None]
+        if watchers:
+            await asyncio.wait(watchers, timeout=self._grace)
+        for stage in running:
+            if self._running(stage):
+                self._signal_group(stage, signal.SIGKILL)
+
+    @staticmethod
+    def _running(stage: _Stage) -> bool:
+        process = stage.process
+        return process is not None and process.returncode is None
+
+    @staticmethod
+    def _signal_group(stage: _Stage, signum: int) -> None:
+        process = stage.process
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signum)
+
+    async def wait(self) -> None:
+        """Wait until every stage ended, the pump batch and every reader too.
+
+        Cancelling this leaves the tasks it waits for running (`_join`):
+        `shutdown` still needs them to reap the stages and collect output.
+        """
+        await _join(stage.watcher for stage in self._stages)
+        await _join([self._terminator])
+        await _join([self._pump])
+        await _join(self._readers)
+
+    # -- the end ---------------------------------------------------------------
+
+    async def shutdown(self, *, abnormal: bool) -> None:
+        """End and reap every stage, settle pump and readers, close every fd."""
+        try:
+            if abnormal or any(self._running(stage) for stage in self._stages):
+                self._start_termination()
+            await _join([self._terminator], raise_errors=False)
+            await self._reap_within(_REAP_BOUND)
+            if abnormal or self._terminator is not None:
+                # Whatever a stage left behind in its group (a background
+                # child holding a pipe) goes too.
+                for stage in self._stages:
+                    self._signal_group(stage, signal.SIGKILL)
+            tasks: list[asyncio.Task[typ.Any]] = [*self._readers]
+            if self._pump is not None:
+                tasks.append(self._pump)
+            await _settle(tasks, _SETTLE_BOUND)
+        finally:
+            self._fds.close_all()
+
+    async def _reap_within(self, bound: float) -> None:
+        """Wait at most ``bound`` seconds for every stage's watcher.
+
+        Every stage has been signalled by now (or exited), so this only
+        waits long when a stage's exit can never be seen; that stage is
+        then killed once more and abandoned (its watcher cancelled, its
+        exit status unknown), so the clean-up always ends.
+        """
+        watchers = [stage.watcher for stage in self._stages if stage.watcher]
+        if not watchers:
+            return
+        _, pending = await asyncio.wait(watchers, timeout=bound)
+        for stage in self._stages:
+            if stage.watcher in pending and stage.process is not None:
+                _log.warning(
+                    "stage %d (pid %d) was not seen to exit within %.1f s of "
+                    "its termination; abandoned",
+                    stage.index,
+                    stage.process.pid,
+                    bound,
+                )
+                self._signal_group(stage, signal.SIGKILL)
+                stage.process.abandon()
+        for watcher in pending:
+            watcher.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    def raise_hop_error(self) -> None:
+        """Raise the first error (I/O or the engine's) that ended a hop, if any."""
+        for hop in self._hops:
+            if hop.error is not None:
+                raise hop.error
+
+    def result(self) -> PipelineResult:
+        """Build the result from what the run saw (partial before the end)."""
+        stages = [
+            StageResult(
+                argv=stage.argv,
+                exit_code=_exit_code(stage),
+                pid=stage.process.pid if stage.process is not None else -1,
+                stderr=stage.stderr.text(),
+                ok=stage.returncode == 0 or (stage.excused and not stage.signalled),
+                terminated=stage.signalled,
+            )
+            for stage in self._stages
+        ]
+        failures = [stage.index for stage in self._stages if stage.own_failure]
+        return PipelineResult(
+            stdout=self._stdout.text(),
+            stages=stages,
+            failure_index=failures[0] if failures else None,
+            hop_bytes=tuple(hop.written for hop in self._hops),
+            hop_seconds=tuple(
+                (hop.ended_at or time.monotonic()) - self._started for hop in self._hops
+            ),
+        )
+
+
+def _exit_code(stage: _Stage) -> int:
+    if stage.returncode is not None:
+        return stage.returncode
+    process = stage.process
+    if process is not None and process.returncode is not None:
+        return process.returncode
+    return -signal.SIGKILL
+
+
+async def _join(
+    tasks: cabc.Iterable[asyncio.Task[typ.Any] | None], *, raise_errors: bool = True
+) -> None:
+    """Wait for ``tasks`` (``None`` entries skipped) without cancelling them.
+
+    Unlike ``gather`` or awaiting a task directly, a cancellation of the
+    caller does not reach the tasks. The first error is raised afterwards
+    unless ``raise_errors`` is false.
+    """
+    waiting = [task for task in tasks if task is not None]
+    if not waiting:
+        return
+    await asyncio.wait(waiting)
+    for task in waiting:
+        if not task.cancelled() and task.exception() is not None and raise_errors:
+            raise typ.cast("BaseException", task.exception())
+
+
+async def _settle(tasks: list[asyncio.Task[typ.Any]], bound: float) -> None:
+    """Let ``tasks`` finish within ``bound`` seconds, then cancel the rest."""
+    pending = [task for task in tasks if not task.done()]
+    if pending:
+        _, still = await asyncio.wait(pending, timeout=bound)
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: errors surface through the result

@@ -1,34 +1,174 @@
-"""Pipelines: commands joined stdout-to-stdin, and running them.
+"""Commands and pipelines: what runs, joined stdout-to-stdin, and running it.
 
-Owns `Pipeline` (its stages, ``|``, `Pipeline.run` and `Pipeline.run_sync`)
-and the defaults of a run (`DEFAULT_DRAIN_TIMEOUT`,
-`DEFAULT_TERMINATE_GRACE`). The run itself is `cuprum._run.run_stages`;
-what it returns and raises is in `cuprum.results`.
+Owns `SafeCmd` (one catalogued program and its arguments; made by
+`cuprum.sh.make`, which re-exports it), `Pipeline` (commands joined with
+``|``) and their ``run``/``run_sync``, with the defaults of a run
+(`DEFAULT_DRAIN_TIMEOUT`, `DEFAULT_TERMINATE_GRACE`). The two classes name
+each other (``|`` builds a pipeline from commands; a pipeline's stages are
+commands), so they live together, and ``cuprum.sh`` depends on this module,
+never the reverse. A command runs as a one-stage pipeline; the run itself
+is `cuprum._run.run_stages`, and what it returns and raises is in
+`cuprum.results`.
 
-Invariants: a pipeline is immutable and holds at least one stage, each a
-`cuprum.sh.SafeCmd`; ``run_sync`` never runs inside a running event loop.
+Invariants: a `SafeCmd` is immutable and hashable (its argv checked when it
+was built, see `cuprum.sh.CommandBuilder`); a pipeline is immutable and holds
+at least one stage, each a `SafeCmd`; both can be run any number of times;
+``run_sync`` never runs inside a running event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses as dc
+import functools
 import typing as typ
 
 from cuprum._run import run_stages
-from cuprum.results import PipelineResult, RunOutputOptions
+from cuprum.results import CommandResult, PipelineResult, RunOutputOptions
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
     from cuprum._options import ProgressCallback
-    from cuprum.sh import SafeCmd
+    from cuprum.catalogue import Program, ProjectSettings
 
 DEFAULT_DRAIN_TIMEOUT: typ.Final = 0.25
 """Seconds a hop keeps draining its upstream after the downstream left."""
 
 DEFAULT_TERMINATE_GRACE: typ.Final = 1.0
 """Seconds between ``SIGTERM`` and ``SIGKILL`` when stages are terminated."""
+
+_T = typ.TypeVar("_T")
+
+
+# ---------------------------------------------------------------------------
+# SafeCmd
+# ---------------------------------------------------------------------------
+
+
+@dc.dataclass(frozen=True, slots=True)
+class SafeCmd:
+    """One command: a catalogued program and its arguments.
+
+    Build it with `cuprum.sh.make`; join commands with ``|`` into a
+    `Pipeline`.
+
+    Attributes
+    ----------
+    program
+        The program, as listed in the catalogue.
+    args
+        The arguments after the program.
+    project
+        The catalogue project that owns the program.
+
+    """
+
+    program: Program
+    args: tuple[str, ...]
+    project: ProjectSettings = dc.field(compare=False, repr=False)
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        """The full argument vector, program first."""
+        return (self.program, *self.args)
+
+    def __or__(self, other: object) -> Pipeline:
+        """Pipe this command's stdout into ``other`` (a command or pipeline)."""
+        if isinstance(other, SafeCmd):
+            return Pipeline((self, other))
+        if isinstance(other, Pipeline):
+            return Pipeline((self, *other.stages))
+        return NotImplemented
+
+    async def run(  # noqa: PLR0913 - every knob is keyword-only and defaulted
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        capture: bool | None = None,
+        echo: bool | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the API of issue 4
+        terminate_grace: float = DEFAULT_TERMINATE_GRACE,
+        input: bytes | str | None = None,  # noqa: A002 - subprocess's name
+    ) -> CommandResult:
+        """Run the command (a one-stage `Pipeline`) and return how it ended.
+
+        Parameters
+        ----------
+        output
+            What to do with output; ``RunOutputOptions()`` by default.
+        capture, echo
+            Shorthands overriding the fields of ``output``.
+        timeout
+            Seconds the command may take; ``None`` for no limit.
+        terminate_grace
+            Seconds between ``SIGTERM`` and ``SIGKILL`` when the command is
+            ended by a timeout or by cancellation.
+        input
+            Data for the command's standard input (``str`` is encoded with
+            the output encoding); ``None`` gives it ``/dev/null``.
+
+        Returns
+        -------
+        CommandResult
+            A non-zero exit is reported there (``ok``), not raised.
+
+        Raises
+        ------
+        TimeoutExpired
+            When ``timeout`` passes, after the process (group) is reaped,
+            carrying the output captured so far.
+        ProgramNotFoundError
+            When the program is not on ``PATH``.
+
+        """
+        result = await Pipeline((self,)).run(
+            output=output,
+            capture=capture,
+            echo=echo,
+            timeout=timeout,
+            terminate_grace=terminate_grace,
+            input=input,
+        )
+        (stage,) = result.stages
+        return CommandResult(
+            argv=stage.argv,
+            exit_code=stage.exit_code,
+            pid=stage.pid,
+            stdout=result.stdout,
+            stderr=stage.stderr,
+        )
+
+    def run_sync(  # noqa: PLR0913 - mirrors run
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        capture: bool | None = None,
+        echo: bool | None = None,
+        timeout: float | None = None,
+        terminate_grace: float = DEFAULT_TERMINATE_GRACE,
+        input: bytes | str | None = None,  # noqa: A002 - subprocess's name
+    ) -> CommandResult:
+        """Run the command from synchronous code; see `run`.
+
+        Raises
+        ------
+        RuntimeError
+            When called from a running event loop (``await run()`` there).
+
+        """
+        return _run_sync(
+            "SafeCmd.run_sync",
+            functools.partial(
+                self.run,
+                output=output,
+                capture=capture,
+                echo=echo,
+                timeout=timeout,
+                terminate_grace=terminate_grace,
+                input=input,
+            ),
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -39,7 +179,7 @@ DEFAULT_TERMINATE_GRACE: typ.Final = 1.0
 class Pipeline:
     """Commands joined stdout-to-stdin: ``cmd1 | cmd2 | ...``.
 
-    Build one with ``|`` between `cuprum.sh.SafeCmd` objects (or pipelines);
+    Build one with ``|`` between `SafeCmd` objects (or pipelines);
     extend one with ``|``. A pipeline is immutable and can be run any number
     of times.
 
@@ -53,15 +193,13 @@ class Pipeline:
     ValueError
         If ``stages`` is empty.
     TypeError
-        If a stage is not a `cuprum.sh.SafeCmd`.
+        If a stage is not a `SafeCmd`.
 
     """
 
     __slots__ = ("_stages",)
 
     def __init__(self, stages: cabc.Iterable[SafeCmd]) -> None:
-        from cuprum.sh import SafeCmd  # noqa: PLC0415 - sh imports this module
-
         checked = tuple(stages)
         if not checked:
             msg = "a pipeline needs at least one stage"
@@ -79,8 +217,6 @@ class Pipeline:
 
     def __or__(self, other: object) -> Pipeline:
         """Append a command or another pipeline's stages."""
-        from cuprum.sh import SafeCmd  # noqa: PLC0415 - sh imports this module
-
         if isinstance(other, Pipeline):
             return Pipeline(self._stages + other.stages)
         if isinstance(other, SafeCmd):
@@ -150,7 +286,7 @@ class Pipeline:
         """
         return await run_stages(
             [(stage.argv, stage.program) for stage in self._stages],
-            output=merge_output_options(output, capture, echo),
+            output=_merge_output_options(output, capture, echo),
             timeout=timeout,
             drain_timeout=drain_timeout,
             terminate_grace=terminate_grace,
@@ -178,9 +314,10 @@ class Pipeline:
             When called from a running event loop (``await run()`` there).
 
         """
-        ensure_no_running_loop("Pipeline.run_sync")
-        return asyncio.run(
-            self.run(
+        return _run_sync(
+            "Pipeline.run_sync",
+            functools.partial(
+                self.run,
                 output=output,
                 capture=capture,
                 echo=echo,
@@ -189,21 +326,34 @@ class Pipeline:
                 terminate_grace=terminate_grace,
                 on_progress=on_progress,
                 input=input,
-            )
+            ),
         )
 
 
-def ensure_no_running_loop(caller: str) -> None:
-    """Raise ``RuntimeError`` if an event loop runs on this thread."""
+def _run_sync(
+    caller: str, run: cabc.Callable[[], cabc.Coroutine[object, object, _T]]
+) -> _T:
+    """Run ``run()`` in a fresh event loop, unless one runs on this thread.
+
+    The check comes before the coroutine is made, so none is left unawaited.
+
+    Raises
+    ------
+    RuntimeError
+        When an event loop runs on this thread (``caller`` names the call).
+
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return
-    msg = f"{caller}() cannot be called from a running event loop; await run()"
-    raise RuntimeError(msg)
+        pass  # no loop runs here: the usual case
+    else:
+        msg = f"{caller}() cannot be called from a running event loop; await run()"
+        raise RuntimeError(msg)
+    return asyncio.run(run())
 
 
-def merge_output_options(
+def _merge_output_options(
     output: RunOutputOptions | None, capture: bool | None, echo: bool | None
 ) -> RunOutputOptions:
     """Return ``output`` (or the defaults) with the shorthands applied."""

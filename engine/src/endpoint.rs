@@ -82,7 +82,9 @@ pub(crate) fn check_access(fd: RawFd, direction: Direction) -> io::Result<libc::
 struct FileKey {
     dev: u64,
     ino: u64,
-    access: i32,
+    /// The access mode; `None` until asked for (a borrowed endpoint of the
+    /// inline path may never need it). Always known once owned.
+    access: Option<i32>,
 }
 
 /// The descriptor an endpoint does its I/O on.
@@ -172,7 +174,9 @@ impl Endpoint<'static> {
     /// Duplicate caller descriptor `fd` (already checked by
     /// [`check_access`], which gave `access`): an owned endpoint.
     pub(crate) fn open(fd: RawFd, access: libc::c_int) -> io::Result<Self> {
-        Self::new(fd, access, Fd::Owned(sys::dup_cloexec(fd)?))
+        let dup = sys::dup_cloexec(fd)?;
+        let st = sys::fstat(dup.as_raw_fd())?;
+        Ok(Self::new(fd, Some(access), &st, Fd::Owned(dup)))
     }
 }
 
@@ -182,13 +186,26 @@ impl<'a> Endpoint<'a> {
     /// closing it from another thread meanwhile races as with any read or
     /// write it makes). [`Endpoint::own`] makes it owned before it may
     /// outlive the call.
-    pub(crate) fn borrowed(fd: BorrowedFd<'a>, access: libc::c_int) -> io::Result<Self> {
-        Self::new(fd.as_raw_fd(), access, Fd::Borrowed(fd))
+    /// `st` is the descriptor's `fstat`, taken by the caller (which is how
+    /// it knew the number was open).
+    pub(crate) fn borrowed(fd: BorrowedFd<'a>, st: &libc::stat) -> Self {
+        Self::new(fd.as_raw_fd(), None, st, Fd::Borrowed(fd))
+    }
+
+    /// Check that the descriptor is open for `direction` (once; see
+    /// [`check_access`]).
+    pub(crate) fn check(&mut self, direction: Direction) -> io::Result<()> {
+        self.key.access = Some(check_access(self.caller_fd, direction)?);
+        Ok(())
     }
 
     /// The same endpoint on a descriptor the engine owns (a duplicate of a
     /// borrowed one), so that it may outlive the caller's call.
     pub(crate) fn own(self) -> io::Result<Endpoint<'static>> {
+        let mut key = self.key;
+        if key.access.is_none() {
+            key.access = Some(sys::get_flags(self.raw())? & libc::O_ACCMODE);
+        }
         let fd = match self.fd {
             Fd::Borrowed(fd) => sys::dup_cloexec(fd.as_raw_fd())?,
             Fd::Owned(fd) => fd,
@@ -196,7 +213,7 @@ impl<'a> Endpoint<'a> {
         Ok(Endpoint {
             fd: Fd::Owned(fd),
             caller_fd: self.caller_fd,
-            key: self.key,
+            key,
             regular: self.regular,
             pipe: self.pipe,
             protected: self.protected,
@@ -204,14 +221,13 @@ impl<'a> Endpoint<'a> {
         })
     }
 
-    fn new(caller_fd: RawFd, access: libc::c_int, fd: Fd<'a>) -> io::Result<Self> {
-        let st = sys::fstat(fd.raw())?;
+    fn new(caller_fd: RawFd, access: Option<libc::c_int>, st: &libc::stat, fd: Fd<'a>) -> Self {
         let regular = st.st_mode & libc::S_IFMT == libc::S_IFREG;
         let pipe = st.st_mode & libc::S_IFMT == libc::S_IFIFO;
         // Classifying costs a few syscalls (isatty, fstat of fds 0 to 2); the
         // inline path never needs it, so it is decided on first use.
         let protected = Cell::new(if regular { Some(false) } else { None });
-        Ok(Self {
+        Self {
             fd,
             caller_fd,
             key: FileKey {
@@ -230,7 +246,7 @@ impl<'a> Endpoint<'a> {
                 },
                 flag: FlagUse::Untouched,
             },
-        })
+        }
     }
 
     /// The descriptor I/O goes to (the duplicate, once owned).

@@ -11,6 +11,10 @@
 //!   stay held forever in the child. Each process claims its own slot of a
 //!   fixed table with atomics (see `claim`), so a child never touches state
 //!   a parent thread may have been modifying at fork time.
+//! - Which process a handle or batch belongs to is told by a fork
+//!   *generation*, bumped in every fork child by a `pthread_atfork`
+//!   handler registered before the first engine starts: an atomic load per
+//!   call, where a `getpid` would be a system call.
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -19,7 +23,7 @@ use std::time::Duration;
 
 use crate::blocking;
 use crate::completion::Completion;
-use crate::endpoint::{self, Direction, Endpoint};
+use crate::endpoint::{self, splice_enabled, Direction, Endpoint};
 use crate::errors::EngineError;
 use crate::inline;
 use crate::job::Job;
@@ -49,7 +53,7 @@ pub struct PairSpec {
 #[derive(Clone)]
 pub struct Handle {
     shared: Arc<Shared>,
-    pid: u32,
+    generation: u64,
 }
 
 /// What [`Handle::start_one`] did with its pair.
@@ -65,7 +69,7 @@ pub struct Batch {
     id: u64,
     cancelled: Arc<AtomicBool>,
     shared: Arc<Shared>,
-    pid: u32,
+    generation: u64,
     /// Each pair's bytes-written counter (`None`: failed at submit).
     progress: Vec<Option<Arc<AtomicU64>>>,
 }
@@ -82,21 +86,45 @@ static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
 /// value left by a parent thread at fork time is a foreign pid in the child
 /// and is simply taken over.
 static CLAIMANT: AtomicU32 = AtomicU32::new(0);
+/// This process's fork generation (see the module's invariants).
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Whether the fork handler that bumps [`GENERATION`] is registered.
+static AT_FORK: AtomicBool = AtomicBool::new(false);
+
+/// Runs in the child after every `fork()`: only an atomic add, which is
+/// async-signal-safe.
+extern "C" fn forked() {
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+}
+
+/// The calling process's fork generation.
+fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
 
 /// This process's live engine, if it has one (a reactor that stopped is
 /// passed over, so the next caller starts a new one).
-fn find(pid: u32) -> Option<&'static Handle> {
+fn find(generation: u64) -> Option<&'static Handle> {
     let claimed = NEXT_SLOT.load(Ordering::Acquire).min(ENGINE_SLOTS);
     ENGINES[..claimed]
         .iter()
         .filter_map(OnceLock::get)
-        .find(|h| h.pid == pid && !h.shared.is_dead())
+        .find(|h| h.generation == generation && !h.shared.is_dead())
 }
 
 /// Start this process's engine in a fresh slot (called by the one claimant
 /// thread of the process).
-fn claim(pid: u32) -> Result<&'static Handle, EngineError> {
-    if let Some(handle) = find(pid) {
+fn claim() -> Result<&'static Handle, EngineError> {
+    if !AT_FORK.swap(true, Ordering::AcqRel) {
+        if let Err(err) = sys::at_fork_child(forked) {
+            AT_FORK.store(false, Ordering::Release);
+            return Err(EngineError::Internal(format!(
+                "cannot register the engine's fork handler: {err}"
+            )));
+        }
+    }
+    let generation = generation();
+    if let Some(handle) = find(generation) {
         return Ok(handle);
     }
     let slot = NEXT_SLOT.load(Ordering::Acquire);
@@ -111,18 +139,21 @@ fn claim(pid: u32) -> Result<&'static Handle, EngineError> {
     // Only this process's claimant touches slot `slot`: parents claimed the
     // ones below, and the bump happens before the slot is published.
     NEXT_SLOT.store(slot + 1, Ordering::Release);
-    let handle = ENGINES[slot].get_or_init(|| Handle { shared, pid });
+    let handle = ENGINES[slot].get_or_init(|| Handle { shared, generation });
     Ok(handle)
 }
 
 impl Handle {
     /// The process-wide engine; starts the reactor on first use. After
-    /// `fork()`, the child gets a fresh reactor on first use (the pid is
-    /// checked on every call) and the parent is unaffected.
+    /// `fork()`, the child gets a fresh reactor on first use (the fork
+    /// generation is checked on every call) and the parent is unaffected.
     pub fn global() -> Result<&'static Handle, EngineError> {
+        if let Some(handle) = find(generation()) {
+            return Ok(handle);
+        }
         let pid = std::process::id();
         loop {
-            if let Some(handle) = find(pid) {
+            if let Some(handle) = find(generation()) {
                 return Ok(handle);
             }
             let current = CLAIMANT.load(Ordering::Acquire);
@@ -137,7 +168,7 @@ impl Handle {
             {
                 continue;
             }
-            let result = claim(pid);
+            let result = claim();
             CLAIMANT.store(0, Ordering::Release);
             return result;
         }
@@ -149,7 +180,7 @@ impl Handle {
     /// `buffer_size` of 0 or above [`MAX_BUFFER_SIZE`]) are completed before
     /// this returns, for that pair only; the other pairs still run.
     pub fn submit(&self, pairs: Vec<PairSpec>, completion: Arc<dyn Completion>) -> Batch {
-        if self.pid != std::process::id() {
+        if self.generation != generation() {
             // A handle inherited across fork(): use this process's engine.
             return match Handle::global() {
                 Ok(handle) => handle.submit(pairs, completion),
@@ -197,26 +228,37 @@ impl Handle {
     /// `completion` is never called; otherwise it is called once, with
     /// index 0, as for [`Handle::submit`].
     pub fn start_one(&self, spec: PairSpec, completion: Arc<dyn Completion>) -> Started {
-        if self.pid != std::process::id() {
+        if self.generation != generation() {
             return Started::Running(self.submit(vec![spec], completion));
         }
-        let access = match validate(&spec) {
-            Ok(access) => access,
-            Err(err) => return Started::Finished(Err(err)),
+        // One fstat per end: the number is open, and what kind of file it
+        // is (the inline path needs no more to start).
+        let stats = sys::fstat(spec.reader).and_then(|r| Ok((r, sys::fstat(spec.writer)?)));
+        let (reader_st, writer_st) = match stats {
+            Ok(stats) => stats,
+            Err(err) => return Started::Finished(Err(err.into())),
         };
+        if spec.buffer_size == 0 || spec.buffer_size > MAX_BUFFER_SIZE {
+            return Started::Finished(Err(EngineError::from_errno(libc::EINVAL)));
+        }
         sys::with_borrowed(spec.reader, spec.writer, |reader, writer| {
-            let borrowed = Endpoint::borrowed(reader, access.reader).and_then(|reader| {
-                Ok(Job {
-                    index: 0,
-                    pair: Pair::new(spec.buffer_size, spec.drain_timeout),
-                    reader,
-                    writer: Endpoint::borrowed(writer, access.writer)?,
-                })
-            });
-            let mut job = match borrowed {
-                Ok(job) => job,
-                Err(err) => return Started::Finished(Err(err.into())),
+            let mut job = Job {
+                index: 0,
+                pair: Pair::new(spec.buffer_size, spec.drain_timeout),
+                reader: Endpoint::borrowed(reader, &reader_st),
+                writer: Endpoint::borrowed(writer, &writer_st),
             };
+            // A splice between two pipes (the first thing such a pair does)
+            // fails with EBADF at once on an end open the wrong way, as
+            // `check_access` would: only other pairs check first (contract
+            // 2.9: a wrong-direction end never waits).
+            let splices = job.reader.is_pipe() && job.writer.is_pipe() && splice_enabled();
+            if !splices {
+                let checked = job.reader.check(Direction::Read);
+                if let Err(err) = checked.and_then(|()| job.writer.check(Direction::Write)) {
+                    return Started::Finished(Err(err.into()));
+                }
+            }
             if inline::eligible(&job) && inline::drive(&mut job) {
                 return Started::Finished(job.pair.into_result());
             }
@@ -271,7 +313,7 @@ impl Handle {
             id,
             cancelled: Arc::new(AtomicBool::new(false)),
             shared: Arc::clone(&self.shared),
-            pid: self.pid,
+            generation: self.generation,
             progress: Vec::new(),
         }
     }
@@ -322,7 +364,7 @@ impl Batch {
     /// duplicates closed, so once the caller has seen all completions,
     /// nothing more is read or written. Pairs already done are unaffected.
     pub fn cancel(&self) {
-        if self.pid != std::process::id() {
+        if self.generation != generation() {
             // Inherited across fork(): the pairs live in the parent.
             return;
         }

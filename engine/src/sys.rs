@@ -108,14 +108,15 @@ pub(crate) fn is_tty(fd: RawFd) -> bool {
 /// The borrows cannot outlive `body` (their lifetime is the closure's), and
 /// the engine's public contract has the caller keep both numbers open for
 /// the length of the call that runs `body` (`Handle::start_one`); the
-/// numbers were checked open just before (`endpoint::check_access`).
+/// numbers were checked open just before (an `fstat` of each).
 pub(crate) fn with_borrowed<R>(
     a: RawFd,
     b: RawFd,
     body: impl for<'fd> FnOnce(BorrowedFd<'fd>, BorrowedFd<'fd>) -> R,
 ) -> R {
     // SAFETY: both numbers are open for the whole call (the caller's
-    // contract, checked at entry), and the borrows die with `body`.
+    // contract, checked at entry by an fstat), and the borrows die with
+    // `body`.
     let (a, b) = unsafe { (BorrowedFd::borrow_raw(a), BorrowedFd::borrow_raw(b)) };
     body(a, b)
 }
@@ -231,19 +232,51 @@ where
     spawned
 }
 
-/// Keeps `SIGPIPE` blocked in the calling thread while alive, then restores
-/// the thread's previous mask. For writes made on a caller's thread (the
-/// inline path); every write or splice that fails with `EPIPE` consumes the
-/// `SIGPIPE` it raised, before the mask is restored.
+/// Register `handler` to run in the child after every `fork()`.
+pub(crate) fn at_fork_child(handler: extern "C" fn()) -> io::Result<()> {
+    // SAFETY: pthread_atfork only stores the function pointers (no prepare
+    // or parent handler); `handler` is a plain `extern "C"` function.
+    let rc = unsafe { libc::pthread_atfork(None, None, Some(handler)) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}
+
+/// Whether `SIGPIPE` is ignored process-wide (`SIG_IGN`, as `CPython` sets it
+/// at start-up): then a write to a broken pipe can only fail with `EPIPE`.
+fn sigpipe_ignored() -> bool {
+    let mut current = MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: with a null new action, sigaction only writes the current one
+    // into `current`, which is valid for writes of one `sigaction`.
+    let rc = unsafe { libc::sigaction(libc::SIGPIPE, std::ptr::null(), current.as_mut_ptr()) };
+    // SAFETY: zero-initialised, and filled by sigaction when it succeeded.
+    rc == 0 && unsafe { current.assume_init() }.sa_sigaction == libc::SIG_IGN
+}
+
+/// Keeps `SIGPIPE` from killing the process through the calling thread
+/// while alive. For writes made on a caller's thread (the inline path).
+/// Where `SIGPIPE` is ignored (the `CPython` default) nothing needs doing: one
+/// `sigaction` query instead of two mask changes. Otherwise `SIGPIPE` is
+/// blocked in the thread until the guard drops, and every write or splice
+/// that fails with `EPIPE` consumes the `SIGPIPE` it raised first. (A
+/// disposition changed by another thread during the call is not seen.)
 pub(crate) struct SigpipeBlocked {
     old: libc::sigset_t,
     was_blocked: bool,
 }
 
 impl SigpipeBlocked {
-    /// Block `SIGPIPE` until the guard is dropped.
+    /// Guard the calling thread against `SIGPIPE` until dropped.
     #[must_use]
     pub(crate) fn new() -> Self {
+        if sigpipe_ignored() {
+            return Self {
+                old: sigpipe_set(),
+                was_blocked: true,
+            };
+        }
         let set = sigpipe_set();
         let mut old = MaybeUninit::<libc::sigset_t>::uninit();
         // SAFETY: `set` is initialised and `old` is valid for writes;

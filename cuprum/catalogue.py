@@ -10,7 +10,7 @@ Invariants:
   name, is a ``ValueError`` at construction);
 * a lookup never consults ``PATH``: the catalogue is an allowlist of names,
   checked when a command is *built*; whether the program is installed is
-  checked when a command is *run* (see `cuprum.pipeline`).
+  checked when a command is *run* (see `cuprum._run`).
 """
 
 from __future__ import annotations

@@ -44,8 +44,9 @@ def rust_pump_stream(
     descriptors. A pair of the blocking path (a standard stream or a
     terminal) stuck in a write that never returns (a stopped terminal) is
     not waited for after a second raising signal, which propagates at once
-    with the first as its ``__cause__``. Never closes either descriptor; restores each one's
-    ``O_NONBLOCK`` flag. A broken downstream (``EPIPE``/``ECONNRESET``) is
+    with the first as its ``__cause__``. Never closes either descriptor;
+    restores each one's ``O_NONBLOCK`` flag. A broken downstream
+    (``EPIPE``/``ECONNRESET``) is
     not an error: the reader is drained to EOF, or for at most
     ``drain_timeout`` seconds, and the bytes written before the break are
     returned. ``on_progress(bytes_written)`` is called on this thread at

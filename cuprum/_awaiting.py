@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import typing as typ
 
 if typ.TYPE_CHECKING:
@@ -77,8 +78,20 @@ def _ignore(_error: Exception) -> None:
     """Drop an error (the default of a ticker not started)."""
 
 
+SIGNAL_WAKE_INTERVAL: typ.Final = 0.05
+"""Seconds between two wake-ups of a main-thread loop awaiting a batch."""
+
+
 class ProgressTicker:
-    """Report an awaited batch's progress on its event loop, periodically."""
+    """Report an awaited batch's progress on its event loop, periodically.
+
+    On the main thread it also wakes the loop every `SIGNAL_WAKE_INTERVAL`
+    while the batch runs, reporting or not. A Ctrl-C that lands just before
+    the loop blocks in ``select`` only sets CPython's "signal pending" flag,
+    and without a wake-up descriptor (``asyncio.run`` sets none for its own
+    SIGINT handler) the loop would sleep on with the handler never run;
+    the periodic wake-up bounds that to 50 ms.
+    """
 
     def __init__(
         self,
@@ -90,6 +103,7 @@ class ProgressTicker:
         self._on_progress = on_progress
         self._interval = interval
         self._handle: asyncio.TimerHandle | None = None
+        self._wake: asyncio.TimerHandle | None = None
         self._read: cabc.Callable[[], list[int]] = list
         self._on_error: cabc.Callable[[Exception], None] = _ignore
 
@@ -107,6 +121,12 @@ class ProgressTicker:
             self._read = read
             self._on_error = on_error
             self._handle = self._loop.call_later(self._interval, self._tick)
+        if threading.current_thread() is threading.main_thread():
+            self._wake = self._loop.call_later(SIGNAL_WAKE_INTERVAL, self._wake_up)
+
+    def _wake_up(self) -> None:
+        """Nothing to do but return to Python, where pending signals run."""
+        self._wake = self._loop.call_later(SIGNAL_WAKE_INTERVAL, self._wake_up)
 
     def _tick(self) -> None:
         self._handle = self._loop.call_later(self._interval, self._tick)
@@ -117,10 +137,11 @@ class ProgressTicker:
             self._on_error(error)
 
     def stop(self) -> None:
-        """Stop reporting."""
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        """Stop reporting (and waking the loop)."""
+        for handle in (self._handle, self._wake):
+            if handle is not None:
+                handle.cancel()
+        self._handle = self._wake = None
 
 
 async def settled(future: asyncio.Future[None]) -> None:

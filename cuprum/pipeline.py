@@ -32,7 +32,7 @@ if typ.TYPE_CHECKING:
     from cuprum._options import ProgressCallback
     from cuprum.catalogue import Program, ProjectSettings
 
-DEFAULT_DRAIN_TIMEOUT: typ.Final = 0.25
+DEFAULT_DRAIN_TIMEOUT: typ.Final = 0.0
 """Seconds a hop keeps draining its upstream after the downstream left."""
 
 DEFAULT_TERMINATE_GRACE: typ.Final = 1.0
@@ -256,7 +256,8 @@ class Pipeline:
         drain_timeout
             Seconds a hop keeps reading its upstream after the downstream
             stage left, before closing it so the upstream ends by
-            ``SIGPIPE``.
+            ``SIGPIPE``; 0 (the default) closes it at once, as a shell's
+            pipe does.
         terminate_grace
             Seconds between ``SIGTERM`` and ``SIGKILL`` when stages are
             terminated (fail-fast, timeout, cancellation).

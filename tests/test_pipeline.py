@@ -143,9 +143,31 @@ def test_producer_into_head_c_10(stream_backend: StreamBackend, tmp_path: Path) 
 
 
 def test_configurable_drain_timeout(stream_backend: StreamBackend) -> None:
-    result = (yes() | head("-n", "2")).run_sync(drain_timeout=0)
+    result = (yes() | head("-n", "2")).run_sync(drain_timeout=0.05)
     assert result.stdout == "y\ny\n"
     assert result.ok
+
+
+# 5 MB cannot fit in a hop (1 MiB pipe and a 64 KiB ring): the producer is
+# still writing when its consumer leaves after one byte.
+PRODUCER = ("-c", "5000000", "/dev/zero")
+
+
+def test_by_default_an_early_exit_ends_the_upstream_at_once(
+    stream_backend: StreamBackend,
+) -> None:
+    result = (head(*PRODUCER) | head("-c", "1")).run_sync(timeout=PROMPT)
+    assert result.exit_codes == (-signal.SIGPIPE, 0)
+    assert result.ok
+
+
+def test_a_drain_timeout_lets_the_upstream_finish(
+    stream_backend: StreamBackend,
+) -> None:
+    pipeline = head(*PRODUCER) | head("-c", "1")
+    result = pipeline.run_sync(drain_timeout=PROMPT, timeout=PROMPT)
+    assert result.exit_codes == (0, 0)
+    assert result.hop_bytes[0] < 5_000_000  # the rest was drained, not written
 
 
 def test_chatty_stderr_never_stalls(stream_backend: StreamBackend) -> None:

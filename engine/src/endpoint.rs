@@ -117,6 +117,9 @@ pub(crate) struct Endpoint<'a> {
     pipe: bool,
     /// Decided on first use by [`Endpoint::is_protected`].
     protected: Cell<Option<bool>>,
+    /// The reactor saw this end hang up or fail: no edge need come again,
+    /// so a short read or write proves nothing (sticky).
+    hung_up: bool,
     use_: Use,
 }
 
@@ -217,6 +220,7 @@ impl<'a> Endpoint<'a> {
             regular: self.regular,
             pipe: self.pipe,
             protected: self.protected,
+            hung_up: self.hung_up,
             use_: self.use_,
         })
     }
@@ -238,6 +242,7 @@ impl<'a> Endpoint<'a> {
             regular,
             pipe,
             protected,
+            hung_up: false,
             use_: Use {
                 readiness: if regular {
                     Readiness::AlwaysReady
@@ -286,6 +291,17 @@ impl<'a> Endpoint<'a> {
     #[must_use]
     pub(crate) fn is_registered(&self) -> bool {
         self.use_.readiness == Readiness::Registered
+    }
+
+    /// The reactor saw a hang-up or error event on this end.
+    pub(crate) fn mark_hung_up(&mut self) {
+        self.hung_up = true;
+    }
+
+    /// An edge-triggered pipe that has not hung up: a short transfer proves
+    /// it emptied (or filled), and the next change brings an edge.
+    fn edges_follow_short_transfers(&self) -> bool {
+        self.pipe && self.is_registered() && !self.hung_up
     }
 
     /// Register edge-triggered with `registry`, unless always ready. A
@@ -341,6 +357,10 @@ impl Source for Endpoint<'_> {
         }
         Some(result)
     }
+
+    fn short_means_empty(&self) -> bool {
+        self.edges_follow_short_transfers()
+    }
 }
 
 impl Sink for Endpoint<'_> {
@@ -354,6 +374,10 @@ impl Sink for Endpoint<'_> {
 
     fn splice_fd(&self) -> Option<RawFd> {
         self.pipe.then(|| self.raw())
+    }
+
+    fn short_means_full(&self) -> bool {
+        self.edges_follow_short_transfers()
     }
 }
 

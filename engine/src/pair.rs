@@ -52,6 +52,14 @@ pub trait Source {
     fn splice_into(&mut self, _sink: RawFd, _len: usize) -> Option<io::Result<usize>> {
         None
     }
+
+    /// Whether a read (or splice) that returned less than it asked proves
+    /// this end empty, with a readiness edge sure to come when there is
+    /// more (an edge-triggered pipe with no hang-up seen): the call that
+    /// would only say `WouldBlock` is then skipped.
+    fn short_means_empty(&self) -> bool {
+        false
+    }
 }
 
 /// The writing end of a pair.
@@ -62,6 +70,13 @@ pub trait Sink {
     /// The descriptor a [`Source`] may splice into, if this end allows it.
     fn splice_fd(&self) -> Option<RawFd> {
         None
+    }
+
+    /// Whether a write (or splice) that took less than offered proves this
+    /// end full, with a readiness edge sure to come when it has room (an
+    /// edge-triggered pipe with no hang-up seen).
+    fn short_means_full(&self) -> bool {
+        false
     }
 }
 
@@ -333,11 +348,14 @@ impl Pair {
             if budget.exhausted() {
                 return Step::Yield;
             }
-            match reader.read_vectored(&mut self.ring.writable_io()).into() {
+            let mut bufs = self.ring.writable_io();
+            let asked = bufs.iter().map(|b| b.len()).sum::<usize>();
+            match reader.read_vectored(&mut bufs).into() {
                 Outcome::Ended => self.reader_eof = true,
                 Outcome::Moved(n) => {
                     self.discarded += n as u64;
                     budget.spend(n);
+                    reader_blocked = n < asked && reader.short_means_empty();
                 }
                 Outcome::Retry => budget.spend(0),
                 Outcome::Blocked => reader_blocked = true,
@@ -384,6 +402,15 @@ impl Pair {
                     self.splice = SpliceMode::On;
                     self.written += n as u64;
                     budget.spend(n);
+                    // Short: the source emptied or the sink filled, and an
+                    // edge comes on whichever it was; the next splice would
+                    // only say WouldBlock.
+                    if n < len && reader.short_means_empty() && writer.short_means_full() {
+                        return Some(Step::Wait {
+                            reader: true,
+                            writer: true,
+                        });
+                    }
                     if budget.exhausted() {
                         return Some(Step::Yield);
                     }
@@ -421,11 +448,15 @@ impl Pair {
         R: Source + ?Sized,
     {
         while !*blocked && !self.reader_eof && !self.ring.is_full() && !budget.exhausted() {
-            match reader.read_vectored(&mut self.ring.writable_io()).into() {
+            let mut bufs = self.ring.writable_io();
+            let asked = bufs.iter().map(|b| b.len()).sum::<usize>();
+            match reader.read_vectored(&mut bufs).into() {
                 Outcome::Ended => self.reader_eof = true,
                 Outcome::Moved(n) => {
                     self.ring.commit_write(n);
                     budget.spend(n);
+                    // Emptied: the next read would only say WouldBlock.
+                    *blocked = n < asked && reader.short_means_empty();
                 }
                 Outcome::Retry => budget.spend(0),
                 Outcome::Blocked => *blocked = true,
@@ -449,13 +480,17 @@ impl Pair {
         W: Sink + ?Sized,
     {
         while !*blocked && !self.ring.is_empty() {
-            match writer.write_vectored(&self.ring.readable_io()).into() {
+            let bufs = self.ring.readable_io();
+            let offered = bufs.iter().map(|b| b.len()).sum::<usize>();
+            match writer.write_vectored(&bufs).into() {
                 // A write that takes nothing of a non-empty buffer.
                 Outcome::Ended => return Some(self.fail(io::Error::from_raw_os_error(libc::EIO))),
                 Outcome::Moved(n) => {
                     self.ring.consume(n);
                     self.written += n as u64;
                     budget.spend(0);
+                    // Filled: the next write would only say WouldBlock.
+                    *blocked = n < offered && writer.short_means_full();
                 }
                 Outcome::Retry => budget.spend(0),
                 Outcome::Blocked => *blocked = true,

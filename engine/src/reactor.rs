@@ -257,6 +257,15 @@ impl Reactor {
                 }
                 let slot = event.token().0 >> 1;
                 if let Some(Some(entry)) = self.slab.get_mut(slot) {
+                    // A hang-up or error brings no further edge: from now on
+                    // a short transfer on that end proves nothing (pair.rs).
+                    if event.token().0 & 1 == 0 {
+                        if event.is_read_closed() || event.is_error() {
+                            entry.reader.mark_hung_up();
+                        }
+                    } else if event.is_write_closed() || event.is_error() {
+                        entry.writer.mark_hung_up();
+                    }
                     if !entry.queued {
                         entry.queued = true;
                         to_drive.push((slot, entry.serial));

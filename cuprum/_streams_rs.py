@@ -253,6 +253,9 @@ async def pump_many_async(
         )
         if inline is not None:
             operation.pair_done(operation.indices[0], inline)
+    if operation.all_reported.done():
+        # Done inline: nothing to wait for, nor to wake the loop for.
+        return operation.outcome.final()
     ticker = ProgressTicker(loop, options.on_progress, options.progress_interval)
     ticker.start(operation.progress, operation.outcome.fail)
     try:

@@ -4,7 +4,7 @@ Owns the descriptors a pipeline run makes and what flows through those that
 cuprum reads or writes itself (the hops are pumped by `cuprum._pump`):
 `Fd` (one descriptor, closed exactly once), `Fds` (every descriptor of a
 run, for the final clean-up; hop pipes enlarged to `HOP_PIPE_SIZE`),
-`Capture` (one output stream kept and/or echoed live as text), `read_into`
+`Capture` (one output stream kept and/or echoed live, as text or bytes), `read_into`
 (a stage's stdout or stderr, read to EOF), `write_from` (the first stage's
 input, written as the pipe drains) and `readers_gone` (has a hop's
 downstream left).
@@ -99,7 +99,13 @@ class Fds:
 
 
 class Capture:
-    """Collect one output stream; optionally echo it live as text."""
+    """Collect one output stream; optionally echo it live.
+
+    As text (decoded incrementally, written to ``sys.stdout`` or
+    ``sys.stderr``) or, with ``text=False``, as the raw bytes (written to
+    that stream's ``buffer``; a replacement stream without one gets the
+    decoded text instead).
+    """
 
     def __init__(self, options: RunOutputOptions, sink_name: str) -> None:
         self._keep = options.capture
@@ -115,27 +121,37 @@ class Capture:
         if self._keep:
             self._chunks.append(data)
         if self._sink_name is not None:
-            self._echo(self._decoder.decode(data, final=not data))
+            self._echo(data)
 
-    def _echo(self, text: str) -> None:
-        if text and self._sink_name is not None:
-            sink = typ.cast("typ.TextIO", getattr(sys, self._sink_name))
+    def _echo(self, data: bytes, *, final: bool = False) -> None:
+        if self._sink_name is None:
+            return
+        sink = typ.cast("typ.TextIO", getattr(sys, self._sink_name))
+        raw = getattr(sink, "buffer", None) if not self._options.text else None
+        if raw is not None:
+            if data:
+                raw.write(data)
+                raw.flush()
+            return
+        text = self._decoder.decode(data, final=final)
+        if text:
             sink.write(text)
             sink.flush()
 
     def finish(self) -> None:
         """Echo what the decoder still holds (the stream ended)."""
         if self._sink_name is not None:
-            self._echo(self._decoder.decode(b"", final=True))
+            self._echo(b"", final=True)
             self._sink_name = None
 
-    def text(self) -> str | None:
-        """Everything kept, decoded; ``None`` when not capturing."""
+    def value(self) -> str | bytes | None:
+        """Return everything kept (``bytes`` without ``text``), or ``None``."""
         if not self._keep:
             return None
-        return b"".join(self._chunks).decode(
-            self._options.encoding, self._options.errors
-        )
+        data = b"".join(self._chunks)
+        if not self._options.text:
+            return data
+        return data.decode(self._options.encoding, self._options.errors)
 
 
 async def read_into(end: Fd, capture: Capture) -> None:

@@ -450,7 +450,7 @@ class _Run:
                 argv=stage.argv,
                 exit_code=_exit_code(stage),
                 pid=stage.process.pid if stage.process is not None else -1,
-                stderr=stage.stderr.text(),
+                stderr=stage.stderr.value(),
                 ok=stage.returncode == 0 or (stage.excused and not stage.signalled),
                 terminated=stage.signalled,
             )
@@ -458,7 +458,7 @@ class _Run:
         ]
         failures = [stage.index for stage in self._stages if stage.own_failure]
         return PipelineResult(
-            stdout=self._stdout.text(),
+            stdout=self._stdout.value(),
             stages=stages,
             failure_index=failures[0] if failures else None,
             hop_bytes=tuple(hop.written for hop in self._hops),

@@ -106,7 +106,7 @@ def run(size: int) -> int:
             f"  hop {index} {name:>16}: {moved:>13,} bytes in {seconds:6.3f} s"
             f" ({rate:8.1f} MiB/s)"
         )
-    digest = result.stdout.split()[0] if result.stdout else ""
+    digest = str(result.stdout).split()[0] if result.stdout else ""
     verdict = "matches" if digest == expected_digest(size) else "DOES NOT MATCH"
     print(f"sha256 {digest} {verdict} the digest computed in-process")
     codes = result.exit_codes

@@ -87,6 +87,7 @@ class SafeCmd:
         output: RunOutputOptions | None = None,
         capture: bool | None = None,
         echo: bool | None = None,
+        text: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - the API of issue 4
         terminate_grace: float = DEFAULT_TERMINATE_GRACE,
         input: bytes | str | None = None,  # noqa: A002 - subprocess's name
@@ -97,8 +98,9 @@ class SafeCmd:
         ----------
         output
             What to do with output; ``RunOutputOptions()`` by default.
-        capture, echo
-            Shorthands overriding the fields of ``output``.
+        capture, echo, text
+            Shorthands overriding the fields of ``output`` (``text=False``:
+            output as ``bytes``).
         timeout
             Seconds the command may take; ``None`` for no limit.
         terminate_grace
@@ -126,6 +128,7 @@ class SafeCmd:
             output=output,
             capture=capture,
             echo=echo,
+            text=text,
             timeout=timeout,
             terminate_grace=terminate_grace,
             input=input,
@@ -145,6 +148,7 @@ class SafeCmd:
         output: RunOutputOptions | None = None,
         capture: bool | None = None,
         echo: bool | None = None,
+        text: bool | None = None,
         timeout: float | None = None,
         terminate_grace: float = DEFAULT_TERMINATE_GRACE,
         input: bytes | str | None = None,  # noqa: A002 - subprocess's name
@@ -164,6 +168,7 @@ class SafeCmd:
                 output=output,
                 capture=capture,
                 echo=echo,
+                text=text,
                 timeout=timeout,
                 terminate_grace=terminate_grace,
                 input=input,
@@ -237,6 +242,7 @@ class Pipeline:
         output: RunOutputOptions | None = None,
         capture: bool | None = None,
         echo: bool | None = None,
+        text: bool | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - the API of issue 4
         drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
         terminate_grace: float = DEFAULT_TERMINATE_GRACE,
@@ -249,8 +255,9 @@ class Pipeline:
         ----------
         output
             What to do with output; ``RunOutputOptions()`` by default.
-        capture, echo
-            Shorthands overriding the fields of ``output``.
+        capture, echo, text
+            Shorthands overriding the fields of ``output`` (``text=False``:
+            output as ``bytes``).
         timeout
             Seconds the whole run may take; ``None`` for no limit.
         drain_timeout
@@ -287,7 +294,7 @@ class Pipeline:
         """
         return await run_stages(
             [(stage.argv, stage.program) for stage in self._stages],
-            output=_merge_output_options(output, capture, echo),
+            output=_merge_output_options(output, capture, echo, text),
             timeout=timeout,
             drain_timeout=drain_timeout,
             terminate_grace=terminate_grace,
@@ -301,6 +308,7 @@ class Pipeline:
         output: RunOutputOptions | None = None,
         capture: bool | None = None,
         echo: bool | None = None,
+        text: bool | None = None,
         timeout: float | None = None,
         drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
         terminate_grace: float = DEFAULT_TERMINATE_GRACE,
@@ -322,6 +330,7 @@ class Pipeline:
                 output=output,
                 capture=capture,
                 echo=echo,
+                text=text,
                 timeout=timeout,
                 drain_timeout=drain_timeout,
                 terminate_grace=terminate_grace,
@@ -355,7 +364,10 @@ def _run_sync(
 
 
 def _merge_output_options(
-    output: RunOutputOptions | None, capture: bool | None, echo: bool | None
+    output: RunOutputOptions | None,
+    capture: bool | None,
+    echo: bool | None,
+    text: bool | None,
 ) -> RunOutputOptions:
     """Return ``output`` (or the defaults) with the shorthands applied."""
     options = output if output is not None else RunOutputOptions()
@@ -363,4 +375,6 @@ def _merge_output_options(
         options = dc.replace(options, capture=capture)
     if echo is not None:
         options = dc.replace(options, echo=echo)
+    if text is not None:
+        options = dc.replace(options, text=text)
     return options

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses as dc
 import subprocess
+import typing as typ
 
 
 class ProgramNotFoundError(FileNotFoundError):
@@ -28,13 +29,19 @@ class RunOutputOptions:
     ----------
     capture
         Keep stdout (of the last stage) and every stage's stderr, and return
-        them as text. Without it they are still read (a stage never stalls)
-        but dropped, and the results carry ``None``.
+        them (as text, or as bytes without ``text``). Without it they are
+        still read (a stage never stalls) but dropped, and the results carry
+        ``None``.
     echo
         Copy the output, as it arrives, to this process's ``sys.stdout`` and
-        ``sys.stderr``.
+        ``sys.stderr`` (decoded), or with ``text=False`` as raw bytes to
+        their ``buffer``.
     encoding, errors
-        How bytes become text (`bytes.decode` arguments).
+        How bytes become text (`bytes.decode` arguments); also how a ``str``
+        given as ``input=`` is encoded.
+    text
+        True: captured output is decoded to ``str``. False: it is returned
+        as ``bytes``, exactly as the programs wrote it.
 
     """
 
@@ -42,6 +49,7 @@ class RunOutputOptions:
     echo: bool = False
     encoding: str = "utf-8"
     errors: str = "replace"
+    text: bool = True
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -57,7 +65,8 @@ class StageResult:
     pid
         The stage's process id (also its process group id).
     stderr
-        The stage's stderr text, or ``None`` when not captured.
+        The stage's stderr (``str``, or ``bytes`` with ``text=False``), or
+        ``None`` when not captured or routed elsewhere.
     ok
         True when the stage exited 0, or ended by ``SIGPIPE`` because its
         downstream left (not a failure, contract section 7).
@@ -72,7 +81,7 @@ class StageResult:
     argv: tuple[str, ...]
     exit_code: int
     pid: int
-    stderr: str | None
+    stderr: str | bytes | None
     ok: bool
     terminated: bool = False
 
@@ -84,7 +93,8 @@ class PipelineResult:
     Attributes
     ----------
     stdout
-        The last stage's stdout text, or ``None`` when not captured.
+        The last stage's stdout (``str``, or ``bytes`` with ``text=False``),
+        or ``None`` when not captured or sent elsewhere.
     stages
         One `StageResult` per stage, in pipeline order.
     failure_index
@@ -98,7 +108,7 @@ class PipelineResult:
 
     """
 
-    stdout: str | None
+    stdout: str | bytes | None
     stages: list[StageResult]
     failure_index: int | None
     hop_bytes: tuple[int, ...] = ()
@@ -128,15 +138,16 @@ class CommandResult:
     pid
         The process id.
     stdout, stderr
-        The output text, or ``None`` when not captured.
+        The output (``str``, or ``bytes`` with ``text=False``), or ``None``
+        when not captured or sent elsewhere.
 
     """
 
     argv: tuple[str, ...]
     exit_code: int
     pid: int
-    stdout: str | None
-    stderr: str | None
+    stdout: str | bytes | None
+    stderr: str | bytes | None
 
     @property
     def ok(self) -> bool:
@@ -159,19 +170,15 @@ class TimeoutExpired(subprocess.TimeoutExpired):
         The last stage's stdout captured before the end (``None`` when not
         captured).
     stderr
-        Every stage's captured stderr, concatenated in stage order.
+        Every stage's captured stderr, concatenated in stage order (``str``,
+        or ``bytes`` with ``text=False``; ``None`` when none was captured).
     result
         The partial `PipelineResult`: per-stage exit codes and stderr.
 
     """
 
     def __init__(self, timeout: float, result: PipelineResult) -> None:
-        stderr_parts = [stage.stderr for stage in result.stages]
-        stderr = (
-            None
-            if all(part is None for part in stderr_parts)
-            else "".join(part or "" for part in stderr_parts)
-        )
+        stderr = _joined([stage.stderr for stage in result.stages])
         super().__init__([], timeout, output=result.stdout, stderr=stderr)
         # One argv per stage, where subprocess's holds one command's.
         self.cmd: list[list[str]] = [list(stage.argv) for stage in result.stages]
@@ -181,3 +188,13 @@ class TimeoutExpired(subprocess.TimeoutExpired):
         """Say which pipeline timed out and after how long."""
         shown = " | ".join(" ".join(stage.argv) for stage in self.result.stages)
         return f"{shown!r} timed out after {self.timeout} seconds"
+
+
+def _joined(parts: list[str | bytes | None]) -> str | bytes | None:
+    """Concatenate the parts that are not ``None`` (all ``str`` or all ``bytes``)."""
+    present = [part for part in parts if part is not None]
+    if not present:
+        return None
+    if isinstance(present[0], bytes):
+        return b"".join(typ.cast("list[bytes]", present))
+    return "".join(typ.cast("list[str]", present))

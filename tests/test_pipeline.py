@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import hashlib
-import os
 import signal
 import sys
 import time
@@ -15,6 +12,7 @@ from pathlib import Path
 from pipes import payload
 
 import pytest
+from processes import assert_reaped, children, open_fds
 
 from cuprum import (
     CAT,
@@ -47,40 +45,6 @@ python = sh.make(PYTHON, catalogue=TEST_CATALOGUE)
 cat, head, yes = sh.make(CAT), sh.make(HEAD), sh.make(YES)
 PROMPT = 10.0
 """Seconds within which an early-exit, fail-fast or timeout run must end."""
-
-
-def children() -> set[int]:
-    """Return the pids whose parent is this process (zombies included)."""
-    me = str(os.getpid())
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
-        except OSError:
-            continue
-        if stat.rsplit(")", 1)[1].split()[1] == me:
-            found.add(int(entry.name))
-    return found
-
-
-def open_fds() -> dict[str, str]:
-    """Map this process's open descriptors to what they name."""
-    gc.collect()  # a closed loop may free what it held at collection
-    found = {}
-    for fd in Path("/proc/self/fd").iterdir():
-        with contextlib.suppress(OSError):
-            found[fd.name] = str(fd.readlink())
-    return found
-
-
-def assert_reaped(pids: typ.Iterable[int]) -> None:
-    for pid in pids:
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
-        with pytest.raises(ProcessLookupError):
-            os.killpg(pid, 0)
 
 
 @pytest.fixture(scope="module")

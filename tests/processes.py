@@ -1,0 +1,45 @@
+"""Helpers that look at this process's children and descriptors in /proc."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import typing as typ
+from pathlib import Path
+
+import pytest
+
+
+def children() -> set[int]:
+    """Return the pids whose parent is this process (zombies included)."""
+    me = str(os.getpid())
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[1].split()[1] == me:
+            found.add(int(entry.name))
+    return found
+
+
+def open_fds() -> dict[str, str]:
+    """Map this process's open descriptors to what they name."""
+    gc.collect()  # a closed loop may free what it held at collection
+    found = {}
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            found[fd.name] = str(fd.readlink())
+    return found
+
+
+def assert_reaped(pids: typ.Iterable[int]) -> None:
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pid, 0)

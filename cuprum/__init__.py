@@ -44,6 +44,7 @@ from cuprum.catalogue import (
 from cuprum.pipeline import Pipeline
 from cuprum.results import (
     CommandResult,
+    PipelineError,
     PipelineResult,
     ProgramNotFoundError,
     RunOutputOptions,
@@ -76,6 +77,7 @@ __all__ = [
     "CommandResult",
     "EngineError",
     "Pipeline",
+    "PipelineError",
     "PipelineResult",
     "Program",
     "ProgramCatalogue",

@@ -35,7 +35,6 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import dataclasses as dc
 import errno
@@ -49,9 +48,9 @@ import typing as typ
 from cuprum._child import Child, spawn
 from cuprum._errors import EngineError
 from cuprum._fdio import Capture, Fd, Fds, read_into, readers_gone, write_from
-from cuprum._options import validate_drain_timeout
 from cuprum._pump import pump_many_async
 from cuprum.results import (
+    PipelineError,
     PipelineResult,
     ProgramNotFoundError,
     StageResult,
@@ -61,8 +60,7 @@ from cuprum.results import (
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._options import ProgressCallback
-    from cuprum.results import RunOutputOptions
+    from cuprum._request import RunRequest, StageSpec
 
 _SETTLE_BOUND: typ.Final = 2.0
 """Seconds clean-up waits for pumps and readers once every stage is reaped."""
@@ -75,38 +73,17 @@ _log = logging.getLogger("cuprum.pipeline")
 """The run's logger, named for the public module users configure."""
 
 
-async def run_stages(  # noqa: PLR0913 - Pipeline.run's keywords, passed on
-    stages: cabc.Sequence[tuple[tuple[str, ...], str]],
-    *,
-    output: RunOutputOptions,
-    timeout: float | None,  # noqa: ASYNC109 - the API of issue 4
-    drain_timeout: float,
-    terminate_grace: float,
-    on_progress: ProgressCallback | None = None,
-    input: bytes | str | None = None,  # noqa: A002 - subprocess's name
+async def run_stages(
+    stages: cabc.Sequence[StageSpec], request: RunRequest
 ) -> PipelineResult:
-    """Run ``stages`` (``(argv, program)`` each) as one pipeline; see `Pipeline.run`."""
+    """Run ``stages`` as one pipeline; see `cuprum.pipeline.Pipeline.run`."""
     if not stages:
         msg = "a pipeline needs at least one stage"
         raise ValueError(msg)
-    drain = validate_drain_timeout(drain_timeout)
-    if timeout is not None and not timeout >= 0:
-        msg = f"timeout must be None or a number >= 0, got {timeout}"
-        raise ValueError(msg)
-    codecs.lookup(output.encoding)  # an unknown encoding fails before spawning
-    executables = [_resolve(program) for _, program in stages]
-    run = _Run(
-        [argv for argv, _ in stages],
-        executables,
-        output,
-        drain,
-        terminate_grace,
-    )
-    run.on_progress = on_progress
-    if input is not None:
-        run.input = input.encode(output.encoding) if isinstance(input, str) else input
+    executables = [_resolve(stage.program) for stage in stages]
+    run = _Run([stage.argv for stage in stages], executables, request)
     normal_end = False
-    deadline = asyncio.timeout(timeout)
+    deadline = asyncio.timeout(request.timeout)
     try:
         async with deadline:
             await run.start()
@@ -118,9 +95,12 @@ async def run_stages(  # noqa: PLR0913 - Pipeline.run's keywords, passed on
     finally:
         await _finish_despite_cancel(run.shutdown(abnormal=not normal_end))
     if not normal_end:
-        raise TimeoutExpired(typ.cast("float", timeout), run.result())
+        raise TimeoutExpired(typ.cast("float", request.timeout), run.result())
     run.raise_hop_error()
-    return run.result()
+    result = run.result()
+    if request.check and not result.ok:
+        raise PipelineError(result)
+    return result
 
 
 def _died_of_our_signal(code: int) -> bool:
@@ -200,13 +180,12 @@ class _Run:
         self,
         argvs: list[tuple[str, ...]],
         executables: list[str],
-        options: RunOutputOptions,
-        drain_timeout: float | None,
-        terminate_grace: float,
+        request: RunRequest,
     ) -> None:
+        options = request.output
         self._options = options
-        self._drain_timeout = drain_timeout
-        self._grace = terminate_grace
+        self._drain_timeout = request.drain_timeout
+        self._grace = request.terminate_grace
         self._stages = [
             _Stage(index, argv, exe, Capture(options, "stderr"))
             for index, (argv, exe) in enumerate(zip(argvs, executables, strict=True))
@@ -218,8 +197,8 @@ class _Run:
         self._readers: list[asyncio.Task[None]] = []
         self._terminator: asyncio.Task[None] | None = None
         self._started = time.monotonic()
-        self.on_progress: ProgressCallback | None = None
-        self.input: bytes | None = None
+        self.on_progress = request.on_progress
+        self.input = request.input
 
     # -- start ---------------------------------------------------------------
 

@@ -2,12 +2,12 @@
 
 Owns `SafeCmd` (one catalogued program and its arguments; made by
 `cuprum.sh.make`, which re-exports it), `Pipeline` (commands joined with
-``|``) and their ``run``/``run_sync``, with the defaults of a run
-(`DEFAULT_DRAIN_TIMEOUT`, `DEFAULT_TERMINATE_GRACE`). The two classes name
-each other (``|`` builds a pipeline from commands; a pipeline's stages are
-commands), so they live together, and ``cuprum.sh`` depends on this module,
-never the reverse. A command runs as a one-stage pipeline; the run itself
-is `cuprum._run.run_stages`, and what it returns and raises is in
+``|``) and their ``run``/``run_sync``. The two classes name each other
+(``|`` builds a pipeline from commands; a pipeline's stages are commands),
+so they live together, and ``cuprum.sh`` depends on this module, never the
+reverse. A command runs as a one-stage pipeline; the keywords of a run are
+checked by `cuprum._request.make_request`, the run itself is
+`cuprum._run.run_stages`, and what it returns and raises is in
 `cuprum.results`.
 
 Invariants: a `SafeCmd` is immutable and hashable (its argv checked when it
@@ -23,20 +23,27 @@ import dataclasses as dc
 import functools
 import typing as typ
 
+from cuprum._request import (
+    DEFAULT_DRAIN_TIMEOUT,
+    DEFAULT_TERMINATE_GRACE,
+    StageSpec,
+    make_request,
+)
 from cuprum._run import run_stages
-from cuprum.results import CommandResult, PipelineResult, RunOutputOptions
+from cuprum.results import CommandResult, PipelineResult
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._options import ProgressCallback
+    from cuprum._request import CommandKeywords, PipelineKeywords
     from cuprum.catalogue import Program, ProjectSettings
 
-DEFAULT_DRAIN_TIMEOUT: typ.Final = 0.0
-"""Seconds a hop keeps draining its upstream after the downstream left."""
-
-DEFAULT_TERMINATE_GRACE: typ.Final = 1.0
-"""Seconds between ``SIGTERM`` and ``SIGKILL`` when stages are terminated."""
+__all__ = [
+    "DEFAULT_DRAIN_TIMEOUT",
+    "DEFAULT_TERMINATE_GRACE",
+    "Pipeline",
+    "SafeCmd",
+]
 
 _T = typ.TypeVar("_T")
 
@@ -81,42 +88,22 @@ class SafeCmd:
             return Pipeline((self, *other.stages))
         return NotImplemented
 
-    async def run(  # noqa: PLR0913 - every knob is keyword-only and defaulted
-        self,
-        *,
-        output: RunOutputOptions | None = None,
-        capture: bool | None = None,
-        echo: bool | None = None,
-        text: bool | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - the API of issue 4
-        terminate_grace: float = DEFAULT_TERMINATE_GRACE,
-        input: bytes | str | None = None,  # noqa: A002 - subprocess's name
-    ) -> CommandResult:
+    async def run(self, **options: typ.Unpack[CommandKeywords]) -> CommandResult:
         """Run the command (a one-stage `Pipeline`) and return how it ended.
 
-        Parameters
-        ----------
-        output
-            What to do with output; ``RunOutputOptions()`` by default.
-        capture, echo, text
-            Shorthands overriding the fields of ``output`` (``text=False``:
-            output as ``bytes``).
-        timeout
-            Seconds the command may take; ``None`` for no limit.
-        terminate_grace
-            Seconds between ``SIGTERM`` and ``SIGKILL`` when the command is
-            ended by a timeout or by cancellation.
-        input
-            Data for the command's standard input (``str`` is encoded with
-            the output encoding); ``None`` gives it ``/dev/null``.
+        Takes the keywords of `Pipeline.run`, less ``drain_timeout`` and
+        ``on_progress`` (a command has no hops).
 
         Returns
         -------
         CommandResult
-            A non-zero exit is reported there (``ok``), not raised.
+            A non-zero exit is reported there (``ok``), not raised, unless
+            ``check=True``.
 
         Raises
         ------
+        PipelineError
+            With ``check=True``, when the command fails.
         TimeoutExpired
             When ``timeout`` passes, after the process (group) is reaped,
             carrying the output captured so far.
@@ -124,15 +111,7 @@ class SafeCmd:
             When the program is not on ``PATH``.
 
         """
-        result = await Pipeline((self,)).run(
-            output=output,
-            capture=capture,
-            echo=echo,
-            text=text,
-            timeout=timeout,
-            terminate_grace=terminate_grace,
-            input=input,
-        )
+        result = await Pipeline((self,)).run(**options)
         (stage,) = result.stages
         return CommandResult(
             argv=stage.argv,
@@ -142,17 +121,7 @@ class SafeCmd:
             stderr=stage.stderr,
         )
 
-    def run_sync(  # noqa: PLR0913 - mirrors run
-        self,
-        *,
-        output: RunOutputOptions | None = None,
-        capture: bool | None = None,
-        echo: bool | None = None,
-        text: bool | None = None,
-        timeout: float | None = None,
-        terminate_grace: float = DEFAULT_TERMINATE_GRACE,
-        input: bytes | str | None = None,  # noqa: A002 - subprocess's name
-    ) -> CommandResult:
+    def run_sync(self, **options: typ.Unpack[CommandKeywords]) -> CommandResult:
         """Run the command from synchronous code; see `run`.
 
         Raises
@@ -161,19 +130,7 @@ class SafeCmd:
             When called from a running event loop (``await run()`` there).
 
         """
-        return _run_sync(
-            "SafeCmd.run_sync",
-            functools.partial(
-                self.run,
-                output=output,
-                capture=capture,
-                echo=echo,
-                text=text,
-                timeout=timeout,
-                terminate_grace=terminate_grace,
-                input=input,
-            ),
-        )
+        return _run_sync("SafeCmd.run_sync", functools.partial(self.run, **options))
 
 
 # ---------------------------------------------------------------------------
@@ -236,20 +193,10 @@ class Pipeline:
         """Show the stages as argv lists."""
         return f"Pipeline({[list(stage.argv) for stage in self._stages]!r})"
 
-    async def run(  # noqa: PLR0913 - every knob is keyword-only and defaulted
-        self,
-        *,
-        output: RunOutputOptions | None = None,
-        capture: bool | None = None,
-        echo: bool | None = None,
-        text: bool | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - the API of issue 4
-        drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
-        terminate_grace: float = DEFAULT_TERMINATE_GRACE,
-        on_progress: ProgressCallback | None = None,
-        input: bytes | str | None = None,  # noqa: A002 - subprocess's name
-    ) -> PipelineResult:
+    async def run(self, **options: typ.Unpack[PipelineKeywords]) -> PipelineResult:
         """Run the pipeline and return how every stage ended.
+
+        Every keyword is optional.
 
         Parameters
         ----------
@@ -258,8 +205,12 @@ class Pipeline:
         capture, echo, text
             Shorthands overriding the fields of ``output`` (``text=False``:
             output as ``bytes``).
+        check
+            True: a run that is not ``ok`` raises `PipelineError` (after
+            the clean-up) instead of returning.
         timeout
-            Seconds the whole run may take; ``None`` for no limit.
+            Seconds the whole run may take; ``None`` (the default) for no
+            limit.
         drain_timeout
             Seconds a hop keeps reading its upstream after the downstream
             stage left, before closing it so the upstream ends by
@@ -267,7 +218,7 @@ class Pipeline:
             pipe does.
         terminate_grace
             Seconds between ``SIGTERM`` and ``SIGKILL`` when stages are
-            terminated (fail-fast, timeout, cancellation).
+            terminated (fail-fast, timeout, cancellation); 1 by default.
         on_progress
             Called on the event loop with the bytes moved so far by each hop
             (a list, hop 0 first), about every 0.25 s while the hops run.
@@ -281,40 +232,26 @@ class Pipeline:
         -------
         PipelineResult
             A stage failing is reported there (``ok``, ``failure_index``),
-            not raised.
+            not raised, unless ``check=True``.
 
         Raises
         ------
+        PipelineError
+            With ``check=True``, when a stage failed on its own; raised
+            after every stage is reaped.
         TimeoutExpired
             When ``timeout`` passes; raised after every stage is reaped,
             carrying the output captured so far.
         ProgramNotFoundError
             When a program is not on ``PATH`` (nothing is spawned).
+        TypeError, ValueError, LookupError
+            For a bad keyword (nothing is spawned).
 
         """
-        return await run_stages(
-            [(stage.argv, stage.program) for stage in self._stages],
-            output=_merge_output_options(output, capture, echo, text),
-            timeout=timeout,
-            drain_timeout=drain_timeout,
-            terminate_grace=terminate_grace,
-            on_progress=on_progress,
-            input=input,
-        )
+        request = make_request(**options)
+        return await run_stages(self._specs(), request)
 
-    def run_sync(  # noqa: PLR0913 - mirrors run
-        self,
-        *,
-        output: RunOutputOptions | None = None,
-        capture: bool | None = None,
-        echo: bool | None = None,
-        text: bool | None = None,
-        timeout: float | None = None,
-        drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
-        terminate_grace: float = DEFAULT_TERMINATE_GRACE,
-        on_progress: ProgressCallback | None = None,
-        input: bytes | str | None = None,  # noqa: A002 - subprocess's name
-    ) -> PipelineResult:
+    def run_sync(self, **options: typ.Unpack[PipelineKeywords]) -> PipelineResult:
         """Run the pipeline from synchronous code (a fresh event loop); see `run`.
 
         Raises
@@ -323,21 +260,10 @@ class Pipeline:
             When called from a running event loop (``await run()`` there).
 
         """
-        return _run_sync(
-            "Pipeline.run_sync",
-            functools.partial(
-                self.run,
-                output=output,
-                capture=capture,
-                echo=echo,
-                text=text,
-                timeout=timeout,
-                drain_timeout=drain_timeout,
-                terminate_grace=terminate_grace,
-                on_progress=on_progress,
-                input=input,
-            ),
-        )
+        return _run_sync("Pipeline.run_sync", functools.partial(self.run, **options))
+
+    def _specs(self) -> list[StageSpec]:
+        return [StageSpec(stage.argv, stage.program) for stage in self._stages]
 
 
 def _run_sync(
@@ -361,20 +287,3 @@ def _run_sync(
         msg = f"{caller}() cannot be called from a running event loop; await run()"
         raise RuntimeError(msg)
     return asyncio.run(run())
-
-
-def _merge_output_options(
-    output: RunOutputOptions | None,
-    capture: bool | None,
-    echo: bool | None,
-    text: bool | None,
-) -> RunOutputOptions:
-    """Return ``output`` (or the defaults) with the shorthands applied."""
-    options = output if output is not None else RunOutputOptions()
-    if capture is not None:
-        options = dc.replace(options, capture=capture)
-    if echo is not None:
-        options = dc.replace(options, echo=echo)
-    if text is not None:
-        options = dc.replace(options, text=text)
-    return options

@@ -1,8 +1,8 @@
 """What a run returns and raises: the public value types of commands and pipelines.
 
 Owns `RunOutputOptions` (what a run does with output), `StageResult`,
-`PipelineResult`, `CommandResult`, `TimeoutExpired` and
-`ProgramNotFoundError`.
+`PipelineResult`, `CommandResult`, `TimeoutExpired`, `PipelineError` (a
+failed run under ``check=True``) and `ProgramNotFoundError`.
 
 Invariants: the options and results are immutable values (frozen
 dataclasses); a result is built from what a run saw once the run is over
@@ -13,6 +13,7 @@ module imports no other part of cuprum.
 from __future__ import annotations
 
 import dataclasses as dc
+import signal
 import subprocess
 import typing as typ
 
@@ -188,6 +189,57 @@ class TimeoutExpired(subprocess.TimeoutExpired):
         """Say which pipeline timed out and after how long."""
         shown = " | ".join(" ".join(stage.argv) for stage in self.result.stages)
         return f"{shown!r} timed out after {self.timeout} seconds"
+
+
+class PipelineError(subprocess.CalledProcessError):
+    """A run under ``check=True`` whose result is not ``ok``.
+
+    Raised after the clean-up: every stage has been reaped.
+
+    Attributes
+    ----------
+    returncode
+        The failing stage's exit status (negative ``-N``: killed by signal
+        ``N``).
+    cmd
+        The failing stage's argv, a list of ``str``.
+    output, stdout
+        The last stage's captured stdout (``None`` when not captured).
+    stderr
+        The failing stage's captured stderr (``None`` when not captured).
+    failure_index
+        The failing stage's index (`PipelineResult.failure_index`).
+    result
+        The whole `PipelineResult`.
+
+    """
+
+    def __init__(self, result: PipelineResult) -> None:
+        if result.failure_index is None:
+            msg = "PipelineError needs a result that failed"
+            raise ValueError(msg)
+        stage = result.stages[result.failure_index]
+        super().__init__(
+            stage.exit_code, list(stage.argv), output=result.stdout, stderr=stage.stderr
+        )
+        self.failure_index: int = result.failure_index
+        self.result = result
+
+    def __str__(self) -> str:
+        """Say which stage failed, in which pipeline, and how."""
+        code = self.returncode
+        how = f"exited with status {code}"
+        if code < 0:
+            try:
+                how = f"died of {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"died of signal {-code}"
+        stages = self.result.stages
+        failed = " ".join(stages[self.failure_index].argv)
+        if len(stages) == 1:
+            return f"{failed!r} {how}"
+        shown = " | ".join(" ".join(stage.argv) for stage in stages)
+        return f"stage {self.failure_index} ({failed!r}) of {shown!r} {how}"
 
 
 def _joined(parts: list[str | bytes | None]) -> str | bytes | None:

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import gzip
 import io
+import pickle
+import signal
+import subprocess
 import sys
 import typing as typ
 from pipes import payload
 
 import pytest
+from processes import assert_reaped
 
 from cuprum import (
     CAT,
+    FALSE,
     GZIP,
+    HEAD,
     PRINTF,
+    YES,
+    PipelineError,
     Program,
     ProgramCatalogue,
     ProjectSettings,
@@ -104,3 +112,69 @@ def test_a_timeout_carries_bytes(stream_backend: StreamBackend) -> None:
         (python("-c", talker) | cat()).run_sync(text=False, timeout=1)
     assert caught.value.output == b"\xff"
     assert caught.value.stderr == b"\xfe"
+
+
+FAIL_LOUDLY = (
+    "import sys; print('out of stage 1'); sys.stderr.write('why it failed'); "
+    "sys.exit(3)"
+)
+
+
+def test_check_raises_a_called_process_error_after_the_clean_up(
+    stream_backend: StreamBackend,
+) -> None:
+    pipeline = sh.make(YES)() | python("-c", FAIL_LOUDLY) | cat()
+    with pytest.raises(PipelineError) as caught:
+        pipeline.run_sync(check=True, timeout=30)
+    error = caught.value
+    assert isinstance(error, subprocess.CalledProcessError)
+    assert error.returncode == 3
+    assert error.cmd == [sys.executable, "-c", FAIL_LOUDLY]
+    assert error.output == error.stdout == "out of stage 1\n"
+    assert error.stderr == "why it failed"
+    assert error.failure_index == 1
+    assert error.result.failure_index == 1
+    assert len(error.result.stages) == 3
+    assert_reaped(stage.pid for stage in error.result.stages)
+    assert str(error) == (
+        f"stage 1 ({sys.executable + ' -c ' + FAIL_LOUDLY!r}) of "
+        f"{'yes | ' + sys.executable + ' -c ' + FAIL_LOUDLY + ' | cat'!r} "
+        "exited with status 3"
+    )
+
+
+def test_check_on_a_command(stream_backend: StreamBackend) -> None:
+    with pytest.raises(PipelineError) as caught:
+        sh.make(FALSE)().run_sync(check=True)
+    assert (caught.value.returncode, caught.value.cmd) == (1, ["false"])
+    assert str(caught.value) == "'false' exited with status 1"
+    assert caught.value.stderr == ""
+
+
+def test_check_names_a_death_by_signal(stream_backend: StreamBackend) -> None:
+    suicide = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    with pytest.raises(PipelineError) as caught:
+        python("-c", suicide).run_sync(check=True, text=False)
+    assert caught.value.returncode == -signal.SIGKILL
+    assert str(caught.value).endswith("died of SIGKILL")
+    assert (caught.value.output, caught.value.stderr) == (b"", b"")
+
+
+def test_check_passes_a_successful_run_through(stream_backend: StreamBackend) -> None:
+    result = (sh.make(YES)() | sh.make(HEAD)("-n", "1")).run_sync(check=True)
+    assert result.ok  # the SIGPIPE of yes is not a failure
+    assert result.stdout == "y\n"
+
+
+def test_without_check_a_failure_is_reported(stream_backend: StreamBackend) -> None:
+    result = sh.make(FALSE)().run_sync()
+    assert not result.ok
+
+
+def test_a_pipeline_error_pickles(stream_backend: StreamBackend) -> None:
+    with pytest.raises(PipelineError) as caught:
+        (sh.make(PRINTF)("x") | sh.make(FALSE)()).run_sync(check=True)
+    copy = pickle.loads(pickle.dumps(caught.value))  # noqa: S301 - our own bytes
+    assert (copy.returncode, copy.cmd, copy.output) == (1, ["false"], "")
+    assert copy.result == caught.value.result
+    assert str(copy) == str(caught.value)

@@ -202,7 +202,7 @@ class PumpOptions:
 
 
 class PumpBackend(typ.Protocol):
-    """What a backend module offers `cuprum._pump`: three calls, nothing else.
+    """What a backend module offers `cuprum._pump`: four calls, nothing else.
 
     `cuprum._backend.pump_backend` returns the selected module (the engine's
     `cuprum._streams_rs` or the pure-Python `cuprum._streams`); both meet
@@ -228,6 +228,12 @@ class PumpBackend(typ.Protocol):
         self, pairs: list[tuple[int, int]], options: PumpOptions, /
     ) -> list[PairResult]:
         """Await the batch of `pump_many`; cancelling the task stops every pair."""
+        ...
+
+    async def pump_stream_async(
+        self, reader_fd: int, writer_fd: int, buffer_size: int, /
+    ) -> int:
+        """Await `pump_stream` (the same arguments, checked the same way)."""
         ...
 
 

@@ -42,6 +42,30 @@ def _single(
     return lambda counts: on_progress(counts[0])
 
 
+def _small_call(  # noqa: PLR0913, PLR0917 - the options of one pump call, as given
+    reader_fd: object,
+    writer_fd: object,
+    buffer_size: object,
+    drain_timeout: object,
+    on_progress: object,
+    progress_interval: object,
+) -> bool:
+    """Say whether a single-pair call may take the backend's fast path.
+
+    Every option at its default and a valid ``buffer_size``: only the
+    descriptor numbers are left to check, which the backend does itself.
+    """
+    return (
+        type(reader_fd) is int
+        and type(writer_fd) is int
+        and type(buffer_size) is int
+        and 0 < buffer_size <= MAX_BUFFER_SIZE
+        and drain_timeout is None
+        and on_progress is None
+        and progress_interval is DEFAULT_PROGRESS_INTERVAL
+    )
+
+
 def pump_stream(  # noqa: PLR0913 - keyword-only options of one call
     reader_fd: int,
     writer_fd: int,
@@ -92,14 +116,8 @@ def pump_stream(  # noqa: PLR0913 - keyword-only options of one call
         ``progress_interval``.
 
     """
-    if (
-        type(reader_fd) is int
-        and type(writer_fd) is int
-        and type(buffer_size) is int
-        and 0 < buffer_size <= MAX_BUFFER_SIZE
-        and drain_timeout is None
-        and on_progress is None
-        and progress_interval is DEFAULT_PROGRESS_INTERVAL
+    if _small_call(
+        reader_fd, writer_fd, buffer_size, drain_timeout, on_progress, progress_interval
     ):
         # The fast path of small calls, with every option at its default:
         # only the descriptor numbers are left to check, which the backend
@@ -164,6 +182,11 @@ async def pump_stream_async(  # noqa: PLR0913 - keyword-only options of one call
     nothing more is read from or written to them. ``on_progress`` is called
     on the event loop.
     """
+    if _small_call(
+        reader_fd, writer_fd, buffer_size, drain_timeout, on_progress, progress_interval
+    ):
+        # The fast path of small awaited calls, as `pump_stream`'s.
+        return await pump_backend().pump_stream_async(reader_fd, writer_fd, buffer_size)
     (pair,) = validate_pairs([(reader_fd, writer_fd)])
     options = PumpOptions.check(
         buffer_size, drain_timeout, None, _single(on_progress), progress_interval

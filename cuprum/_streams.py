@@ -219,6 +219,16 @@ def pump_stream(reader_fd: int, writer_fd: int, buffer_size: int, /) -> int:
     return written_or_raise(pump_many([pair], options)[0])
 
 
+async def pump_stream_async(reader_fd: int, writer_fd: int, buffer_size: int, /) -> int:
+    """Await one pair, every option but ``buffer_size`` at its default.
+
+    Checked and reported as `pump_stream`.
+    """
+    (pair,) = validate_pairs([(reader_fd, writer_fd)])
+    options = PumpOptions(buffer_size, None, None, None, DEFAULT_PROGRESS_INTERVAL)
+    return written_or_raise((await pump_many_async([pair], options))[0])
+
+
 def pump_many(pairs: list[tuple[int, int]], options: PumpOptions) -> list[PairResult]:
     """Pump every pair concurrently on the calling thread; block until done.
 

@@ -37,12 +37,18 @@ from cuprum import _rust_backend_native as _native
 from cuprum import _streams
 from cuprum._awaiting import AwaitedResults, ProgressTicker, settled
 from cuprum._errors import EngineError
-from cuprum._options import pair_error
+from cuprum._options import (
+    DEFAULT_PROGRESS_INTERVAL,
+    PumpOptions,
+    pair_error,
+    validate_pairs,
+    written_or_raise,
+)
 
 if typ.TYPE_CHECKING:
     from collections.abc import Callable
 
-    from cuprum._options import PairCallback, PairResult, PumpOptions
+    from cuprum._options import PairCallback, PairResult, ProgressCallback
     from cuprum._rust_backend_native import PumpBatch
 
 rust_pump_stream = _native.rust_pump_stream
@@ -56,10 +62,12 @@ fail_next_pairs: Callable[[int], None] | None = getattr(
 )
 """Test-only: make the reactor fail the next pairs it admits (``None`` in a
 build without the ``fault-injection`` feature, which wheels never carry)."""
-hang_next_blocking_pairs: Callable[[int], None] | None = getattr(
+hang_next_blocking_pairs: Callable[..., None] | None = getattr(
     _native, "_hang_next_blocking_pairs", None
 )
-"""Test-only: make the next blocking-path pairs hang after their first step."""
+"""Test-only: make the next blocking-path pairs hang after their first step
+(``(count, notice_fd=-1)``: each writes ``hung\\n`` to ``notice_fd`` as it
+stops)."""
 release_hung_pairs: Callable[[], None] | None = getattr(
     _native, "_release_hung_pairs", None
 )
@@ -187,9 +195,22 @@ class _LoopDoorbell:
             batch = self._bell.submit(
                 pairs, options.buffer_size, drain_timeout=options.drain_timeout
             )
+        self.adopt(operation, batch)
+        return None
+
+    def start_one(
+        self, reader_fd: int, writer_fd: int, buffer_size: int
+    ) -> int | PumpBatch:
+        """Start one pair with default options, inline first (see `start`).
+
+        The engine checks the descriptor numbers; an error is raised.
+        """
+        return self._bell.start_one(reader_fd, writer_fd, buffer_size)
+
+    def adopt(self, operation: _Operation, batch: PumpBatch) -> None:
+        """Report ``batch``'s pairs to ``operation`` as they end."""
         operation.batch = batch
         self._operations[batch.op_id] = operation
-        return None
 
     def _on_ring(self) -> None:
         for op_id, index, result in self._bell.drain():
@@ -253,10 +274,50 @@ async def pump_many_async(
         )
         if inline is not None:
             operation.pair_done(operation.indices[0], inline)
+    return await _outcome(
+        loop, operation, options.on_progress, options.progress_interval
+    )
+
+
+async def pump_stream_async(reader_fd: int, writer_fd: int, buffer_size: int, /) -> int:
+    """Await one pair with default options: the fast path of small calls.
+
+    On a loop that already has its doorbell, the pair goes straight to the
+    engine (which checks the descriptor numbers, with the errors of
+    `pump_stream`) and runs inline first; a loop's first awaited call takes
+    the general path, which checks the pair before the eventfd is opened.
+    """
+    loop = asyncio.get_running_loop()
+    doorbell = _doorbells.get(loop)
+    if doorbell is None:
+        (pair,) = validate_pairs([(reader_fd, writer_fd)])
+        options = PumpOptions(buffer_size, None, None, None, DEFAULT_PROGRESS_INTERVAL)
+        return written_or_raise((await pump_many_async([pair], options))[0])
+    started = doorbell.start_one(reader_fd, writer_fd, buffer_size)
+    if isinstance(started, int):
+        return started
+    operation = _Operation(loop, 1, None)
+    operation.indices = [0]
+    doorbell.adopt(operation, started)
+    results = await _outcome(loop, operation, None, DEFAULT_PROGRESS_INTERVAL)
+    return written_or_raise(results[0])
+
+
+async def _outcome(
+    loop: asyncio.AbstractEventLoop,
+    operation: _Operation,
+    on_progress: ProgressCallback | None,
+    progress_interval: float,
+) -> list[PairResult]:
+    """Await ``operation``'s pairs (reporting progress) and return the results.
+
+    Cancelling the awaiting task stops every pair and returns only once the
+    engine has let go of them.
+    """
     if operation.all_reported.done():
         # Done inline: nothing to wait for, nor to wake the loop for.
         return operation.outcome.final()
-    ticker = ProgressTicker(loop, options.on_progress, options.progress_interval)
+    ticker = ProgressTicker(loop, on_progress, progress_interval)
     ticker.start(operation.progress, operation.outcome.fail)
     try:
         await asyncio.shield(operation.all_reported)

@@ -597,7 +597,7 @@ source_r, source_w = os.pipe()  # source_w stays open: the pump never ends
 # fd 1 (the parent's pipe) is a standard stream: the blocking path serves
 # it. Its pair hangs after its first step, as a write to a stopped terminal
 # does; the pump itself delivers the line the parent waits for.
-_streams_rs.hang_next_blocking_pairs(1)
+_streams_rs.hang_next_blocking_pairs(1, 2)  # says "hung" on stderr as it stops
 os.write(source_w, b"pumping\\n")
 try:
     cuprum.pump_stream(source_r, 1)
@@ -644,6 +644,9 @@ def test_a_second_ctrl_c_ends_the_wait_for_a_stuck_pair(
             assert child.stderr is not None
             out, err = child.stdout.fileno(), child.stderr.fileno()
             assert _read_line(out, CHILD_GUARD_SECONDS) == b"pumping\n"
+            # Only once the pair is stuck: a Ctrl-C before that would find
+            # it still able to see its cancel, and nothing to wait for.
+            assert _read_line(err, CHILD_GUARD_SECONDS) == b"hung\n"
             os.kill(child.pid, signal.SIGINT)
             assert _read_line(err, CHILD_GUARD_SECONDS) == b"int\n"
             os.kill(child.pid, signal.SIGINT)

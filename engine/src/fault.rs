@@ -10,10 +10,14 @@
 //!   never as a count.
 //! - [`hang_next_blocking_pairs`] makes the next pairs of the blocking path
 //!   stop after their first step, as a write to a stopped terminal does,
-//!   until [`release_hung_pairs`]: they see no cancel meanwhile. Tests use
-//!   it to prove that a caller is never held hostage by such a pair.
+//!   until [`release_hung_pairs`]: they see no cancel meanwhile. Each says
+//!   `hung` on a descriptor of the test's choosing as it stops, so a test
+//!   acts only once the pair really is stuck. Tests use it to prove that a
+//!   caller is never held hostage by such a pair.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io::IoSlice;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 
 /// Pairs still to fail.
@@ -33,12 +37,16 @@ pub(crate) fn take() -> bool {
 
 /// Blocking-path pairs still to hang.
 static HANG: AtomicUsize = AtomicUsize::new(0);
+/// Where a pair says `hung\n` as it stops (-1: nowhere).
+static HUNG_NOTICE: AtomicI32 = AtomicI32::new(-1);
 /// Bumped by each release; a hung pair waits for it to change.
 static RELEASES: Mutex<u64> = Mutex::new(0);
 static RELEASED: Condvar = Condvar::new();
 
-/// Make the next `count` blocking-path pairs hang after their first step.
-pub fn hang_next_blocking_pairs(count: usize) {
+/// Make the next `count` blocking-path pairs hang after their first step,
+/// each writing `hung\n` to `notice` (when it is not negative) as it does.
+pub fn hang_next_blocking_pairs(count: usize, notice: RawFd) {
+    HUNG_NOTICE.store(notice, Ordering::SeqCst);
     HANG.store(count, Ordering::SeqCst);
 }
 
@@ -58,6 +66,10 @@ pub(crate) fn maybe_hang() {
     }
     let releases = RELEASES.lock().unwrap_or_else(PoisonError::into_inner);
     let start = *releases;
+    let notice = HUNG_NOTICE.load(Ordering::SeqCst);
+    if notice >= 0 {
+        let _ = crate::sys::writev(notice, &[IoSlice::new(b"hung\n")]);
+    }
     drop(
         RELEASED
             .wait_while(releases, |now| *now == start)

@@ -461,12 +461,13 @@ fn fail_next_pairs(count: usize) {
 }
 
 /// Test-only (the `fault-injection` feature): make the next `count` pairs
-/// of the blocking path hang after their first step, cancel or not.
+/// of the blocking path hang after their first step, cancel or not, each
+/// writing `hung\n` to `notice_fd` (if given) as it stops.
 #[cfg(feature = "fault-injection")]
 #[pyfunction]
-#[pyo3(name = "_hang_next_blocking_pairs")]
-fn hang_next_blocking_pairs(count: usize) {
-    crate::hang_next_blocking_pairs(count);
+#[pyo3(name = "_hang_next_blocking_pairs", signature = (count, notice_fd = -1))]
+fn hang_next_blocking_pairs(count: usize, notice_fd: i32) {
+    crate::hang_next_blocking_pairs(count, notice_fd);
 }
 
 /// Test-only (the `fault-injection` feature): let every hung pair go on.

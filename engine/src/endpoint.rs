@@ -203,11 +203,14 @@ impl<'a> Endpoint<'a> {
     }
 
     /// The same endpoint on a descriptor the engine owns (a duplicate of a
-    /// borrowed one), so that it may outlive the caller's call.
-    pub(crate) fn own(self) -> io::Result<Endpoint<'static>> {
+    /// borrowed one), so that it may outlive the caller's call. An end not
+    /// checked yet is checked for `direction` now (`EBADF` when open the
+    /// wrong way): nothing unchecked reaches the reactor, where a wrong
+    /// direction would wait for ever (contract 2.9).
+    pub(crate) fn own(self, direction: Direction) -> io::Result<Endpoint<'static>> {
         let mut key = self.key;
         if key.access.is_none() {
-            key.access = Some(sys::get_flags(self.raw())? & libc::O_ACCMODE);
+            key.access = Some(check_access(self.raw(), direction)?);
         }
         let fd = match self.fd {
             Fd::Borrowed(fd) => sys::dup_cloexec(fd.as_raw_fd())?,

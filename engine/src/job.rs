@@ -6,7 +6,7 @@
 
 use std::io;
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Direction, Endpoint};
 use crate::pair::Pair;
 
 /// One validated pair: its index in its batch, its transfer state and the
@@ -25,8 +25,8 @@ impl Job<'_> {
         Ok(Job {
             index: self.index,
             pair: self.pair,
-            reader: self.reader.own()?,
-            writer: self.writer.own()?,
+            reader: self.reader.own(Direction::Read)?,
+            writer: self.writer.own(Direction::Write)?,
         })
     }
 }

@@ -1,6 +1,10 @@
 """Child processes of a pipeline: spawn a stage, await its exit, no thread.
 
-Owns the life of one stage's process from ``fork``/``exec`` to its reaping.
+Owns the life of one stage's process from ``fork``/``exec`` to its reaping,
+and what a spawn needs first: the program found on the stage's ``PATH``
+(`resolve`), its working directory checked (`check_directory`) and its
+environment built from ``os.environ`` as it is at that moment
+(`environment`).
 asyncio's own subprocess support on Python 3.11 reaps each child from a
 ``waitpid`` thread of its own; a process-directed Ctrl-C may land on such a
 thread, where it is only noted for the main thread while the event loop
@@ -20,16 +24,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
+import pathlib
+import shutil
+import stat
 import subprocess
 import threading
 import typing as typ
 
 from cuprum._threads import start_masked
+from cuprum.results import ProgramNotFoundError
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
+
+    from cuprum._request import EnvOverlay, StrPath
 
 _log = logging.getLogger(__name__)
 
@@ -151,18 +162,81 @@ def _nothing() -> None:
     """Do nothing (no watch to stop)."""
 
 
-def spawn(
+def environment(overlay: EnvOverlay) -> dict[str, str]:
+    """Return ``os.environ`` as it is now, with ``overlay`` laid over it.
+
+    ``os.environ`` itself is never changed.
+    """
+    env = dict(os.environ)
+    for name, value in overlay:
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def resolve(program: str, overlay: EnvOverlay) -> str:
+    """Find ``program`` as ``subprocess`` would, on the stage's ``PATH``.
+
+    ``PATH`` is the overlay's when it sets one. A program with a ``/`` is
+    taken from this process's working directory (never a stage's ``cwd``),
+    so the path returned is absolute.
+
+    Raises
+    ------
+    ProgramNotFoundError
+        When no executable is found.
+
+    """
+    search = os.get_exec_path(environment(overlay))
+    found = shutil.which(program, path=os.pathsep.join(search))
+    if found is None:
+        where = "" if os.sep in program else " on PATH"
+        msg = f"program {program!r} was not found{where}"
+        raise ProgramNotFoundError(errno.ENOENT, msg, program)
+    return str(pathlib.Path(found).absolute())  # symlinks kept: a venv's python
+
+
+def check_directory(path: StrPath, what: str) -> None:
+    """Check that ``path`` is a directory a stage can start in.
+
+    Raises
+    ------
+    FileNotFoundError
+        When nothing is there (the error names ``path``).
+    NotADirectoryError
+        When something other than a directory is there.
+
+    """
+    missing = f"{what} {os.fspath(path)!r} does not exist"
+    if not os.fspath(path):  # pathlib would read "" as "."
+        raise FileNotFoundError(errno.ENOENT, missing, os.fspath(path))
+    try:
+        info = pathlib.Path(path).stat()
+    except FileNotFoundError as error:
+        raise FileNotFoundError(errno.ENOENT, missing, os.fspath(path)) from error
+    if not stat.S_ISDIR(info.st_mode):
+        msg = f"{what} {os.fspath(path)!r} is not a directory"
+        raise NotADirectoryError(errno.ENOTDIR, msg, os.fspath(path))
+
+
+def spawn(  # noqa: PLR0913 - the standard streams and the environment of a child
     argv: cabc.Sequence[str],
     *,
     executable: str,
     stdin: int | None,
     stdout: int,
     stderr: int,
+    env: EnvOverlay = (),
+    cwd: StrPath | None = None,
 ) -> Child:
     """Start ``argv`` in a process group of its own (in this session).
 
     ``stdin`` ``None`` means ``/dev/null``. The descriptors are the child's
-    standard streams; every other descriptor is closed in the child.
+    standard streams; every other descriptor is closed in the child. Its
+    environment is `environment` (``env``) at this moment; ``cwd`` ``None``
+    is this process's working directory.
 
     Raises
     ------
@@ -177,5 +251,7 @@ def spawn(
         stdout=stdout,
         stderr=stderr,
         process_group=0,
+        env=environment(env) if env else None,
+        cwd=cwd,
     )
     return Child(popen)

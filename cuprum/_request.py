@@ -5,18 +5,23 @@ Owns what ``run``, ``run_sync``, ``stream`` and ``stream_sync`` of
 place: the keyword types (`CommandKeywords`, `PipelineKeywords` and their
 streaming forms, for ``**options: Unpack[...]``), the defaults
 (`DEFAULT_DRAIN_TIMEOUT`, `DEFAULT_TERMINATE_GRACE`), `make_request` (every
-keyword checked and normalised into a `RunRequest`) and `StageSpec` (what
-one stage runs).
+keyword checked and normalised into a `RunRequest`), `StageSpec` (what
+one stage runs) and the checks of an environment overlay and a working
+directory (`check_env`, `merge_env`, `check_cwd`), which
+`SafeCmd.with_env` and ``with_cwd`` share with the run's keywords.
 
 Invariants: `make_request` raises ``TypeError``, ``ValueError`` or
 ``LookupError`` for a bad keyword before anything is opened or spawned; a
-`RunRequest` and a `StageSpec` are immutable.
+`RunRequest` and a `StageSpec` are immutable; an overlay is a tuple of
+``(name, value)`` pairs, names unique, values ``str`` or ``None`` (remove).
 """
 
 from __future__ import annotations
 
 import codecs
+import collections.abc as cabc
 import dataclasses as dc
+import os
 import typing as typ
 
 from cuprum._options import validate_drain_timeout
@@ -31,6 +36,10 @@ DEFAULT_DRAIN_TIMEOUT: typ.Final = 0.0
 DEFAULT_TERMINATE_GRACE: typ.Final = 1.0
 """Seconds between ``SIGTERM`` and ``SIGKILL`` when stages are terminated."""
 
+EnvOverlay: typ.TypeAlias = tuple[tuple[str, str | None], ...]
+"""Variables laid over ``os.environ``: ``(name, value)``, ``None`` removes."""
+StrPath: typ.TypeAlias = "str | os.PathLike[str]"
+
 
 class CommandStreamKeywords(typ.TypedDict, total=False):
     """The keywords of ``SafeCmd.stream`` and ``stream_sync``."""
@@ -43,6 +52,8 @@ class CommandStreamKeywords(typ.TypedDict, total=False):
     timeout: float | None
     terminate_grace: float
     input: bytes | str | None
+    env: cabc.Mapping[str, str | None] | None
+    cwd: StrPath | None
 
 
 class CommandKeywords(CommandStreamKeywords, total=False):
@@ -62,10 +73,16 @@ class PipelineKeywords(PipelineStreamKeywords, CommandKeywords, total=False):
 
 @dc.dataclass(frozen=True, slots=True)
 class StageSpec:
-    """What one stage runs: its argv and the program to find on ``PATH``."""
+    """What one stage runs: argv, program, its own overlay and directory.
+
+    The overlay is applied after the run's; a ``cwd`` of ``None`` means the
+    run's.
+    """
 
     argv: tuple[str, ...]
     program: str
+    env: EnvOverlay = ()
+    cwd: StrPath | None = None
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -79,6 +96,8 @@ class RunRequest:
     terminate_grace: float
     on_progress: ProgressCallback | None
     input: bytes | None
+    env: EnvOverlay = ()
+    cwd: StrPath | None = None
 
 
 def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
@@ -93,6 +112,8 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
     terminate_grace: float = DEFAULT_TERMINATE_GRACE,
     on_progress: ProgressCallback | None = None,
     input: bytes | str | None = None,  # noqa: A002 - subprocess's name
+    env: cabc.Mapping[str, str | None] | None = None,
+    cwd: StrPath | None = None,
 ) -> RunRequest:
     """Check a run's keywords and return them as a `RunRequest`.
 
@@ -100,8 +121,12 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
 
     Raises
     ------
+    TypeError
+        For an ``env`` that is not a mapping of ``str`` to ``str`` or
+        ``None``, or a ``cwd`` that is not a ``str`` path.
     ValueError
-        For a negative or NaN ``timeout`` or ``drain_timeout``.
+        For a negative or NaN ``timeout`` or ``drain_timeout``, or a bad
+        variable name or value (see `check_env`).
     LookupError
         For an unknown encoding.
 
@@ -120,7 +145,80 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
         terminate_grace=terminate_grace,
         on_progress=on_progress,
         input=data,
+        env=() if env is None else check_env(env, "env"),
+        cwd=None if cwd is None else check_cwd(cwd, "cwd"),
     )
+
+
+def check_env(overlay: object, what: str) -> EnvOverlay:
+    """Check an environment overlay and return it as ``(name, value)`` pairs.
+
+    Raises
+    ------
+    TypeError
+        When ``overlay`` is not a mapping, or a name is not a ``str``, or a
+        value is neither ``str`` nor ``None`` (``what`` names the keyword).
+    ValueError
+        When a name is empty or holds ``=`` or NUL, or a value holds NUL.
+
+    """
+    if not isinstance(overlay, cabc.Mapping):
+        msg = f"{what} must be a mapping of str to str or None, not {_kind(overlay)}"
+        raise TypeError(msg)
+    pairs: list[tuple[str, str | None]] = []
+    for name, value in overlay.items():
+        if not isinstance(name, str):
+            msg = f"{what}: variable names must be str, not {_kind(name)} ({name!r})"
+            raise TypeError(msg)
+        if not name or "=" in name or "\0" in name:
+            msg = f"{what}: {name!r} is not a valid variable name (empty, '=' or NUL)"
+            raise ValueError(msg)
+        if value is not None and not isinstance(value, str):
+            msg = f"{what}: {name} must be a str or None, not {_kind(value)}"
+            raise TypeError(msg)
+        if value is not None and "\0" in value:
+            msg = f"{what}: the value of {name} contains a NUL character"
+            raise ValueError(msg)
+        pairs.append((name, value))
+    return tuple(pairs)
+
+
+def merge_env(*overlays: EnvOverlay) -> EnvOverlay:
+    """Merge overlays in order: a later value for a name wins."""
+    merged: dict[str, str | None] = {}
+    for overlay in overlays:
+        merged.update(overlay)
+    return tuple(merged.items())
+
+
+def check_cwd(path: object, what: str) -> StrPath:
+    """Check that ``path`` can name a working directory, and return it.
+
+    Whether the directory exists is checked when the run starts.
+
+    Raises
+    ------
+    TypeError
+        When ``path`` is not a ``str`` or ``os.PathLike`` giving a ``str``.
+    ValueError
+        When it contains a NUL character.
+
+    """
+    try:
+        text = os.fspath(typ.cast("StrPath", path))
+    except TypeError:
+        text = None
+    if not isinstance(text, str):
+        msg = f"{what} must be a str or os.PathLike path, not {_kind(path)}"
+        raise TypeError(msg)
+    if "\0" in text:
+        msg = f"{what} contains a NUL character"
+        raise ValueError(msg)
+    return typ.cast("StrPath", path)
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__
 
 
 def _merge_output_options(

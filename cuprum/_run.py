@@ -37,18 +37,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses as dc
-import errno
 import logging
 import os
-import shutil
 import signal
 import time
 import typing as typ
 
-from cuprum._child import Child, spawn
+from cuprum._child import Child, check_directory, resolve, spawn
 from cuprum._errors import EngineError
 from cuprum._fdio import Capture, Fd, Fds, read_into, readers_gone, write_from
 from cuprum._pump import pump_many_async
+from cuprum._request import merge_env
 from cuprum.results import (
     PipelineError,
     PipelineResult,
@@ -60,7 +59,7 @@ from cuprum.results import (
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._request import RunRequest, StageSpec
+    from cuprum._request import EnvOverlay, RunRequest, StageSpec, StrPath
 
 _SETTLE_BOUND: typ.Final = 2.0
 """Seconds clean-up waits for pumps and readers once every stage is reaped."""
@@ -80,8 +79,7 @@ async def run_stages(
     if not stages:
         msg = "a pipeline needs at least one stage"
         raise ValueError(msg)
-    executables = [_resolve(stage.program) for stage in stages]
-    run = _Run([stage.argv for stage in stages], executables, request)
+    run = _Run(_prepare(stages, request), request)
     normal_end = False
     deadline = asyncio.timeout(request.timeout)
     try:
@@ -112,13 +110,27 @@ def _died_of_our_signal(code: int) -> bool:
     return any(code in {-signum, 128 + signum} for signum in _TERMINATING_SIGNALS)
 
 
-def _resolve(program: str) -> str:
-    found = shutil.which(program)
-    if found is None:
-        where = "" if os.sep in program else " on PATH"
-        msg = f"program {program!r} was not found{where}"
-        raise ProgramNotFoundError(errno.ENOENT, msg, program)
-    return found
+def _prepare(stages: cabc.Sequence[StageSpec], request: RunRequest) -> list[_Stage]:
+    """Check every stage can start; nothing is opened or spawned yet.
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError
+        When a stage's working directory is missing or not a directory.
+    ProgramNotFoundError
+        When a program is not found on its stage's ``PATH``.
+
+    """
+    prepared = []
+    for index, spec in enumerate(stages):
+        env = merge_env(request.env, spec.env)
+        cwd = spec.cwd if spec.cwd is not None else request.cwd
+        if cwd is not None:
+            check_directory(cwd, "working directory")
+        executable = resolve(spec.program, env)
+        capture = Capture(request.output, "stderr")
+        prepared.append(_Stage(index, spec.argv, executable, capture, env, cwd))
+    return prepared
 
 
 async def _finish_despite_cancel(coro: cabc.Coroutine[object, object, None]) -> None:
@@ -165,6 +177,8 @@ class _Stage:
     argv: tuple[str, ...]
     executable: str
     stderr: Capture
+    env: EnvOverlay = ()
+    cwd: StrPath | None = None
     process: Child | None = None
     watcher: asyncio.Task[None] | None = None
     returncode: int | None = None
@@ -176,20 +190,12 @@ class _Stage:
 class _Run:
     """The state of one pipeline run, from spawn to clean-up."""
 
-    def __init__(
-        self,
-        argvs: list[tuple[str, ...]],
-        executables: list[str],
-        request: RunRequest,
-    ) -> None:
+    def __init__(self, stages: list[_Stage], request: RunRequest) -> None:
         options = request.output
         self._options = options
         self._drain_timeout = request.drain_timeout
         self._grace = request.terminate_grace
-        self._stages = [
-            _Stage(index, argv, exe, Capture(options, "stderr"))
-            for index, (argv, exe) in enumerate(zip(argvs, executables, strict=True))
-        ]
+        self._stages = stages
         self._stdout = Capture(options, "stdout")
         self._fds = Fds()
         self._hops: list[_Hop] = []
@@ -251,11 +257,15 @@ class _Run:
             stage.process = spawn(
                 stage.argv,
                 executable=stage.executable,
+                env=stage.env,
+                cwd=stage.cwd,
                 stdin=None if stdin is None else stdin.number,
                 stdout=stdout.number,
                 stderr=stderr.number,
             )
         except FileNotFoundError as error:
+            if error.filename != stage.executable:
+                raise  # not the program: the working directory went away
             msg = f"program {stage.argv[0]!r} could not be started: {error.strerror}"
             raise ProgramNotFoundError(error.errno, msg, stage.executable) from error
         finally:

@@ -27,7 +27,10 @@ from cuprum._request import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_TERMINATE_GRACE,
     StageSpec,
+    check_cwd,
+    check_env,
     make_request,
+    merge_env,
 )
 from cuprum._run import run_stages
 from cuprum.results import CommandResult, PipelineResult
@@ -35,7 +38,12 @@ from cuprum.results import CommandResult, PipelineResult
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._request import CommandKeywords, PipelineKeywords
+    from cuprum._request import (
+        CommandKeywords,
+        EnvOverlay,
+        PipelineKeywords,
+        StrPath,
+    )
     from cuprum.catalogue import Program, ProjectSettings
 
 __all__ = [
@@ -68,17 +76,63 @@ class SafeCmd:
         The arguments after the program.
     project
         The catalogue project that owns the program.
+    env
+        The command's own environment overlay, ``(name, value)`` pairs laid
+        over ``os.environ`` after a run's ``env=`` (``None`` removes a
+        variable); see `with_env`.
+    cwd
+        The command's own working directory (``None``: the run's); see
+        `with_cwd`.
 
     """
 
     program: Program
     args: tuple[str, ...]
     project: ProjectSettings = dc.field(compare=False, repr=False)
+    env: EnvOverlay = ()
+    cwd: StrPath | None = None
 
     @property
     def argv(self) -> tuple[str, ...]:
         """The full argument vector, program first."""
         return (self.program, *self.args)
+
+    def with_env(self, env: cabc.Mapping[str, str | None]) -> SafeCmd:
+        """Return this command with ``env`` laid over its environment.
+
+        The command's overlay is applied after the run's ``env=``, at spawn
+        time, over ``os.environ`` as it is then; a value ``None`` removes
+        the variable. A second ``with_env`` merges into the first (the
+        later value wins). ``os.environ`` is never changed.
+
+        Raises
+        ------
+        TypeError
+            If ``env`` is not a mapping of ``str`` to ``str`` or ``None``.
+        ValueError
+            If a name is empty or contains ``=`` or NUL, or a value NUL.
+
+        """
+        return dc.replace(self, env=merge_env(self.env, check_env(env, "with_env")))
+
+    def with_cwd(self, cwd: StrPath | None) -> SafeCmd:
+        """Return this command run in ``cwd`` (it wins over a run's ``cwd=``).
+
+        A relative path is taken from this process's working directory at
+        spawn time; whether the directory exists is checked when a run
+        starts (``FileNotFoundError`` before any stage is spawned).
+        ``None`` gives the command the run's directory again.
+
+        Raises
+        ------
+        TypeError
+            If ``cwd`` is not a ``str`` or ``os.PathLike`` path.
+        ValueError
+            If it contains a NUL character.
+
+        """
+        checked = None if cwd is None else check_cwd(cwd, "with_cwd")
+        return dc.replace(self, cwd=checked)
 
     def __or__(self, other: object) -> Pipeline:
         """Pipe this command's stdout into ``other`` (a command or pipeline)."""
@@ -227,6 +281,15 @@ class Pipeline:
             with the output encoding), written while the pipeline runs and
             then closed; ``None`` (the default) gives it ``/dev/null``. A
             first stage that exits without reading it all is not an error.
+        env
+            Variables laid over ``os.environ`` (as it is at spawn time) for
+            every stage, a mapping of ``str`` to ``str``, or to ``None`` to
+            remove one; a command's `SafeCmd.with_env` comes after it. The
+            stage's ``PATH`` is where its program is looked for.
+        cwd
+            The working directory of every stage (a command's
+            `SafeCmd.with_cwd` wins); a relative path is taken from this
+            process's working directory. Programs are found as without it.
 
         Returns
         -------
@@ -244,6 +307,8 @@ class Pipeline:
             carrying the output captured so far.
         ProgramNotFoundError
             When a program is not on ``PATH`` (nothing is spawned).
+        FileNotFoundError
+            When a working directory is missing (nothing is spawned).
         TypeError, ValueError, LookupError
             For a bad keyword (nothing is spawned).
 
@@ -263,7 +328,10 @@ class Pipeline:
         return _run_sync("Pipeline.run_sync", functools.partial(self.run, **options))
 
     def _specs(self) -> list[StageSpec]:
-        return [StageSpec(stage.argv, stage.program) for stage in self._stages]
+        return [
+            StageSpec(stage.argv, stage.program, stage.env, stage.cwd)
+            for stage in self._stages
+        ]
 
 
 def _run_sync(

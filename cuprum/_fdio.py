@@ -1,20 +1,23 @@
 """A run's descriptors and output plumbing.
 
-Owns the descriptors a pipeline run makes and what flows through those that
-cuprum reads or writes itself (the hops are pumped by `cuprum._pump`):
-`Fd` (one descriptor, closed exactly once), `Fds` (every descriptor of a
-run, for the final clean-up; hop pipes enlarged to `HOP_PIPE_SIZE`),
-`Capture` (one output stream kept and/or echoed live, as text or bytes), `read_into`
-(a stage's stdout or stderr, read to EOF), `write_from` (the first stage's
-input, written as the pipe drains) and `readers_gone` (has a hop's
-downstream left).
+Owns the descriptors a pipeline run makes or is given, and what flows
+through those that cuprum reads or writes itself (the hops are pumped by
+`cuprum._pump`): `Fd` (one descriptor, closed exactly once), `Fds` (every
+descriptor of a run, for the final clean-up; hop pipes enlarged to
+`HOP_PIPE_SIZE`), `Redirect` (a ``stdin=``, ``stdout=`` or ``stderr=``
+given to a run, checked by `check_redirect` and opened for the stage),
+`Capture` (one output stream kept and/or echoed live, as text or bytes),
+`read_into` (a stage's stdout or stderr, read to EOF), `write_from` (the
+first stage's input, written as the pipe drains) and `readers_gone` (has a
+hop's downstream left).
 
-Invariants: every descriptor is made ``O_CLOEXEC`` and owned by one `Fd`,
-closed by whichever of its users comes first and never twice; a reader or
-writer closes its end when it ends, however it ends; waiting for readiness
-goes through the running loop (``add_reader``/``add_writer``), never a
-thread; a write is made with ``SIGPIPE`` blocked, so a reader that left is
-``EPIPE``, which ends the writing quietly.
+Invariants: every descriptor cuprum makes or opens is ``O_CLOEXEC`` and
+owned by one `Fd`, closed by whichever of its users comes first and never
+twice; a descriptor or file object the caller gave is never closed; a
+reader or writer closes its end when it ends, however it ends; waiting for
+readiness goes through the running loop (``add_reader``/``add_writer``),
+never a thread; a write is made with ``SIGPIPE`` blocked, so a reader that
+left is ``EPIPE``, which ends the writing quietly.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import dataclasses as dc
+import errno
 import fcntl
 import os
 import select
+import subprocess
 import sys
 import typing as typ
 
@@ -86,11 +92,156 @@ class Fds:
                 fcntl.fcntl(write, _F_SETPIPE_SZ, HOP_PIPE_SIZE)
         return ends
 
+    def open(self, path: str | bytes, flags: int) -> Fd:
+        """Open ``path`` (``O_CLOEXEC``, mode 0o666 less the umask) for the run."""
+        end = Fd(os.open(path, flags | os.O_CLOEXEC, 0o666))
+        self._all.append(end)
+        return end
+
     def close_all(self) -> None:
         """Close every descriptor still open."""
         for end in self._all:
             with contextlib.suppress(OSError):
                 end.close()
+
+
+# ---------------------------------------------------------------------------
+# Redirections: stdin=, stdout=, stderr=
+# ---------------------------------------------------------------------------
+
+
+class HasFileno(typ.Protocol):
+    """A file object: anything with a ``fileno()`` method."""
+
+    def fileno(self) -> int:
+        """Return the object's descriptor."""
+        ...
+
+
+Redirection: typ.TypeAlias = "int | HasFileno | str | os.PathLike[str] | None"
+"""What ``stdin=``, ``stdout=`` and ``stderr=`` accept."""
+
+_PATH_FLAGS: typ.Final = {
+    "stdin": os.O_RDONLY,
+    "stdout": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+    "stderr": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+}
+"""How a path is opened per stream: read; create or truncate; append."""
+_WANTED_ACCESS: typ.Final = {
+    "stdin": (os.O_RDONLY, os.O_RDWR),
+    "stdout": (os.O_WRONLY, os.O_RDWR),
+    "stderr": (os.O_WRONLY, os.O_RDWR),
+}
+
+
+@dc.dataclass(frozen=True, slots=True)
+class Redirect:
+    """Where one standard stream of a run comes from or goes, not yet opened.
+
+    Exactly one of: ``fd`` (the caller's descriptor, borrowed), ``path``
+    (opened by the run, closed by it), ``devnull``, or ``join_stdout``
+    (``stderr=subprocess.STDOUT``: each stage's stderr is its stdout).
+    """
+
+    name: str
+    fd: int | None = None
+    path: str | bytes | None = None
+    devnull: bool = False
+    join_stdout: bool = False
+    flush: typ.Callable[[], object] | None = dc.field(default=None, compare=False)
+
+    def open(self, fds: Fds) -> int:
+        """Return the descriptor the stage gets; open a path now, owned by ``fds``.
+
+        A file object's own buffer is flushed first, so what Python wrote to
+        it comes before what the stage writes.
+        """
+        if self.flush is not None:
+            self.flush()
+        if self.fd is not None:
+            return self.fd
+        if self.devnull:
+            return fds.open(os.devnull, _PATH_FLAGS[self.name] & ~os.O_CREAT).number
+        return fds.open(
+            typ.cast("str | bytes", self.path), _PATH_FLAGS[self.name]
+        ).number
+
+
+def check_redirect(name: str, value: object) -> Redirect | None:
+    """Check what was given as ``stdin=``, ``stdout=`` or ``stderr=`` (``name``).
+
+    ``None`` (the default) gives ``None``. A descriptor (or a file object's)
+    must be open in the right direction now; a path is only checked for its
+    type (``stdin=``'s is opened, and found missing, before any spawn).
+
+    Raises
+    ------
+    TypeError
+        For anything but ``None``, an ``int``, a file object or a path.
+    ValueError
+        For ``subprocess.PIPE`` or another negative number,
+        ``subprocess.STDOUT`` anywhere but ``stderr=``, or a file object
+        without a descriptor.
+    OSError
+        ``EBADF`` for a descriptor that is not open, or not open for
+        reading (``stdin=``) or writing.
+
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        msg = f"{name}= must be a descriptor, file object or path, not a bool"
+        raise TypeError(msg)
+    if isinstance(value, int):
+        return _special(name, value) or Redirect(name, fd=_checked_fd(name, value))
+    if isinstance(value, (str, os.PathLike)):
+        path = os.fspath(value)
+        if "\0" in str(path):
+            msg = f"{name}= path contains a NUL character"
+            raise ValueError(msg)
+        return Redirect(name, path=path)
+    fileno = getattr(value, "fileno", None)
+    if not callable(fileno):
+        msg = (
+            f"{name}= must be None, a descriptor, a file object with fileno() "
+            f"or a path, not {type(value).__name__}"
+        )
+        raise TypeError(msg)
+    try:
+        fd = fileno()
+    except (OSError, ValueError) as error:  # io.UnsupportedOperation is both
+        msg = f"{name}= got a file object without a descriptor ({error})"
+        raise ValueError(msg) from error
+    flush = getattr(value, "flush", None) if name != "stdin" else None
+    return Redirect(name, fd=_checked_fd(name, fd), flush=flush)
+
+
+def _special(name: str, value: int) -> Redirect | None:
+    """Read the negative constants of `subprocess`; ``None`` for a descriptor."""
+    if value == subprocess.DEVNULL:
+        return Redirect(name, devnull=True)
+    if value == subprocess.STDOUT and name == "stderr":
+        return Redirect(name, join_stdout=True)
+    if value == subprocess.PIPE:
+        msg = f"{name}=subprocess.PIPE is not supported: leave {name}= at None"
+        raise ValueError(msg)
+    if value < 0:
+        msg = f"{name}= got {value}, which is not a descriptor"
+        raise ValueError(msg)
+    return None
+
+
+def _checked_fd(name: str, fd: int) -> int:
+    try:
+        access = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+    except OSError as error:
+        msg = f"{name}= descriptor {fd} is not open"
+        raise OSError(error.errno, msg) from error
+    if access not in _WANTED_ACCESS[name]:
+        way = "reading" if name == "stdin" else "writing"
+        msg = f"{name}= descriptor {fd} is not open for {way}"
+        raise OSError(errno.EBADF, msg)
+    return fd
 
 
 # ---------------------------------------------------------------------------

@@ -24,10 +24,12 @@ import dataclasses as dc
 import os
 import typing as typ
 
+from cuprum._fdio import check_redirect
 from cuprum._options import validate_drain_timeout
 from cuprum.results import RunOutputOptions
 
 if typ.TYPE_CHECKING:
+    from cuprum._fdio import Redirect, Redirection
     from cuprum._options import ProgressCallback
 
 DEFAULT_DRAIN_TIMEOUT: typ.Final = 0.0
@@ -54,10 +56,14 @@ class CommandStreamKeywords(typ.TypedDict, total=False):
     input: bytes | str | None
     env: cabc.Mapping[str, str | None] | None
     cwd: StrPath | None
+    stdin: Redirection
+    stderr: Redirection
 
 
 class CommandKeywords(CommandStreamKeywords, total=False):
     """The keywords of ``SafeCmd.run`` and ``run_sync``."""
+
+    stdout: Redirection
 
 
 class PipelineStreamKeywords(CommandStreamKeywords, total=False):
@@ -98,6 +104,9 @@ class RunRequest:
     input: bytes | None
     env: EnvOverlay = ()
     cwd: StrPath | None = None
+    stdin: Redirect | None = None
+    stdout: Redirect | None = None
+    stderr: Redirect | None = None
 
 
 def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
@@ -114,6 +123,9 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
     input: bytes | str | None = None,  # noqa: A002 - subprocess's name
     env: cabc.Mapping[str, str | None] | None = None,
     cwd: StrPath | None = None,
+    stdin: Redirection = None,
+    stdout: Redirection = None,
+    stderr: Redirection = None,
 ) -> RunRequest:
     """Check a run's keywords and return them as a `RunRequest`.
 
@@ -123,10 +135,14 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
     ------
     TypeError
         For an ``env`` that is not a mapping of ``str`` to ``str`` or
-        ``None``, or a ``cwd`` that is not a ``str`` path.
+        ``None``, a ``cwd`` that is not a ``str`` path, or a redirection
+        of the wrong type (see `cuprum._fdio.check_redirect`).
     ValueError
-        For a negative or NaN ``timeout`` or ``drain_timeout``, or a bad
-        variable name or value (see `check_env`).
+        For a negative or NaN ``timeout`` or ``drain_timeout``, a bad
+        variable name or value (see `check_env`), ``stdin`` with
+        ``input``, or a bad redirection.
+    OSError
+        For a redirection to a descriptor that is not open that way.
     LookupError
         For an unknown encoding.
 
@@ -135,6 +151,11 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
     codecs.lookup(options.encoding)  # an unknown encoding fails before spawning
     if timeout is not None and not timeout >= 0:
         msg = f"timeout must be None or a number >= 0, got {timeout}"
+        raise ValueError(msg)
+    if stdin is not None and input is not None:
+        msg = (
+            "stdin= and input= cannot both be given: input= is the first stage's stdin"
+        )
         raise ValueError(msg)
     data = input.encode(options.encoding) if isinstance(input, str) else input
     return RunRequest(
@@ -147,6 +168,9 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
         input=data,
         env=() if env is None else check_env(env, "env"),
         cwd=None if cwd is None else check_cwd(cwd, "cwd"),
+        stdin=check_redirect("stdin", stdin),
+        stdout=check_redirect("stdout", stdout),
+        stderr=check_redirect("stderr", stderr),
     )
 
 

@@ -52,6 +52,7 @@ from cuprum.results import (
     PipelineError,
     PipelineResult,
     ProgramNotFoundError,
+    RunOutputOptions,
     StageResult,
     TimeoutExpired,
 )
@@ -68,6 +69,8 @@ _REAP_BOUND: typ.Final = 2.0
 _SIGPIPE_CODES: typ.Final = (-signal.SIGPIPE, 128 + signal.SIGPIPE)
 _TERMINATING_SIGNALS: typ.Final = (signal.SIGTERM, signal.SIGKILL)
 """The signals cuprum ends stages with (fail-fast, timeout, cancellation)."""
+_DROP: typ.Final = RunOutputOptions(capture=False)
+"""Output read only so that its writer never stalls."""
 _log = logging.getLogger("cuprum.pipeline")
 """The run's logger, named for the public module users configure."""
 
@@ -128,7 +131,7 @@ def _prepare(stages: cabc.Sequence[StageSpec], request: RunRequest) -> list[_Sta
         if cwd is not None:
             check_directory(cwd, "working directory")
         executable = resolve(spec.program, env)
-        capture = Capture(request.output, "stderr")
+        capture = Capture(request.output, "stderr") if request.stderr is None else None
         prepared.append(_Stage(index, spec.argv, executable, capture, env, cwd))
     return prepared
 
@@ -172,11 +175,28 @@ class _Hop:
 
 
 @dc.dataclass(slots=True)
+class _Ends:
+    """The run's own ends of its standard streams (hops apart).
+
+    ``first_in``, ``last_out`` and ``shared_err`` are the redirections
+    (opened, or the caller's); ``out`` is the pipe the last stage writes
+    when its stdout is not redirected, ``feed`` the one ``input=`` goes
+    through.
+    """
+
+    first_in: int | None = None
+    last_out: int | None = None
+    shared_err: int | None = None
+    out: tuple[Fd, Fd] | None = None
+    feed: tuple[Fd, Fd] | None = None
+
+
+@dc.dataclass(slots=True)
 class _Stage:
     index: int
     argv: tuple[str, ...]
     executable: str
-    stderr: Capture
+    stderr: Capture | None
     env: EnvOverlay = ()
     cwd: StrPath | None = None
     process: Child | None = None
@@ -195,73 +215,118 @@ class _Run:
         self._options = options
         self._drain_timeout = request.drain_timeout
         self._grace = request.terminate_grace
+        self._request = request
         self._stages = stages
-        self._stdout = Capture(options, "stdout")
+        self._stdout: Capture | None = None
+        if request.stdout is None:
+            self._stdout = Capture(options, "stdout")
         self._fds = Fds()
         self._hops: list[_Hop] = []
         self._pump: asyncio.Task[object] | None = None
         self._readers: list[asyncio.Task[None]] = []
         self._terminator: asyncio.Task[None] | None = None
         self._started = time.monotonic()
-        self.on_progress = request.on_progress
-        self.input = request.input
 
     # -- start ---------------------------------------------------------------
 
     async def start(self) -> None:
-        """Make the pipes, spawn every stage, start readers and the pump batch."""
-        count = len(self._stages)
-        for _ in range(count - 1):
-            up_read, up_write = self._fds.pipe(enlarge=True)
-            down_read, down_write = self._fds.pipe(enlarge=True)
-            self._hops.append(_Hop(up_read, up_write, down_read, down_write))
-        out_read, out_write = self._fds.pipe()
-        feed: tuple[Fd, Fd] | None = None
-        if self.input is not None:
-            feed = self._fds.pipe()
+        """Open the redirections, make the pipes, spawn, start pumps and readers."""
+        ends = self._open_ends()
         for stage in self._stages:
-            err_read, err_write = self._fds.pipe()
-            stdin: Fd | None
-            if stage.index:
-                stdin = self._hops[stage.index - 1].down_read
-            else:
-                stdin = None if feed is None else feed[0]
-            stdout = (
-                self._hops[stage.index].up_write
-                if stage.index < count - 1
-                else out_write
-            )
-            await self._spawn(stage, stdin, stdout, err_write)
+            streams, made, err_read = self._stage_ends(stage, ends)
+            await self._spawn(stage, streams, made)
             # Readers start once the writer is in a child (and closed here), so
             # a failed spawn leaves no reader waiting for an EOF that never comes.
-            self._readers.append(asyncio.create_task(read_into(err_read, stage.stderr)))
-        self._readers.append(asyncio.create_task(read_into(out_read, self._stdout)))
-        if feed is not None:
-            data = typ.cast("bytes", self.input)
-            self._readers.append(asyncio.create_task(write_from(data, feed[1])))
+            if err_read is not None:
+                self._read(err_read, stage.stderr)
+        if ends.out is not None:
+            self._read(ends.out[0], self._stdout)
+        if ends.feed is not None:
+            data = typ.cast("bytes", self._request.input)
+            self._readers.append(asyncio.create_task(write_from(data, ends.feed[1])))
         if self._hops:
             self._pump = asyncio.create_task(
                 pump_many_async(
                     [(hop.up_read.number, hop.down_write.number) for hop in self._hops],
                     drain_timeout=self._drain_timeout,
                     on_pair_done=self._hop_done,
-                    on_progress=self.on_progress,
+                    on_progress=self._request.on_progress,
                 )
             )
             self._pump.add_done_callback(self._pump_ended)
 
+    def _open_ends(self) -> _Ends:
+        """Open the redirections and make every pipe of the run."""
+        request, fds = self._request, self._fds
+        ends = _Ends()
+        if request.stdin is not None:
+            ends.first_in = request.stdin.open(fds)
+        if request.stdout is not None:
+            ends.last_out = request.stdout.open(fds)
+        if request.stderr is not None and not request.stderr.join_stdout:
+            ends.shared_err = request.stderr.open(fds)
+        for _ in range(len(self._stages) - 1):
+            up_read, up_write = fds.pipe(enlarge=True)
+            down_read, down_write = fds.pipe(enlarge=True)
+            self._hops.append(_Hop(up_read, up_write, down_read, down_write))
+        if ends.last_out is None:
+            ends.out = fds.pipe()
+        if request.input is not None:
+            ends.feed = fds.pipe()
+        return ends
+
+    def _stage_ends(
+        self, stage: _Stage, ends: _Ends
+    ) -> tuple[tuple[int | None, int, int], list[Fd], Fd | None]:
+        """Say what ``stage`` reads, writes and errs to.
+
+        Returns its three descriptors, the run's pipe ends that go to it
+        alone (closed here once it is spawned) and the read end of its own
+        stderr pipe (``None`` when its stderr is routed).
+        """
+        made: list[Fd] = []
+        hops, index = self._hops, stage.index
+        stdin, stdout = ends.first_in, ends.last_out
+        feed, out = ends.feed, ends.out
+        upstream = hops[index - 1].down_read if index else feed and feed[0]
+        if upstream:
+            made.append(upstream)
+            stdin = upstream.number
+        downstream = hops[index].up_write if index < len(hops) else out and out[1]
+        if downstream:
+            made.append(downstream)
+            stdout = downstream.number
+        if stdout is None:
+            msg = "a stage has nowhere to write"  # unreachable: out or last_out
+            raise AssertionError(msg)
+        err_read: Fd | None = None
+        if self._request.stderr is None:
+            err_read, err_write = self._fds.pipe()
+            made.append(err_write)
+            stderr = err_write.number
+        else:
+            stderr = stdout if ends.shared_err is None else ends.shared_err
+        return (stdin, stdout, stderr), made, err_read
+
+    def _read(self, end: Fd, capture: Capture | None) -> None:
+        """Read ``end`` to EOF into ``capture`` (dropped when ``None``)."""
+        sink = capture if capture is not None else Capture(_DROP, "stdout")
+        self._readers.append(asyncio.create_task(read_into(end, sink)))
+
     async def _spawn(
-        self, stage: _Stage, stdin: Fd | None, stdout: Fd, stderr: Fd
+        self, stage: _Stage, streams: tuple[int | None, int, int], made: list[Fd]
     ) -> None:
+        """Spawn ``stage`` on ``streams``; close ``made`` (its ends) either way."""
+        stdin, stdout, stderr = streams
         try:
             stage.process = spawn(
                 stage.argv,
                 executable=stage.executable,
                 env=stage.env,
                 cwd=stage.cwd,
-                stdin=None if stdin is None else stdin.number,
-                stdout=stdout.number,
-                stderr=stderr.number,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
             )
         except FileNotFoundError as error:
             if error.filename != stage.executable:
@@ -270,9 +335,8 @@ class _Run:
             raise ProgramNotFoundError(error.errno, msg, stage.executable) from error
         finally:
             # The child holds its own copies now (or was never made).
-            for end in (stdin, stdout, stderr):
-                if end is not None:
-                    end.close()
+            for end in made:
+                end.close()
         stage.watcher = asyncio.create_task(self._watch(stage))
 
     # -- while running -------------------------------------------------------
@@ -439,7 +503,7 @@ class _Run:
                 argv=stage.argv,
                 exit_code=_exit_code(stage),
                 pid=stage.process.pid if stage.process is not None else -1,
-                stderr=stage.stderr.value(),
+                stderr=None if stage.stderr is None else stage.stderr.value(),
                 ok=stage.returncode == 0 or (stage.excused and not stage.signalled),
                 terminated=stage.signalled,
             )
@@ -447,7 +511,7 @@ class _Run:
         ]
         failures = [stage.index for stage in self._stages if stage.own_failure]
         return PipelineResult(
-            stdout=self._stdout.value(),
+            stdout=None if self._stdout is None else self._stdout.value(),
             stages=stages,
             failure_index=failures[0] if failures else None,
             hop_bytes=tuple(hop.written for hop in self._hops),

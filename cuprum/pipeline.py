@@ -281,6 +281,23 @@ class Pipeline:
             with the output encoding), written while the pipeline runs and
             then closed; ``None`` (the default) gives it ``/dev/null``. A
             first stage that exits without reading it all is not an error.
+        stdin
+            Where the first stage reads: ``None`` (``/dev/null``, or
+            ``input``), ``subprocess.DEVNULL``, a descriptor, a binary file
+            object with ``fileno()`` or a path (opened read-only). Not with
+            ``input``.
+        stdout
+            Where the last stage writes instead of being captured (then
+            ``result.stdout`` is ``None``): ``subprocess.DEVNULL``, a
+            descriptor, a file object (append mode respected) or a path
+            (created or truncated). The bytes never pass through Python.
+        stderr
+            Where every stage's stderr goes instead of being captured:
+            ``subprocess.DEVNULL``, ``subprocess.STDOUT`` (each stage's
+            own stdout, like ``2>&1``), or a descriptor, file object or
+            path (opened once, appended to) shared by every stage. A
+            descriptor or file object passed is never closed; a path is
+            closed when the run ends.
         env
             Variables laid over ``os.environ`` (as it is at spawn time) for
             every stage, a mapping of ``str`` to ``str``, or to ``None`` to
@@ -308,7 +325,10 @@ class Pipeline:
         ProgramNotFoundError
             When a program is not on ``PATH`` (nothing is spawned).
         FileNotFoundError
-            When a working directory is missing (nothing is spawned).
+            When a working directory or the ``stdin`` path is missing
+            (nothing is spawned).
+        OSError
+            When a redirection's descriptor is not open for its direction.
         TypeError, ValueError, LookupError
             For a bad keyword (nothing is spawned).
 

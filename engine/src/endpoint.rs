@@ -117,9 +117,9 @@ pub(crate) struct Endpoint<'a> {
     pipe: bool,
     /// Decided on first use by [`Endpoint::is_protected`].
     protected: Cell<Option<bool>>,
-    /// The reactor saw this end hang up or fail: no edge need come again,
-    /// so a short read or write proves nothing (sticky).
-    hung_up: bool,
+    /// A short splice or write proves nothing here (sticky): the reactor
+    /// saw the end hang up or fail, and no edge need come again.
+    short_proves_nothing: bool,
     use_: Use,
 }
 
@@ -223,7 +223,7 @@ impl<'a> Endpoint<'a> {
             regular: self.regular,
             pipe: self.pipe,
             protected: self.protected,
-            hung_up: self.hung_up,
+            short_proves_nothing: self.short_proves_nothing,
             use_: self.use_,
         })
     }
@@ -245,7 +245,7 @@ impl<'a> Endpoint<'a> {
             regular,
             pipe,
             protected,
-            hung_up: false,
+            short_proves_nothing: false,
             use_: Use {
                 readiness: if regular {
                     Readiness::AlwaysReady
@@ -298,13 +298,14 @@ impl<'a> Endpoint<'a> {
 
     /// The reactor saw a hang-up or error event on this end.
     pub(crate) fn mark_hung_up(&mut self) {
-        self.hung_up = true;
+        self.short_proves_nothing = true;
     }
 
-    /// An edge-triggered pipe that has not hung up: a short transfer proves
-    /// it emptied (or filled), and the next change brings an edge.
+    /// An edge-triggered pipe that has not hung up: a short splice proves
+    /// it emptied (or filled), a short write that it filled, and the next
+    /// change brings an edge.
     fn edges_follow_short_transfers(&self) -> bool {
-        self.pipe && self.is_registered() && !self.hung_up
+        self.pipe && self.is_registered() && !self.short_proves_nothing
     }
 
     /// Register edge-triggered with `registry`, unless always ready. A

@@ -115,13 +115,14 @@ fn find(generation: u64) -> Option<&'static Handle> {
 /// Start this process's engine in a fresh slot (called by the one claimant
 /// thread of the process).
 fn claim() -> Result<&'static Handle, EngineError> {
-    if !AT_FORK.swap(true, Ordering::AcqRel) {
-        if let Err(err) = sys::at_fork_child(forked) {
-            AT_FORK.store(false, Ordering::Release);
-            return Err(EngineError::Internal(format!(
-                "cannot register the engine's fork handler: {err}"
-            )));
-        }
+    // Registered before the flag says so: a fork in between leaves a child
+    // that registers again (its generation then moves by two: harmless),
+    // never one that believes in a handler it lacks.
+    if !AT_FORK.load(Ordering::Acquire) {
+        sys::at_fork_child(forked).map_err(|err| {
+            EngineError::Internal(format!("cannot register the engine's fork handler: {err}"))
+        })?;
+        AT_FORK.store(true, Ordering::Release);
     }
     let generation = generation();
     if let Some(handle) = find(generation) {
@@ -241,7 +242,7 @@ impl Handle {
         if spec.buffer_size == 0 || spec.buffer_size > MAX_BUFFER_SIZE {
             return Started::Finished(Err(EngineError::from_errno(libc::EINVAL)));
         }
-        sys::with_borrowed(spec.reader, spec.writer, |reader, writer| {
+        let started = sys::with_borrowed(spec.reader, spec.writer, |reader, writer| {
             let mut job = Job {
                 index: 0,
                 pair: Pair::new(spec.buffer_size, spec.drain_timeout),
@@ -267,7 +268,8 @@ impl Handle {
                 Ok(job) => Started::Running(self.hand_over(job, &completion)),
                 Err(err) => Started::Finished(Err(err.into())),
             }
-        })
+        });
+        started.unwrap_or_else(|err| Started::Finished(Err(err.into())))
     }
 
     /// Send one owned job on its way (the blocking path or the reactor) as

@@ -53,10 +53,12 @@ pub trait Source {
         None
     }
 
-    /// Whether a read (or splice) that returned less than it asked proves
-    /// this end empty, with a readiness edge sure to come when there is
+    /// Whether a splice out of this end that moved less than it asked
+    /// proves it empty, with a readiness edge sure to come when there is
     /// more (an edge-triggered pipe with no hang-up seen): the call that
-    /// would only say `WouldBlock` is then skipped.
+    /// would only say `WouldBlock` is then skipped. (Not a read: a pipe
+    /// whose writer is in packet mode returns one packet per read, and its
+    /// read end cannot tell.)
     fn short_means_empty(&self) -> bool {
         false
     }
@@ -348,14 +350,11 @@ impl Pair {
             if budget.exhausted() {
                 return Step::Yield;
             }
-            let mut bufs = self.ring.writable_io();
-            let asked = bufs.iter().map(|b| b.len()).sum::<usize>();
-            match reader.read_vectored(&mut bufs).into() {
+            match reader.read_vectored(&mut self.ring.writable_io()).into() {
                 Outcome::Ended => self.reader_eof = true,
                 Outcome::Moved(n) => {
                     self.discarded += n as u64;
                     budget.spend(n);
-                    reader_blocked = n < asked && reader.short_means_empty();
                 }
                 Outcome::Retry => budget.spend(0),
                 Outcome::Blocked => reader_blocked = true,
@@ -448,15 +447,11 @@ impl Pair {
         R: Source + ?Sized,
     {
         while !*blocked && !self.reader_eof && !self.ring.is_full() && !budget.exhausted() {
-            let mut bufs = self.ring.writable_io();
-            let asked = bufs.iter().map(|b| b.len()).sum::<usize>();
-            match reader.read_vectored(&mut bufs).into() {
+            match reader.read_vectored(&mut self.ring.writable_io()).into() {
                 Outcome::Ended => self.reader_eof = true,
                 Outcome::Moved(n) => {
                     self.ring.commit_write(n);
                     budget.spend(n);
-                    // Emptied: the next read would only say WouldBlock.
-                    *blocked = n < asked && reader.short_means_empty();
                 }
                 Outcome::Retry => budget.spend(0),
                 Outcome::Blocked => *blocked = true,

@@ -185,7 +185,15 @@ fn wait_batch(
         let mut failure = None;
         for (index, result) in arrived {
             remaining -= 1;
-            let value = result_to_py(py, result)?;
+            let value = match result_to_py(py, result) {
+                Ok(value) => value,
+                Err(error) => {
+                    // Cannot even build the result (out of memory): abandon
+                    // the batch as for a raising callback.
+                    failure.get_or_insert(error);
+                    continue;
+                }
+            };
             if let (Some(callback), None) = (callbacks.on_pair_done, &failure) {
                 if let Err(error) = callback.call1((index, value.clone_ref(py))) {
                     failure = Some(error);
@@ -223,8 +231,15 @@ fn wait_batch(
         // socket nobody reads). Its own thread then ends it, releasing its
         // descriptors, whenever that write returns.
         batch.cancel();
+        // A second signal counts once a full slice has passed since the
+        // cancel, which pairs in the reactor need at most to report; so a
+        // quick double Ctrl-C still waits for them.
+        let cancelled_at = Instant::now();
         while queue.outstanding() > 0 {
             py.detach(|| queue.wait_timeout(SIGNAL_CHECK_INTERVAL));
+            if cancelled_at.elapsed() < SIGNAL_CHECK_INTERVAL {
+                continue;
+            }
             if let Err(again) = py.check_signals() {
                 again.set_cause(py, Some(error));
                 return Err(again);

@@ -109,16 +109,24 @@ pub(crate) fn is_tty(fd: RawFd) -> bool {
 /// the engine's public contract has the caller keep both numbers open for
 /// the length of the call that runs `body` (`Handle::start_one`); the
 /// numbers were checked open just before (an `fstat` of each).
+///
+/// # Errors
+///
+/// `EBADF` for a negative number (which no `BorrowedFd` may hold), without
+/// calling `body`.
 pub(crate) fn with_borrowed<R>(
     a: RawFd,
     b: RawFd,
     body: impl for<'fd> FnOnce(BorrowedFd<'fd>, BorrowedFd<'fd>) -> R,
-) -> R {
-    // SAFETY: both numbers are open for the whole call (the caller's
-    // contract, checked at entry by an fstat), and the borrows die with
-    // `body`.
+) -> io::Result<R> {
+    if a < 0 || b < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: both numbers are non-negative and open for the whole call
+    // (the caller's contract, checked at entry by an fstat), and the
+    // borrows die with `body`.
     let (a, b) = unsafe { (BorrowedFd::borrow_raw(a), BorrowedFd::borrow_raw(b)) };
-    body(a, b)
+    Ok(body(a, b))
 }
 
 /// `readv(2)` into `bufs`.

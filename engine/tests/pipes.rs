@@ -10,7 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{
     consume, is_open, nonblocking, payload, pipe, produce, pump, pump_all, set_nonblocking, spec,
@@ -493,4 +493,29 @@ fn start_one_hands_over_to_the_reactor_when_it_would_wait() {
         !nonblocking(&src_r) && !nonblocking(&dst_w),
         "flags restored"
     );
+}
+
+#[test]
+fn a_packet_pipe_is_read_to_its_last_packet() {
+    // One 4,106-byte write to a packet-mode pipe makes two packets; a read
+    // returns one, so a short read there does not prove the pipe empty. A
+    // regular file downstream keeps the pair on the ring and sends no
+    // readiness event of its own that would hide a missed one.
+    let (in_r, mut in_w) = common::packet_pipe();
+    let path = temp_path("packets");
+    let out = File::create(&path).unwrap();
+    let waiter = BlockingWaiter::new(1);
+    let batch = Handle::global()
+        .unwrap()
+        .submit(vec![spec(&in_r, &out)], Arc::clone(&waiter) as _);
+    in_w.write_all(&payload(30, 4106)).unwrap();
+    // The writer stays open: the pair ends only by cancel. Watch its count.
+    let deadline = Instant::now() + GUARD;
+    while batch.progress()[0] < 4106 {
+        assert!(Instant::now() < deadline, "stuck at {:?}", batch.progress());
+        std::thread::yield_now();
+    }
+    batch.cancel();
+    assert!(waiter.wait_all_timeout(GUARD));
+    std::fs::remove_file(&path).unwrap();
 }

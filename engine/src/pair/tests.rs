@@ -462,34 +462,15 @@ impl<T: Sink> Sink for Edged<T> {
 }
 
 #[test]
-fn a_short_read_of_an_edged_pipe_skips_the_read_that_would_block() {
+fn a_short_read_reads_again_even_from_an_edged_pipe() {
+    // A packet-mode writer makes reads short with more waiting: only a
+    // splice or a write may skip the call that would block.
     let input = data(1000);
     let mut pair = Pair::new(4096, None);
-    let mut r = Edged(FakeReader::new(&input, vec![]));
-    let mut w = FakeWriter::new(vec![]);
-    let step = pair.drive(&mut r, &mut w, Instant::now());
-    assert_eq!(
-        step,
-        Step::Wait {
-            reader: true,
-            writer: false
-        }
-    );
-    assert_eq!(r.0.calls, 1, "no second read after the pipe was emptied");
-    assert_eq!(w.out, input, "what was read is written in the same call");
-    // The next edge (EOF here) finishes it.
-    assert_eq!(pair.drive(&mut r, &mut w, Instant::now()), Step::Done);
-    assert_eq!(pair.into_result().unwrap(), 1000);
-}
-
-#[test]
-fn without_edges_a_short_read_reads_again() {
-    let input = data(1000);
-    let mut pair = Pair::new(4096, None);
-    let mut r = FakeReader::new(&input, vec![]);
+    let mut r = Edged(FakeReader::new(&input, vec![Act::Up(400)]));
     let mut w = FakeWriter::new(vec![]);
     assert_eq!(pair.drive(&mut r, &mut w, Instant::now()), Step::Done);
-    assert_eq!(r.calls, 2, "the second read finds the EOF");
+    assert_eq!(w.out, input);
 }
 
 #[test]

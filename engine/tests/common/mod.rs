@@ -31,6 +31,23 @@ pub fn pipe() -> (File, File) {
     }
 }
 
+/// A new packet-mode pipe (`O_DIRECT`): each write is a packet, and each
+/// read returns at most one.
+pub fn packet_pipe() -> (File, File) {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a writable array of two ints, as pipe2 requires.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_DIRECT) };
+    assert_eq!(rc, 0, "pipe2: {}", std::io::Error::last_os_error());
+    // SAFETY: pipe2 succeeded: both descriptors are open and owned by no one
+    // else.
+    unsafe {
+        (
+            File::from(OwnedFd::from_raw_fd(fds[0])),
+            File::from(OwnedFd::from_raw_fd(fds[1])),
+        )
+    }
+}
+
 /// True while `fd` is an open descriptor of this process.
 pub fn is_open(fd: RawFd) -> bool {
     // SAFETY: F_GETFD takes no argument and only inspects the descriptor.

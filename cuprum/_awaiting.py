@@ -74,10 +74,6 @@ class AwaitedResults:
         return typ.cast("list[PairResult]", self.results)
 
 
-def _ignore(_error: Exception) -> None:
-    """Drop an error (the default of a ticker not started)."""
-
-
 SIGNAL_WAKE_INTERVAL: typ.Final = 0.05
 """Seconds between two wake-ups of a main-thread loop awaiting a batch."""
 
@@ -105,21 +101,21 @@ class ProgressTicker:
         self._handle: asyncio.TimerHandle | None = None
         self._wake: asyncio.TimerHandle | None = None
         self._read: cabc.Callable[[], list[int]] = list
-        self._on_error: cabc.Callable[[Exception], None] = _ignore
+        self._outcome: AwaitedResults | None = None
 
     def start(
-        self,
-        read: cabc.Callable[[], list[int]],
-        on_error: cabc.Callable[[Exception], None],
+        self, read: cabc.Callable[[], list[int]], outcome: AwaitedResults
     ) -> None:
         """Call ``on_progress(read())`` every interval until `stop`.
 
-        An exception from ``on_progress`` stops the reports and goes to
-        ``on_error`` (which abandons the batch).
+        No report is made once ``outcome`` is abandoned (a callback raised,
+        or the task was cancelled). An exception from ``on_progress`` stops
+        the reports and abandons the batch (``outcome.fail``); the loop's
+        wake-ups go on until `stop`, while the batch settles.
         """
         if self._on_progress is not None:
             self._read = read
-            self._on_error = on_error
+            self._outcome = outcome
             self._handle = self._loop.call_later(self._interval, self._tick)
         if threading.current_thread() is threading.main_thread():
             self._wake = self._loop.call_later(SIGNAL_WAKE_INTERVAL, self._wake_up)
@@ -129,12 +125,17 @@ class ProgressTicker:
         self._wake = self._loop.call_later(SIGNAL_WAKE_INTERVAL, self._wake_up)
 
     def _tick(self) -> None:
+        outcome = typ.cast("AwaitedResults", self._outcome)
+        if outcome.abandoned:
+            self._handle = None
+            return
         self._handle = self._loop.call_later(self._interval, self._tick)
         try:
             typ.cast("ProgressCallback", self._on_progress)(self._read())
         except Exception as error:  # noqa: BLE001 - handed to the batch
-            self.stop()
-            self._on_error(error)
+            self._handle.cancel()
+            self._handle = None
+            outcome.fail(error)
 
     def stop(self) -> None:
         """Stop reporting (and waking the loop)."""

@@ -113,6 +113,9 @@ class Child:
     ) -> None:
         def wait_in_thread() -> None:
             status = self._collect()
+            # Told here too: with the loop closed, nobody else would tell it
+            # (and Popen would warn that its process is still running).
+            self._popen.returncode = _exit_code(status)
             with contextlib.suppress(RuntimeError):  # loop closed: nobody waits
                 loop.call_soon_threadsafe(self._reaped, exited, status)
 

@@ -351,7 +351,7 @@ async def pump_many_async(
         raise
     ticker = ProgressTicker(batch.loop, options.on_progress, options.progress_interval)
     try:
-        ticker.start(batch.driver.progress, batch.outcome.fail)
+        ticker.start(batch.driver.progress, batch.outcome)
         await asyncio.shield(batch.finished)
     except asyncio.CancelledError:
         batch.outcome.abandon()

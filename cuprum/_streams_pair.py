@@ -312,8 +312,10 @@ class Pair:
         self.pending = self.pending[count:]
         if not self.pending and self.eof:
             self.result = self.written
-        # A descriptor left in blocking mode gets one write per readiness event.
-        return self.writer_loops and not self.pending
+        # A descriptor left in blocking mode gets one write per readiness
+        # event, and one read: a reader in blocking mode is read only once it
+        # said it is ready (this step was for the writer), never after a write.
+        return self.writer_loops and not self.pending and self.reader_loops
 
     def _read(self, now: float) -> bool:
         """Read one chunk; return False when the reader would block."""

@@ -318,7 +318,7 @@ async def _outcome(
         # Done inline: nothing to wait for, nor to wake the loop for.
         return operation.outcome.final()
     ticker = ProgressTicker(loop, on_progress, progress_interval)
-    ticker.start(operation.progress, operation.outcome.fail)
+    ticker.start(operation.progress, operation.outcome)
     try:
         await asyncio.shield(operation.all_reported)
     except asyncio.CancelledError:

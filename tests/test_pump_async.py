@@ -306,6 +306,41 @@ def test_no_callback_after_an_awaited_batch_is_cancelled(
     assert calls == []
 
 
+def test_no_progress_report_after_an_awaited_pump_is_cancelled(
+    stream_backend: StreamBackend, make_pipe: MakePipe
+) -> None:
+    """Once cancelled (abandoned), a batch makes no more progress reports."""
+    source, sink = make_pipe(), make_pipe()
+    late: list[int] = []
+    cancelled = False
+
+    async def main() -> None:
+        nonlocal cancelled
+        reported = asyncio.Event()
+
+        def on_progress(written: int) -> None:
+            if cancelled:
+                late.append(written)
+            reported.set()
+
+        task = asyncio.ensure_future(
+            cuprum.pump_stream_async(
+                source.read,
+                sink.write,
+                on_progress=on_progress,
+                progress_interval=0.001,
+            )
+        )
+        await reported.wait()
+        task.cancel()
+        cancelled = True
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert late == []
+
+
 def test_a_closed_loops_doorbell_is_dropped_by_the_next_loop(
     stream_backend: StreamBackend, make_pipe: MakePipe
 ) -> None:

@@ -109,6 +109,24 @@ def use_backend(monkeypatch: pytest.MonkeyPatch, backend: StreamBackend) -> None
     assert _backend.get_stream_backend() is backend
 
 
+REQUIRE_FAULT_INJECTION = os.environ.get("CUPRUM_REQUIRE_FAULT_INJECTION") == "1"
+
+
+def require_fault_injection(switch: object) -> None:
+    """Skip (or fail) a test whose engine fault switch is missing.
+
+    A build without the ``fault-injection`` feature (an installed wheel)
+    lacks the switches: the test is skipped, saying so, unless
+    ``CUPRUM_REQUIRE_FAULT_INJECTION=1`` (``make test``) makes that a
+    failure.
+    """
+    if switch is None:
+        reason = "engine built without the fault-injection feature (a wheel)"
+        if REQUIRE_FAULT_INJECTION:
+            pytest.fail(f"CUPRUM_REQUIRE_FAULT_INJECTION=1 but {reason}")
+        pytest.skip(reason)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_backend_cache() -> cabc.Iterator[None]:
     _backend.reset_backend_cache()

@@ -17,7 +17,7 @@ import os
 import typing as typ
 
 import pytest
-from conftest import use_backend
+from conftest import require_fault_injection, use_backend
 
 import cuprum
 from cuprum import CAT, ECHO, EngineError, StreamBackend, _streams, sh
@@ -26,8 +26,6 @@ if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
     from conftest import Pipe
-
-REQUIRE_FAULT_INJECTION = os.environ.get("CUPRUM_REQUIRE_FAULT_INJECTION") == "1"
 
 
 @pytest.fixture
@@ -44,11 +42,8 @@ def fail_next_pairs(
     from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine
 
     switch = _streams_rs.fail_next_pairs
-    if switch is None:
-        reason = "engine built without the fault-injection feature (a wheel)"
-        if REQUIRE_FAULT_INJECTION:
-            pytest.fail(f"CUPRUM_REQUIRE_FAULT_INJECTION=1 but {reason}")
-        pytest.skip(reason)
+    require_fault_injection(switch)
+    assert switch is not None
     try:
         yield switch
     finally:

@@ -31,7 +31,7 @@ import textwrap
 import threading
 
 import pytest
-from conftest import use_backend
+from conftest import require_fault_injection, use_backend
 
 import cuprum
 from cuprum import StreamBackend
@@ -635,8 +635,7 @@ def test_a_second_ctrl_c_ends_the_wait_for_a_stuck_pair(
     use_backend(monkeypatch, StreamBackend.RUST)
     from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine
 
-    if _streams_rs.hang_next_blocking_pairs is None:
-        pytest.skip("engine built without the fault-injection feature (a wheel)")
+    require_fault_injection(_streams_rs.hang_next_blocking_pairs)
     child = _start_child(STUCK_CHILD)
     with child:
         try:

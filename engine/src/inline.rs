@@ -16,8 +16,9 @@
 //!   files never block.
 //! - Only pipes and regular files go inline; anything else (sockets,
 //!   devices, terminals) goes straight to the reactor or the blocking path.
-//! - `SIGPIPE` is blocked on the calling thread while it writes, and one
-//!   raised meanwhile is consumed before the mask is restored.
+//! - Unless `SIGPIPE` is ignored (the `CPython` default), it is blocked on
+//!   the calling thread while it writes, and one raised meanwhile is
+//!   consumed before the mask is restored.
 //! - The work is one bounded [`Pair::drive`] call. A pair not done by then
 //!   goes to the reactor with its ring and counters, so no byte is lost or
 //!   counted twice.

@@ -19,7 +19,7 @@
 //!   close the engine's duplicates, then complete. So when a caller sees a
 //!   completion, nothing more is read from or written to that pair.
 //! - `SIGPIPE` is blocked on this thread; a pending one is consumed after
-//!   each `EPIPE` (`fd.rs`). The thread never calls into Python.
+//!   each `EPIPE` (`sys.rs`). The thread never calls into Python.
 //! - Always-ready ends (regular files, descriptors epoll refuses) do blocking
 //!   I/O on this thread: a slow disk slows every pair. Their pairs are
 //!   driven in bounded steps (`pair.rs`) so they cannot starve the others.

@@ -288,31 +288,26 @@ def scenario(report: sup.Report, rounds: int, total_calls: int) -> None:
         "issue 12: blocking <= 1.3x the blocking splice loop, awaited <= 10 us."
     )
     _syscall_table(sec, report, 200 if total_calls < 1000 else 2000)
-    report.standings["small"] = sup.Standing(
-        "1 KiB blocking call",
-        "inline read/write",
-        {
-            role: samples[key]
-            for role, key in (
-                ("engine", "rust"),
-                ("splice_ref", "splice_ref"),
-                ("python", "python"),
-                ("base", "inline"),
-            )
-            if key in samples
-        },
+    report.standings["small"] = _standing(
+        "1 KiB blocking call", samples, engine="rust", python="python"
     )
-    report.standings["small_async"] = sup.Standing(
-        "1 KiB awaited call",
+    report.standings["small_async"] = _standing(
+        "1 KiB awaited call", samples, engine="rust_async", python="python_async"
+    )
+
+
+def _standing(
+    title: str, samples: dict[str, sup.Samples], *, engine: str, python: str
+) -> sup.Standing:
+    """One small-call row of the summary: engine, loop, Python, inline floor."""
+    roles = (
+        ("engine", engine),
+        ("splice_ref", "splice_ref"),
+        ("python", python),
+        ("base", "inline"),
+    )
+    return sup.Standing(
+        title,
         "inline read/write",
-        {
-            role: samples[key]
-            for role, key in (
-                ("engine", "rust_async"),
-                ("splice_ref", "splice_ref"),
-                ("python", "python_async"),
-                ("base", "inline"),
-            )
-            if key in samples
-        },
+        {role: samples[key] for role, key in roles if key in samples},
     )

@@ -38,6 +38,7 @@ class StreamBackend(enum.StrEnum):
 
 _lock = threading.Lock()
 _resolved: StreamBackend | None = None
+_resolved_module: PumpBackend | None = None
 
 
 def get_stream_backend() -> StreamBackend:
@@ -74,7 +75,13 @@ def pump_backend() -> PumpBackend:
         As `get_stream_backend`.
 
     """
-    return _module(get_stream_backend())
+    global _resolved_module  # noqa: PLW0603 - the per-process cache
+    module = _resolved_module
+    if module is None:
+        # Once per process (or per reset): the call path of small pumps
+        # then costs one global read here.
+        module = _resolved_module = _module(get_stream_backend())
+    return module
 
 
 @functools.cache
@@ -93,9 +100,10 @@ def reset_backend_cache() -> None:
     time; the availability probe's answer is kept (the native module cannot
     be unloaded).
     """
-    global _resolved  # noqa: PLW0603 - the per-process cache
+    global _resolved, _resolved_module  # noqa: PLW0603 - the per-process cache
     with _lock:
         _resolved = None
+        _resolved_module = None
 
 
 def _resolve(raw: str) -> StreamBackend:

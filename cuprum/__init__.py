@@ -15,6 +15,7 @@ from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._errors import EngineError
 from cuprum._pump import pump_many, pump_many_async, pump_stream, pump_stream_async
 from cuprum._rust_backend import is_available as is_rust_available
+from cuprum._stream import PipelineStream, SyncPipelineStream
 from cuprum.catalogue import (
     CAT,
     CUT,
@@ -79,6 +80,7 @@ __all__ = [
     "Pipeline",
     "PipelineError",
     "PipelineResult",
+    "PipelineStream",
     "Program",
     "ProgramCatalogue",
     "ProgramNotFoundError",
@@ -87,6 +89,7 @@ __all__ = [
     "SafeCmd",
     "StageResult",
     "StreamBackend",
+    "SyncPipelineStream",
     "TimeoutExpired",
     "UnknownProgramError",
     "get_stream_backend",

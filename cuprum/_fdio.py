@@ -8,8 +8,8 @@ descriptor of a run, for the final clean-up; hop pipes enlarged to
 given to a run, checked by `check_redirect` and opened for the stage),
 `Capture` (one output stream kept and/or echoed live, as text or bytes),
 `read_into` (a stage's stdout or stderr, read to EOF), `write_from` (the
-first stage's input, written as the pipe drains) and `readers_gone` (has a
-hop's downstream left).
+first stage's input, written as the pipe drains), `readable` (wait for a
+read end on the loop) and `readers_gone` (has a hop's downstream left).
 
 Invariants: every descriptor cuprum makes or opens is ``O_CLOEXEC`` and
 owned by one `Fd`, closed by whichever of its users comes first and never
@@ -315,7 +315,7 @@ async def read_into(end: Fd, capture: Capture) -> None:
             try:
                 data = os.read(fd, _READ_CHUNK)
             except BlockingIOError:
-                await _readable(loop, fd)
+                await readable(loop, fd)
                 continue
             if not data:
                 return
@@ -349,7 +349,7 @@ async def write_from(data: bytes, end: Fd) -> None:
         end.close()
 
 
-async def _readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+async def readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
     """Wait until ``fd`` is readable (or hung up)."""
     await _ready(fd, loop.add_reader, loop.remove_reader)
 

@@ -1,15 +1,19 @@
 """One pipeline run: spawn the stages, wire and pump the hops, judge, clean up.
 
 Owns `run_stages`, the machinery behind `cuprum.pipeline.Pipeline.run` (and
-so `cuprum.sh.SafeCmd.run`, a one-stage pipeline): `_Run` holds one run's
-state from spawn to clean-up, `_Stage` and `_Hop` its stages and hops.
+so `cuprum.sh.SafeCmd.run`, a one-stage pipeline): `prepare` checks that
+every stage can start, `Run` holds one run's state from spawn to clean-up,
+`_Stage` and `_Hop` its stages and hops. `cuprum._stream` drives a `Run`
+whose last stdout the caller reads.
 
-How a run goes (contract section 7):
+How a run goes (contract sections 7 and 9):
 
-* every program is resolved on ``PATH`` before anything is spawned;
-* each stage is spawned (``cuprum._child``: no reaper thread) in a process
+* every working directory is checked and every program resolved on its
+  stage's ``PATH`` before anything is opened or spawned;
+* the redirections are opened (``stdin=``, ``stdout=``, ``stderr=``) and
+  each stage is spawned (``cuprum._child``: no reaper thread) in a process
   group of its own (``process_group=0``), so a signal reaches all of it;
-  the first stage reads ``/dev/null``;
+  the first stage reads ``/dev/null``, ``input=`` or ``stdin=``;
 * each hop (stage i stdout -> stage i+1 stdin) is two pipes made by this
   process (``O_CLOEXEC``, enlarged to 1 MiB where allowed); the parent pumps
   the first pipe's read end into the second's write end, every hop of the
@@ -17,8 +21,9 @@ How a run goes (contract section 7):
   i's two parent ends the moment hop i ends, which gives stage i+1 its EOF
   (or, after a bounded drain behind a broken downstream, ends stage i by
   ``SIGPIPE``);
-* the last stage's stdout and every stage's stderr are read concurrently
-  from pipes of this process, with ``loop.add_reader``;
+* the last stage's stdout (unless redirected or streamed) and every
+  stage's stderr (unless redirected) are read concurrently from pipes of
+  this process, with ``loop.add_reader``;
 * when a stage fails on its own, the others are terminated (``SIGTERM`` to
   each process group, a grace period, then ``SIGKILL``).
 
@@ -48,6 +53,7 @@ from cuprum._errors import EngineError
 from cuprum._fdio import Capture, Fd, Fds, read_into, readers_gone, write_from
 from cuprum._pump import pump_many_async
 from cuprum._request import merge_env
+from cuprum._tasks import finish_despite_cancel, join, settle
 from cuprum.results import (
     PipelineError,
     PipelineResult,
@@ -82,7 +88,7 @@ async def run_stages(
     if not stages:
         msg = "a pipeline needs at least one stage"
         raise ValueError(msg)
-    run = _Run(_prepare(stages, request), request)
+    run = Run(prepare(stages, request), request)
     normal_end = False
     deadline = asyncio.timeout(request.timeout)
     try:
@@ -94,7 +100,7 @@ async def run_stages(
         if not deadline.expired():
             raise
     finally:
-        await _finish_despite_cancel(run.shutdown(abnormal=not normal_end))
+        await finish_despite_cancel(run.shutdown(abnormal=not normal_end))
     if not normal_end:
         raise TimeoutExpired(typ.cast("float", request.timeout), run.result())
     run.raise_hop_error()
@@ -113,7 +119,7 @@ def _died_of_our_signal(code: int) -> bool:
     return any(code in {-signum, 128 + signum} for signum in _TERMINATING_SIGNALS)
 
 
-def _prepare(stages: cabc.Sequence[StageSpec], request: RunRequest) -> list[_Stage]:
+def prepare(stages: cabc.Sequence[StageSpec], request: RunRequest) -> list[_Stage]:
     """Check every stage can start; nothing is opened or spawned yet.
 
     Raises
@@ -134,25 +140,6 @@ def _prepare(stages: cabc.Sequence[StageSpec], request: RunRequest) -> list[_Sta
         capture = Capture(request.output, "stderr") if request.stderr is None else None
         prepared.append(_Stage(index, spec.argv, executable, capture, env, cwd))
     return prepared
-
-
-async def _finish_despite_cancel(coro: cabc.Coroutine[object, object, None]) -> None:
-    """Run ``coro`` to the end even if this task is cancelled meanwhile.
-
-    A cancellation that arrives meanwhile is re-raised afterwards.
-    """
-    task = asyncio.ensure_future(coro)
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if task.done():
-                break
-            cancelled = True
-    task.result()
-    if cancelled:
-        raise asyncio.CancelledError
 
 
 # ---------------------------------------------------------------------------
@@ -207,10 +194,12 @@ class _Stage:
     excused: bool = False
 
 
-class _Run:
+class Run:
     """The state of one pipeline run, from spawn to clean-up."""
 
-    def __init__(self, stages: list[_Stage], request: RunRequest) -> None:
+    def __init__(
+        self, stages: list[_Stage], request: RunRequest, *, stream: bool = False
+    ) -> None:
         options = request.output
         self._options = options
         self._drain_timeout = request.drain_timeout
@@ -218,8 +207,13 @@ class _Run:
         self._request = request
         self._stages = stages
         self._stdout: Capture | None = None
-        if request.stdout is None:
+        if request.stdout is None and not stream:
             self._stdout = Capture(options, "stdout")
+        self._stream = stream
+        self.stream_end: Fd | None = None
+        """The read end of the last stage's stdout, when a caller streams it."""
+        self.reader_left = False
+        """The caller stopped reading the stream: the last stage's downstream left."""
         self._fds = Fds()
         self._hops: list[_Hop] = []
         self._pump: asyncio.Task[object] | None = None
@@ -239,7 +233,9 @@ class _Run:
             # a failed spawn leaves no reader waiting for an EOF that never comes.
             if err_read is not None:
                 self._read(err_read, stage.stderr)
-        if ends.out is not None:
+        if ends.out is not None and self._stream:
+            self.stream_end = ends.out[0]
+        elif ends.out is not None:
             self._read(ends.out[0], self._stdout)
         if ends.feed is not None:
             data = typ.cast("bytes", self._request.input)
@@ -353,7 +349,7 @@ class _Run:
         for hop in self._hops:
             hop.up_read.close()
             hop.down_write.close()
-        self._start_termination()
+        self.terminate()
 
     def _hop_done(self, index: int, result: int | OSError | EngineError) -> None:
         """Hop ``index`` ended: close its parent ends (EOF downstream, SIGPIPE up)."""
@@ -384,17 +380,22 @@ class _Run:
             stage.excused = True
             return
         stage.own_failure = True
-        self._start_termination()
+        self.terminate()
 
     def _upstream_of_gone_downstream(self, stage: _Stage, code: int) -> bool:
-        if code not in _SIGPIPE_CODES or stage.index >= len(self._hops):
+        if code not in _SIGPIPE_CODES:
+            return False
+        if stage.index == len(self._hops):
+            return self.reader_left
+        if stage.index > len(self._hops):
             return False
         downstream = self._stages[stage.index + 1]
         return (
             self._hops[stage.index].downstream_gone or downstream.returncode is not None
         )
 
-    def _start_termination(self) -> None:
+    def terminate(self) -> None:
+        """Terminate every stage still running (once; see `_terminate`)."""
         if self._terminator is None:
             self._terminator = asyncio.create_task(self._terminate())
 
@@ -430,16 +431,28 @@ class _Run:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signum)
 
+    def leave_stream(self) -> None:
+        """Note that the caller stopped reading the stream before its end.
+
+        That counts as the last stage's downstream leaving (the SIGPIPE
+        rule); what is still written is read and dropped, as a cancelled
+        run's output is, so no stage stalls while it is ended.
+        """
+        self.reader_left = True
+        end = self.stream_end
+        if end is not None and end.fd is not None:
+            self._read(end, None)
+
     async def wait(self) -> None:
         """Wait until every stage ended, the pump batch and every reader too.
 
-        Cancelling this leaves the tasks it waits for running (`_join`):
+        Cancelling this leaves the tasks it waits for running (`cuprum._tasks.join`):
         `shutdown` still needs them to reap the stages and collect output.
         """
-        await _join(stage.watcher for stage in self._stages)
-        await _join([self._terminator])
-        await _join([self._pump])
-        await _join(self._readers)
+        await join(stage.watcher for stage in self._stages)
+        await join([self._terminator])
+        await join([self._pump])
+        await join(self._readers)
 
     # -- the end ---------------------------------------------------------------
 
@@ -447,8 +460,8 @@ class _Run:
         """End and reap every stage, settle pump and readers, close every fd."""
         try:
             if abnormal or any(self._running(stage) for stage in self._stages):
-                self._start_termination()
-            await _join([self._terminator], raise_errors=False)
+                self.terminate()
+            await join([self._terminator], raise_errors=False)
             await self._reap_within(_REAP_BOUND)
             if abnormal or self._terminator is not None:
                 # Whatever a stage left behind in its group (a background
@@ -458,7 +471,7 @@ class _Run:
             tasks: list[asyncio.Task[typ.Any]] = [*self._readers]
             if self._pump is not None:
                 tasks.append(self._pump)
-            await _settle(tasks, _SETTLE_BOUND)
+            await settle(tasks, _SETTLE_BOUND)
         finally:
             self._fds.close_all()
 
@@ -528,35 +541,3 @@ def _exit_code(stage: _Stage) -> int:
     if process is not None and process.returncode is not None:
         return process.returncode
     return -signal.SIGKILL
-
-
-async def _join(
-    tasks: cabc.Iterable[asyncio.Task[typ.Any] | None], *, raise_errors: bool = True
-) -> None:
-    """Wait for ``tasks`` (``None`` entries skipped) without cancelling them.
-
-    Unlike ``gather`` or awaiting a task directly, a cancellation of the
-    caller does not reach the tasks. The first error is raised afterwards
-    unless ``raise_errors`` is false.
-    """
-    waiting = [task for task in tasks if task is not None]
-    if not waiting:
-        return
-    await asyncio.wait(waiting)
-    for task in waiting:
-        if not task.cancelled() and task.exception() is not None and raise_errors:
-            raise typ.cast("BaseException", task.exception())
-
-
-async def _settle(tasks: list[asyncio.Task[typ.Any]], bound: float) -> None:
-    """Let ``tasks`` finish within ``bound`` seconds, then cancel the rest."""
-    pending = [task for task in tasks if not task.done()]
-    if pending:
-        _, still = await asyncio.wait(pending, timeout=bound)
-        for task in still:
-            task.cancel()
-        if still:
-            await asyncio.wait(still)
-    for task in tasks:
-        if not task.cancelled():
-            task.exception()  # retrieved: errors surface through the result

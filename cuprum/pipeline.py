@@ -33,6 +33,7 @@ from cuprum._request import (
     merge_env,
 )
 from cuprum._run import run_stages
+from cuprum._stream import PipelineStream, SyncPipelineStream
 from cuprum.results import CommandResult, PipelineResult
 
 if typ.TYPE_CHECKING:
@@ -40,8 +41,10 @@ if typ.TYPE_CHECKING:
 
     from cuprum._request import (
         CommandKeywords,
+        CommandStreamKeywords,
         EnvOverlay,
         PipelineKeywords,
+        PipelineStreamKeywords,
         StrPath,
     )
     from cuprum.catalogue import Program, ProjectSettings
@@ -185,6 +188,16 @@ class SafeCmd:
 
         """
         return _run_sync("SafeCmd.run_sync", functools.partial(self.run, **options))
+
+    def stream(self, **options: typ.Unpack[CommandStreamKeywords]) -> PipelineStream:
+        """Run the command while the caller reads its stdout; see `Pipeline.stream`."""
+        return Pipeline((self,)).stream(**options)
+
+    def stream_sync(
+        self, **options: typ.Unpack[CommandStreamKeywords]
+    ) -> SyncPipelineStream:
+        """`stream` for ordinary code; see `Pipeline.stream_sync`."""
+        return SyncPipelineStream(self.stream(**options), "SafeCmd.stream_sync")
 
 
 # ---------------------------------------------------------------------------
@@ -346,6 +359,54 @@ class Pipeline:
 
         """
         return _run_sync("Pipeline.run_sync", functools.partial(self.run, **options))
+
+    def stream(self, **options: typ.Unpack[PipelineStreamKeywords]) -> PipelineStream:
+        """Run the pipeline while the caller reads the last stage's stdout.
+
+        Use it as ``async with pipeline.stream() as out:`` and read ``async
+        for chunk in out`` (``bytes``) or ``async for line in out.lines()``
+        (``str``, decoded per ``output``); ``out.result`` is the
+        `PipelineResult` after the block (its ``stdout`` is ``None``).
+        Takes the keywords of `run` but ``stdout`` (the stream is it).
+
+        Nothing is read ahead: a slow reader makes the stages wait, and
+        cuprum holds at most one 64 KiB chunk (and, for lines, a line of at
+        most 1 MiB characters). Leaving the block before the end of the
+        output terminates and reaps every stage still running, as a
+        cancellation does; that counts as the last stage's downstream
+        leaving, so ``result.ok`` stays true unless a stage failed on its
+        own. ``timeout`` raises `TimeoutExpired` from the iteration in
+        progress, or at the block's exit; ``check=True`` raises at the
+        block's exit.
+
+        Raises
+        ------
+        TypeError, ValueError, LookupError
+            For a bad keyword, here (nothing is spawned).
+
+        """
+        if "stdout" in options:
+            msg = "stream() takes no stdout=: the stream is the last stage's stdout"
+            raise TypeError(msg)
+        return PipelineStream(self._specs(), make_request(**options))
+
+    def stream_sync(
+        self, **options: typ.Unpack[PipelineStreamKeywords]
+    ) -> SyncPipelineStream:
+        """`stream` for ordinary code: ``with pipeline.stream_sync() as out:``.
+
+        Iterate with ``for chunk in out`` or ``for line in out.lines()``.
+        The stream drives an event loop of its own step by step (no thread
+        is started for it).
+
+        Raises
+        ------
+        RuntimeError
+            When the block is entered in a running event loop (use
+            ``async with stream()`` there).
+
+        """
+        return SyncPipelineStream(self.stream(**options), "Pipeline.stream_sync")
 
     def _specs(self) -> list[StageSpec]:
         return [

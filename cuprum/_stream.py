@@ -1,0 +1,400 @@
+"""Streaming a pipeline's output: the last stage's stdout, read as it comes.
+
+Owns `PipelineStream` (``async with pipeline.stream(...) as out``),
+`SyncPipelineStream` (``with pipeline.stream_sync(...) as out``, which
+drives an event loop of its own step by step, with no thread) and `Lines`
+(the decoded lines of ``out.lines()``). Both drive a `cuprum._run.Run`
+made with ``stream=True``: its last stage writes to a pipe whose read end
+the caller's iteration reads directly, one chunk at a time.
+
+How a stream goes (contract 9.9):
+
+* entering the block checks, spawns and starts everything, as ``run``
+  does; the run's ``timeout`` starts counting then;
+* each step of the iteration reads at most `CHUNK` bytes, waiting on the
+  loop (``add_reader``) when the pipe is empty; nothing is read ahead, so a
+  slow consumer leaves the last stage blocked on a full pipe;
+* leaving the block after the end of the output waits for the stages (as
+  ``run`` does); leaving it earlier (``break``, an exception) counts as
+  the last stage's downstream leaving: what is still written is dropped
+  and every stage still running is terminated and reaped, as a
+  cancellation does;
+* the deadline passing raises `TimeoutExpired` from the iteration in
+  progress (or the next one), after the clean-up, or at the block's exit
+  when no iteration comes; ``check=True`` raises at the block's exit.
+
+Invariants: cuprum holds at most one chunk of the output, plus for
+``lines()`` the lines of one chunk and one unfinished line of at most
+`LINE_LIMIT` characters; the block's exit returns or raises only after
+every stage is reaped and every descriptor the run made is closed; an
+exception that leaves the block is never replaced by the run's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import collections
+import os
+import typing as typ
+
+from cuprum._fdio import readable
+from cuprum._run import Run, prepare
+from cuprum._tasks import finish_despite_cancel
+from cuprum.results import PipelineError, TimeoutExpired
+
+if typ.TYPE_CHECKING:
+    import collections.abc as cabc
+    import types
+
+    from cuprum._request import RunRequest, StageSpec
+    from cuprum.results import PipelineResult
+
+CHUNK: typ.Final = 1 << 16
+"""The most one step of the iteration reads (and so holds) at a time."""
+LINE_LIMIT: typ.Final = 1 << 20
+"""Characters after which a line without ``\\n`` is yielded in pieces."""
+
+
+class PipelineStream:
+    """A running pipeline whose last stage's stdout the caller reads.
+
+    Made by `cuprum.Pipeline.stream` and `cuprum.SafeCmd.stream`; use it as
+    ``async with pipeline.stream() as out:``, then ``async for chunk in
+    out`` (``bytes``) or ``async for line in out.lines()`` (``str``). After
+    the block, `result` is the `PipelineResult`. One stream is one run: it
+    can be entered once.
+    """
+
+    def __init__(self, stages: cabc.Sequence[StageSpec], request: RunRequest) -> None:
+        self._stages = stages
+        self._request = request
+        self._entered = False
+        self._run: Run | None = None
+        """The run while it goes; dropped at its end (it holds the loop)."""
+        self._result: PipelineResult | None = None
+        self._deadline: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._expired = False
+        self._eof = False
+        self._done = False
+
+    @property
+    def result(self) -> PipelineResult:
+        """How the run ended (``stdout`` is ``None``); known after the block.
+
+        Raises
+        ------
+        RuntimeError
+            Before the block has exited.
+
+        """
+        if self._result is None:
+            msg = "the result is known once the stream's block has exited"
+            raise RuntimeError(msg)
+        return self._result
+
+    async def __aenter__(self) -> typ.Self:
+        """Check everything, spawn every stage and start the run."""
+        if self._entered:
+            msg = "a stream runs once: call stream() again for another run"
+            raise RuntimeError(msg)
+        self._entered = True
+        run = self._run = Run(
+            prepare(self._stages, self._request), self._request, stream=True
+        )
+        timeout = self._request.timeout
+        if timeout is not None:
+            loop = asyncio.get_running_loop()
+            self._deadline = loop.time() + timeout
+            self._timer = loop.call_at(self._deadline, self._expire)
+        try:
+            await run.start()
+            os.set_blocking(_stream_fd(run), False)
+        except BaseException:
+            self._done = True
+            self._stop_timer()
+            try:
+                await finish_despite_cancel(run.shutdown(abnormal=True))
+            finally:
+                self._run = None
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: types.TracebackType | None,
+    ) -> None:
+        """End the run (early: terminate it), reap, then raise what it calls for."""
+        self._check_entered()
+        if self._done:  # a timeout ended the run, and was raised
+            return
+        run = typ.cast("Run", self._run)
+        self._done = True
+        self._stop_timer()
+        self._expired = self._expired or self._past_deadline()
+        normal = False
+        try:
+            if self._eof and not self._expired:
+                async with asyncio.timeout_at(self._deadline):
+                    await run.wait()
+                normal = True
+            else:
+                run.leave_stream()
+        except TimeoutError:
+            if not self._past_deadline():
+                raise
+            self._expired = True
+        finally:
+            try:
+                await finish_despite_cancel(run.shutdown(abnormal=not normal))
+            finally:
+                self._run = None
+        result = self._result = run.result()
+        if exc_type is not None:
+            return
+        if self._expired:
+            raise TimeoutExpired(typ.cast("float", self._request.timeout), result)
+        run.raise_hop_error()
+        if self._request.check and not result.ok:
+            raise PipelineError(result)
+
+    def __aiter__(self) -> PipelineStream:
+        """Iterate over the output's chunks."""
+        return self
+
+    async def __anext__(self) -> bytes:
+        """Return the next chunk of the output (at most `CHUNK` bytes)."""
+        chunk = await self.read_chunk()
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+    def lines(self) -> Lines:
+        r"""Iterate over the output's lines, decoded per the run's ``output``.
+
+        Each line ends with the ``\\n`` that ended it; a last line without
+        one comes as it is; a line longer than `LINE_LIMIT` characters
+        comes in pieces of that size.
+        """
+        output = self._request.output
+        return Lines(self.read_chunk, output.encoding, output.errors)
+
+    async def read_chunk(self) -> bytes:
+        """Return the next chunk of the output, or ``b""`` at its end.
+
+        Raises
+        ------
+        TimeoutExpired
+            When the deadline passed, after every stage is reaped.
+
+        """
+        self._check_entered()
+        if self._done or self._eof:
+            return b""
+        run = typ.cast("Run", self._run)
+        fd = _stream_fd(run)
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._expired:
+                await self._time_out(run)
+            try:
+                data = os.read(fd, CHUNK)
+            except BlockingIOError:
+                try:
+                    async with asyncio.timeout_at(self._deadline):
+                        await readable(loop, fd)
+                except TimeoutError:
+                    self._expired = True
+                continue
+            if not data:
+                self._eof = True
+                return b""
+            # One turn of the loop per chunk: a fast producer never starves
+            # the run's own callbacks (hop ends, exits, progress).
+            await asyncio.sleep(0)
+            return data
+
+    # -- internals -------------------------------------------------------------
+
+    def _check_entered(self) -> None:
+        if not self._entered:
+            msg = "use the stream inside its block: async with pipeline.stream() as out"
+            raise RuntimeError(msg)
+
+    def _expire(self) -> None:
+        """Mark the deadline passed and terminate the stages (raised when read)."""
+        self._expired = True
+        if self._run is not None:
+            self._run.terminate()
+
+    def _past_deadline(self) -> bool:
+        deadline = self._deadline
+        return deadline is not None and asyncio.get_running_loop().time() >= deadline
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def _time_out(self, run: Run) -> typ.NoReturn:
+        self._done = True
+        self._stop_timer()
+        run.leave_stream()
+        try:
+            await finish_despite_cancel(run.shutdown(abnormal=True))
+        finally:
+            self._run = None
+        self._result = run.result()
+        raise TimeoutExpired(typ.cast("float", self._request.timeout), self._result)
+
+
+class Lines:
+    """The decoded lines of a stream's output (``out.lines()``)."""
+
+    def __init__(
+        self,
+        chunks: cabc.Callable[[], cabc.Awaitable[bytes]],
+        encoding: str,
+        errors: str,
+    ) -> None:
+        self._chunks = chunks
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors=errors)
+        self._ready: collections.deque[str] = collections.deque()
+        self._partial = ""
+        self._ended = False
+
+    def __aiter__(self) -> Lines:
+        """Iterate over the lines."""
+        return self
+
+    async def __anext__(self) -> str:
+        """Return the next line."""
+        while not self._ready:
+            if self._ended:
+                raise StopAsyncIteration
+            chunk = await self._chunks()
+            self._ended = not chunk
+            self._split(self._decoder.decode(chunk, final=self._ended))
+        return self._ready.popleft()
+
+    def _split(self, text: str) -> None:
+        parts = (self._partial + text).split("\n")
+        self._partial = parts.pop()
+        self._ready.extend(part + "\n" for part in parts)
+        while len(self._partial) >= LINE_LIMIT:
+            self._ready.append(self._partial[:LINE_LIMIT])
+            self._partial = self._partial[LINE_LIMIT:]
+        if self._ended and self._partial:
+            self._ready.append(self._partial)
+            self._partial = ""
+
+
+class SyncPipelineStream:
+    """`PipelineStream` for ordinary code: ``with pipeline.stream_sync() as out``.
+
+    Drives an event loop of its own (an `asyncio.Runner`) one step at a
+    time: entering the block, each chunk or line, leaving it. Between steps
+    the loop does not run and no thread runs for it; the stages simply wait
+    on their pipes. Iterate with ``for chunk in out`` or ``for line in
+    out.lines()``; `result` after the block.
+    """
+
+    def __init__(self, stream: PipelineStream, caller: str) -> None:
+        self._stream = stream
+        self._caller = caller
+        self._runner: asyncio.Runner | None = None
+        self._closed = False
+
+    @property
+    def result(self) -> PipelineResult:
+        """How the run ended; see `PipelineStream.result`."""
+        return self._stream.result
+
+    def __enter__(self) -> typ.Self:
+        """Start the run on a fresh event loop.
+
+        Raises
+        ------
+        RuntimeError
+            Inside a running event loop (use ``async with stream()`` there).
+
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # no loop runs here: the usual case
+        else:
+            msg = (
+                f"{self._caller}() cannot be used in a running event loop; "
+                "use async with stream()"
+            )
+            raise RuntimeError(msg)
+        runner = self._runner = asyncio.Runner()
+        try:
+            runner.run(self._stream.__aenter__())
+        except BaseException:
+            runner.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: types.TracebackType | None,
+    ) -> None:
+        """End the run as `PipelineStream` does, then close the loop."""
+        runner = self._started()
+        try:
+            runner.run(self._stream.__aexit__(exc_type, exc, traceback))
+        finally:
+            runner.close()
+            self._runner, self._closed = None, True  # the loop can go
+
+    def __iter__(self) -> SyncPipelineStream:
+        """Iterate over the output's chunks."""
+        return self
+
+    def __next__(self) -> bytes:
+        """Return the next chunk of the output."""
+        if self._closed:
+            raise StopIteration
+        chunk = self._started().run(self._stream.read_chunk())
+        if not chunk:
+            raise StopIteration
+        return chunk
+
+    def lines(self) -> cabc.Iterator[str]:
+        """Iterate over the output's decoded lines; see `PipelineStream.lines`."""
+        if self._closed:
+            return
+        runner = self._started()
+        lines = self._stream.lines()
+        while not self._closed and (line := runner.run(_next_line(lines))) is not None:
+            yield line
+
+    def _started(self) -> asyncio.Runner:
+        if self._runner is None:
+            msg = "use the stream inside its block: with pipeline.stream_sync() as out"
+            raise RuntimeError(msg)
+        return self._runner
+
+
+def _stream_fd(run: Run) -> int:
+    """Return the read end of ``run``'s streamed stdout."""
+    end = run.stream_end
+    if end is None:  # only a run made with stream=True and started has one
+        msg = "the run has no stream"
+        raise AssertionError(msg)
+    return end.number
+
+
+async def _next_line(lines: Lines) -> str | None:
+    """Return the next line, or ``None`` after the last."""
+    try:
+        return await lines.__anext__()
+    except StopAsyncIteration:
+        return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 from cuprum import sh
 from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._errors import EngineError
+from cuprum._progress import ProgressPrinter, progress_printer
 from cuprum._pump import pump_many, pump_many_async, pump_stream, pump_stream_async
 from cuprum._rust_backend import is_available as is_rust_available
 from cuprum._stream import PipelineStream, SyncPipelineStream
@@ -84,6 +85,7 @@ __all__ = [
     "Program",
     "ProgramCatalogue",
     "ProgramNotFoundError",
+    "ProgressPrinter",
     "ProjectSettings",
     "RunOutputOptions",
     "SafeCmd",
@@ -94,6 +96,7 @@ __all__ = [
     "UnknownProgramError",
     "get_stream_backend",
     "is_rust_available",
+    "progress_printer",
     "pump_many",
     "pump_many_async",
     "pump_stream",

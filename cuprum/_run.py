@@ -219,6 +219,8 @@ class Run:
         self._pump: asyncio.Task[object] | None = None
         self._readers: list[asyncio.Task[None]] = []
         self._terminator: asyncio.Task[None] | None = None
+        self._progress_closed = False
+        self._close_error: Exception | None = None
         self._started = time.monotonic()
 
     # -- start ---------------------------------------------------------------
@@ -342,8 +344,10 @@ class Run:
 
         Without its pump no hop would ever see EOF; the parent ends of every
         hop are closed and the stages terminated, and the error propagates
-        from `wait` once they are reaped.
+        from `wait` once they are reaped. Whichever way it ended, the hops
+        are done: the progress callback is closed.
         """
+        self._close_progress()
         if pump.cancelled() or pump.exception() is None:
             return
         for hop in self._hops:
@@ -472,8 +476,24 @@ class Run:
             if self._pump is not None:
                 tasks.append(self._pump)
             await settle(tasks, _SETTLE_BOUND)
+            self._close_progress()  # a run without hops, or whose spawn failed
         finally:
             self._fds.close_all()
+
+    def _close_progress(self) -> None:
+        """Call the progress callback's ``close()``, if it has one, once.
+
+        An error from it is raised after the clean-up (`raise_hop_error`).
+        """
+        if self._progress_closed:
+            return
+        self._progress_closed = True
+        close = getattr(self._request.on_progress, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception as error:  # noqa: BLE001 - raised after the clean-up
+                self._close_error = error
 
     async def _reap_within(self, bound: float) -> None:
         """Wait at most ``bound`` seconds for every stage's watcher.
@@ -504,10 +524,15 @@ class Run:
             await asyncio.wait(pending)
 
     def raise_hop_error(self) -> None:
-        """Raise the first error (I/O or the engine's) that ended a hop, if any."""
+        """Raise the first error (I/O or the engine's) that ended a hop, if any.
+
+        Then an error from the progress callback's ``close()``, if any.
+        """
         for hop in self._hops:
             if hop.error is not None:
                 raise hop.error
+        if self._close_error is not None:
+            raise self._close_error
 
     def result(self) -> PipelineResult:
         """Build the result from what the run saw (partial before the end)."""

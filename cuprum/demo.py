@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
-import time
 import typing as typ
 
 import cuprum
@@ -72,22 +71,6 @@ def expected_digest(size: int) -> str:
     return digest.hexdigest()
 
 
-def _progress_printer(size: int) -> cabc.Callable[[list[int]], None]:
-    """Return a progress callback printing one line per report."""
-    started = time.monotonic()
-
-    def report(hop_bytes: list[int]) -> None:
-        elapsed = time.monotonic() - started
-        moved = ", ".join(
-            f"hop {index} {count / (1 << 20):7.1f} MiB"
-            for index, count in enumerate(hop_bytes)
-        )
-        share = hop_bytes[-1] / size if size else 1.0
-        print(f"  progress {elapsed:5.2f} s: {moved} ({share:6.1%})", flush=True)
-
-    return report
-
-
 def run(size: int) -> int:
     """Run the three-stage pipeline; return the process exit status."""
     backend = cuprum.get_stream_backend()
@@ -97,7 +80,7 @@ def run(size: int) -> int:
     pipeline = producer | sh.make(TR)("a-z", "A-Z") | sh.make(SHA256SUM)()
     print(f"cuprum demo: {size:,} bytes of built-in text | tr a-z A-Z | sha256sum")
     print(f"backend: {backend.value}", flush=True)
-    result = pipeline.run_sync(on_progress=_progress_printer(size))
+    result = pipeline.run_sync(on_progress=cuprum.progress_printer(sys.stdout))
     names = ["producer -> tr", "tr -> sha256sum"]
     for index, name in enumerate(names):
         moved, seconds = result.hop_bytes[index], result.hop_seconds[index]

@@ -1,7 +1,8 @@
 """The program catalogue: which executables cuprum commands may name.
 
-Owns `Program`, `ProjectSettings`, `ProgramCatalogue`, `UnknownProgramError`
-and `DEFAULT_CATALOGUE` with its program constants (`ECHO`, `CAT`, ...).
+Owns `Program`, `ProjectSettings`, `ProgramCatalogue` (and its one-call
+extension, `ProgramCatalogue.extended`), `UnknownProgramError` and
+`DEFAULT_CATALOGUE` with its program constants (`ECHO`, `CAT`, ...).
 
 Invariants:
 
@@ -24,6 +25,9 @@ if typ.TYPE_CHECKING:
 
 Program = typ.NewType("Program", str)
 """The name (or absolute path) of an executable, as listed in a catalogue."""
+
+EXTRA_PROJECT: typ.Final = "extra"
+"""The project `ProgramCatalogue.extended` puts loose programs in."""
 
 
 class UnknownProgramError(LookupError):
@@ -152,6 +156,53 @@ class ProgramCatalogue:
             )
             raise UnknownProgramError(msg)
         return ProgramEntry(Program(program), project)
+
+    def extended(
+        self,
+        *,
+        projects: cabc.Iterable[ProjectSettings] = (),
+        programs: cabc.Iterable[str] = (),
+        project: str = EXTRA_PROJECT,
+    ) -> ProgramCatalogue:
+        """Return a new catalogue: this one, with more projects or programs.
+
+        ``DEFAULT_CATALOGUE.extended(programs=[sys.executable])`` allows one
+        more program in a call; this catalogue is unchanged.
+
+        Parameters
+        ----------
+        projects
+            Whole projects to add, each with its programs and metadata.
+        programs
+            Programs to add to the project named ``project``: to that
+            project when this catalogue has it (its metadata kept), to a new
+            project of that name otherwise.
+        project
+            Where ``programs`` go; ``"extra"`` by default.
+
+        Raises
+        ------
+        ValueError
+            If a project name or a program would be in the catalogue twice,
+            as `ProgramCatalogue` refuses.
+        TypeError
+            If ``programs`` is a single ``str`` rather than a collection of
+            them, or a program is not a non-empty ``str``.
+
+        """
+        if isinstance(programs, str):
+            msg = "programs must be a collection of str; wrap a single program"
+            raise TypeError(msg)
+        added = tuple(Program(name) for name in programs)
+        kept = dict(self._projects)
+        if added:
+            owner = kept.get(project)
+            kept[project] = (
+                ProjectSettings(project, added)
+                if owner is None
+                else dc.replace(owner, programs=(*owner.programs, *added))
+            )
+        return ProgramCatalogue(projects=[*kept.values(), *projects])
 
     def project_for(self, program: str) -> ProjectSettings:
         """Return the project that owns ``program`` (see `lookup`)."""

@@ -22,12 +22,7 @@ if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
 _PYTHON = cuprum.Program(sys.executable)
-_DEMO_CATALOGUE = cuprum.ProgramCatalogue(
-    projects=[
-        *cuprum.DEFAULT_CATALOGUE.projects.values(),
-        cuprum.ProjectSettings(name="demo", programs=(_PYTHON,)),
-    ]
-)
+_DEMO_CATALOGUE = cuprum.DEFAULT_CATALOGUE.extended(programs=[_PYTHON], project="demo")
 _VERSE = (
     b"copper runs in quiet wires, carrying what the makers say;\n"
     b"every byte that enters here must leave the other way.\n"

@@ -88,3 +88,39 @@ def test_catalogue_exposes_projects_read_only() -> None:
     with pytest.raises(TypeError):
         catalogue.projects["q"] = catalogue.projects["p"]  # type: ignore[index]
     assert "p" in repr(catalogue)
+
+
+def test_extended_adds_programs_in_one_call() -> None:
+    extra = DEFAULT_CATALOGUE.extended(programs=["ls", Program("dd")])
+    assert extra.is_allowed("ls")
+    assert extra.project_for("dd").name == "extra"
+    assert extra.is_allowed(ECHO)  # everything it had stays
+    assert not DEFAULT_CATALOGUE.is_allowed("ls")  # the original is unchanged
+    more = extra.extended(programs=["df"])  # into the same project
+    assert more.projects["extra"].programs == ("ls", "dd", "df")
+    named = DEFAULT_CATALOGUE.extended(programs=["ls"], project="mine")
+    assert named.project_for("ls").name == "mine"
+
+
+def test_extended_adds_projects_and_programs_to_an_existing_one() -> None:
+    tools = ProjectSettings(
+        "tools", (Program("jq"),), documentation_locations=("https://jqlang.org",)
+    )
+    catalogue = DEFAULT_CATALOGUE.extended(projects=[tools])
+    assert catalogue.project_for("jq") == tools
+    grown = catalogue.extended(programs=["yq"], project="tools")
+    assert grown.projects["tools"].programs == ("jq", "yq")
+    assert grown.projects["tools"].documentation_locations == ("https://jqlang.org",)
+    coreutils = DEFAULT_CATALOGUE.extended(programs=["nproc"], project="coreutils")
+    assert coreutils.project_for("nproc").name == "coreutils"
+
+
+def test_extended_refuses_what_the_constructor_refuses() -> None:
+    with pytest.raises(ValueError, match="already owned"):
+        DEFAULT_CATALOGUE.extended(programs=["cat"])
+    with pytest.raises(ValueError, match="more than once"):
+        DEFAULT_CATALOGUE.extended(projects=[ProjectSettings("grep", ("x",))])
+    with pytest.raises(TypeError, match="collection of str"):
+        DEFAULT_CATALOGUE.extended(programs="ls")
+    with pytest.raises(TypeError, match="non-empty str"):
+        DEFAULT_CATALOGUE.extended(programs=[""])

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import select
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -286,3 +289,64 @@ def test_a_stream_reads_its_input_from_a_file(
     with (cat() | cat()).stream_sync(stdin=source, stderr=tmp_path / "log") as out:
         assert list(out.lines()) == ["alpha\n", "beta\n"]
     assert out.result.stages[0].stderr is None
+
+
+CTRL_C_CHILD = """
+import json, os, signal, sys, time
+import cuprum
+from cuprum import CAT, sh
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+python = cuprum.Program(sys.executable)
+catalogue = cuprum.DEFAULT_CATALOGUE.extended(programs=[python])
+talker = "import time; print('first', flush=True); time.sleep(30)"
+stream = (sh.make(python, catalogue)("-c", talker) | sh.make(CAT)()).stream_sync()
+try:
+    with stream as out:
+        for line in out.lines():
+            print("streaming", flush=True)  # the parent sends Ctrl-C now
+except KeyboardInterrupt:
+    result = stream.result
+    me = str(os.getpid())
+    left = [
+        entry for entry in os.listdir("/proc") if entry.isdigit()
+        and open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1] == me
+    ]
+    print(json.dumps({
+        "interrupted": True,
+        "ok": result.ok,
+        "terminated": [stage.terminated for stage in result.stages],
+        "children": len(left),
+    }), flush=True)
+    sys.exit(0)
+print(json.dumps({"interrupted": False}), flush=True)
+"""
+
+
+def test_ctrl_c_while_streaming_cleans_up(stream_backend: StreamBackend) -> None:
+    """Ctrl-C in a stream_sync block: the step is cancelled, the exit reaps."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_CHILD],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    with child:
+        assert child.stdout is not None
+        ready, _, _ = select.select([child.stdout], [], [], PROMPT)
+        assert ready, "the child never started streaming"
+        assert child.stdout.readline() == b"streaming\n"
+        time.sleep(0.2)  # the child waits in the stream's next step
+        child.send_signal(signal.SIGINT)
+        try:
+            out, err = child.communicate(timeout=PROMPT)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            pytest.fail("still running after Ctrl-C")
+    verdict = json.loads(out.decode().splitlines()[-1])
+    assert verdict == {
+        "interrupted": True,
+        "ok": True,
+        "terminated": [True, True],
+        "children": 0,
+    }, err.decode(errors="replace")

@@ -100,9 +100,12 @@ class PipelineStream:
             msg = "a stream runs once: call stream() again for another run"
             raise RuntimeError(msg)
         self._entered = True
-        run = self._run = Run(
-            prepare(self._stages, self._request), self._request, stream=True
-        )
+        try:
+            stages = prepare(self._stages, self._request)
+        except BaseException:
+            self._done = True  # nothing was started: nothing to end
+            raise
+        run = self._run = Run(stages, self._request, stream=True)
         timeout = self._request.timeout
         if timeout is not None:
             loop = asyncio.get_running_loop()
@@ -337,6 +340,7 @@ class SyncPipelineStream:
             runner.run(self._stream.__aenter__())
         except BaseException:
             runner.close()
+            self._runner, self._closed = None, True
             raise
         return self
 

@@ -40,6 +40,9 @@ if typ.TYPE_CHECKING:
 PYTHON = Program(sys.executable)
 python = sh.make(PYTHON, ProgramCatalogue(projects=[ProjectSettings("t", (PYTHON,))]))
 cat, yes, seq = sh.make(CAT), sh.make(YES), sh.make(SEQ)
+MISSING_CATALOGUE = ProgramCatalogue(
+    projects=[ProjectSettings("t", (Program("cuprum-test-no-such-program"),))]
+)
 PROMPT = 10.0
 """Seconds within which an early exit or a timeout must end the run."""
 
@@ -350,3 +353,15 @@ def test_ctrl_c_while_streaming_cleans_up(stream_backend: StreamBackend) -> None
         "terminated": [True, True],
         "children": 0,
     }, err.decode(errors="replace")
+
+
+def test_a_stream_whose_program_is_missing_starts_nothing(
+    stream_backend: StreamBackend,
+) -> None:
+    missing = sh.make(Program("cuprum-test-no-such-program"), MISSING_CATALOGUE)()
+    stream = (seq("1") | missing).stream_sync()
+    with pytest.raises(FileNotFoundError, match="cuprum-test-no-such-program"):
+        stream.__enter__()
+    assert list(stream) == []
+    assert list(stream.lines()) == []
+    assert not children()

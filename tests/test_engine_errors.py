@@ -64,27 +64,24 @@ def test_engine_error_is_a_runtime_error_exported_from_cuprum() -> None:
     assert "EngineError" in cuprum.__all__
 
 
-def test_pump_stream_raises_it(
+def single_pair_call(form: str, reader: int, writer: int) -> int:
+    """Run one pair through the blocking or the awaited single-pair call."""
+    if form == "pump_stream":
+        return cuprum.pump_stream(reader, writer)
+    return asyncio.run(cuprum.pump_stream_async(reader, writer))
+
+
+@pytest.mark.parametrize("form", ["pump_stream", "pump_stream_async"])
+def test_single_pair_calls_raise_it(
     fail_next_pairs: cabc.Callable[[int], None],
     make_pipe: cabc.Callable[[], Pipe],
+    form: str,
 ) -> None:
     source, sink = waiting_pair(make_pipe)
     before = flags(source.read, sink.write)
     fail_next_pairs(1)
     with pytest.raises(EngineError, match="injected fault"):
-        cuprum.pump_stream(source.read, sink.write)
-    assert flags(source.read, sink.write) == before
-
-
-def test_pump_stream_async_raises_it(
-    fail_next_pairs: cabc.Callable[[int], None],
-    make_pipe: cabc.Callable[[], Pipe],
-) -> None:
-    source, sink = waiting_pair(make_pipe)
-    before = flags(source.read, sink.write)
-    fail_next_pairs(1)
-    with pytest.raises(EngineError, match="injected fault"):
-        asyncio.run(cuprum.pump_stream_async(source.read, sink.write))
+        single_pair_call(form, source.read, sink.write)
     assert flags(source.read, sink.write) == before
 
 
@@ -149,13 +146,8 @@ def test_python_backend_single_pair_calls_raise_it(
     source, sink = waiting_pair(make_pipe)
     before = flags(source.read, sink.write)
 
-    def call() -> int:
-        if form == "pump_stream":
-            return cuprum.pump_stream(source.read, sink.write)
-        return asyncio.run(cuprum.pump_stream_async(source.read, sink.write))
-
     with pytest.raises(EngineError, match="Python backend failed") as caught:
-        call()
+        single_pair_call(form, source.read, sink.write)
     assert isinstance(caught.value.__cause__, RuntimeError)
     assert flags(source.read, sink.write) == before
 

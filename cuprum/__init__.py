@@ -6,46 +6,89 @@ Commands are built from a catalogue of allowed programs
 through the selected stream backend: the Rust engine when it is installed,
 the pure-Python backend otherwise (``CUPRUM_STREAM_BACKEND=auto|rust|python``).
 The pump calls underneath are public too.
+
+The older cuprum's public API is here under its names too: scopes and hooks
+(`cuprum.context`: ``scoped``, ``allow``, ``before``, ``after``,
+``observe``, ``env``), ``ExecutionContext`` and ``StdinInput``, structured
+events (`cuprum.events`), builders (`cuprum.builders`) and concurrent runs
+(`cuprum.concurrent`); docs/users-guide.md, "Migrating from cuprum", lists
+where this package deliberately behaves differently.
 """
 
 from __future__ import annotations
+
+import typing as typ
 
 from cuprum import sh
 from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._errors import EngineError
 from cuprum._progress import ProgressPrinter, progress_printer
 from cuprum._pump import pump_many, pump_many_async, pump_stream, pump_stream_async
+from cuprum._request import ExecutionContext, StdinInput
 from cuprum._rust_backend import is_available as is_rust_available
 from cuprum._stream import PipelineStream, SyncPipelineStream
 from cuprum.catalogue import (
     CAT,
+    CORE_OPS_PROJECT,
     CUT,
     DEFAULT_CATALOGUE,
+    DEFAULT_PROJECTS,
+    DOC_TOOL,
+    DOCUMENTATION_PROJECT,
     ECHO,
     FALSE,
+    GIT,
     GREP,
     GZIP,
     HEAD,
+    LS,
     PRINTF,
+    RSYNC,
     SEQ,
     SHA256SUM,
     SLEEP,
     SORT,
     TAIL,
+    TAR,
     TEE,
     TR,
     TRUE,
     UNIQ,
     WC,
     YES,
-    Program,
+    DuplicateProgramError,
+    DuplicateProjectError,
     ProgramCatalogue,
+    ProgramEntry,
     ProjectSettings,
     UnknownProgramError,
 )
+from cuprum.context import (
+    AfterHook,
+    AllowRegistration,
+    BeforeHook,
+    CuprumContext,
+    EnvRegistration,
+    ForbiddenProgramError,
+    HookRegistration,
+    ScopeConfig,
+    after,
+    allow,
+    before,
+    current_context,
+    env,
+    get_context,
+    merge_env_overlays,
+    observe,
+    resolve_env,
+    scoped,
+)
+from cuprum.events import ExecEvent, ExecHook
 from cuprum.pipeline import Pipeline
+from cuprum.program import Program
 from cuprum.results import (
     CommandResult,
+    IOOptions,
     PipelineError,
     PipelineResult,
     ProgramNotFoundError,
@@ -53,53 +96,92 @@ from cuprum.results import (
     StageResult,
     TimeoutExpired,
 )
-from cuprum.sh import SafeCmd
+from cuprum.sh import SafeCmd, SafeCmdBuilder
+
+PACKAGE_NAME: typ.Final = "cuprum"
+"""The distribution's name."""
 
 __all__ = [
     "CAT",
+    "CORE_OPS_PROJECT",
     "CUT",
     "DEFAULT_CATALOGUE",
+    "DEFAULT_PROJECTS",
+    "DOCUMENTATION_PROJECT",
+    "DOC_TOOL",
     "ECHO",
     "FALSE",
+    "GIT",
     "GREP",
     "GZIP",
     "HEAD",
+    "LS",
+    "PACKAGE_NAME",
     "PRINTF",
+    "RSYNC",
     "SEQ",
     "SHA256SUM",
     "SLEEP",
     "SORT",
     "TAIL",
+    "TAR",
     "TEE",
     "TR",
     "TRUE",
     "UNIQ",
     "WC",
     "YES",
+    "AfterHook",
+    "AllowRegistration",
+    "BeforeHook",
     "CommandResult",
+    "CuprumContext",
+    "DuplicateProgramError",
+    "DuplicateProjectError",
     "EngineError",
+    "EnvRegistration",
+    "ExecEvent",
+    "ExecHook",
+    "ExecutionContext",
+    "ForbiddenProgramError",
+    "HookRegistration",
+    "IOOptions",
     "Pipeline",
     "PipelineError",
     "PipelineResult",
     "PipelineStream",
     "Program",
     "ProgramCatalogue",
+    "ProgramEntry",
     "ProgramNotFoundError",
     "ProgressPrinter",
     "ProjectSettings",
     "RunOutputOptions",
     "SafeCmd",
+    "SafeCmdBuilder",
+    "ScopeConfig",
     "StageResult",
+    "StdinInput",
     "StreamBackend",
     "SyncPipelineStream",
     "TimeoutExpired",
     "UnknownProgramError",
+    "after",
+    "allow",
+    "before",
+    "current_context",
+    "env",
+    "get_context",
     "get_stream_backend",
     "is_rust_available",
+    "merge_env_overlays",
+    "observe",
     "progress_printer",
     "pump_many",
     "pump_many_async",
     "pump_stream",
     "pump_stream_async",
+    "resolve_env",
+    "scoped",
     "sh",
 ]

@@ -252,16 +252,23 @@ def _checked_fd(name: str, fd: int) -> int:
 class Capture:
     """Collect one output stream; optionally echo it live.
 
-    As text (decoded incrementally, written to ``sys.stdout`` or
-    ``sys.stderr``) or, with ``text=False``, as the raw bytes (written to
-    that stream's ``buffer``; a replacement stream without one gets the
-    decoded text instead).
+    As text (decoded incrementally, written to ``sink``, or when it is
+    ``None`` to ``sys.stdout`` or ``sys.stderr`` as it is then, named by
+    ``sink_name``) or, with ``text=False``, as the raw bytes (written to
+    that stream's ``buffer``; a stream without one gets the decoded text
+    instead).
     """
 
-    def __init__(self, options: RunOutputOptions, sink_name: str) -> None:
+    def __init__(
+        self,
+        options: RunOutputOptions,
+        sink_name: str,
+        sink: typ.IO[str] | None = None,
+    ) -> None:
         self._keep = options.capture
         self._options = options
         self._chunks: list[bytes] = []
+        self._sink = sink
         self._sink_name = sink_name if options.echo else None
         self._decoder = codecs.getincrementaldecoder(options.encoding)(
             errors=options.errors
@@ -277,7 +284,7 @@ class Capture:
     def _echo(self, data: bytes, *, final: bool = False) -> None:
         if self._sink_name is None:
             return
-        sink = typ.cast("typ.TextIO", getattr(sys, self._sink_name))
+        sink = self._sink or typ.cast("typ.TextIO", getattr(sys, self._sink_name))
         raw = getattr(sink, "buffer", None) if not self._options.text else None
         if raw is not None:
             if data:

@@ -2,13 +2,21 @@
 
 Owns what ``run``, ``run_sync``, ``stream`` and ``stream_sync`` of
 `cuprum.pipeline.Pipeline` and `cuprum.pipeline.SafeCmd` accept, in one
-place: the keyword types (`CommandKeywords`, `PipelineKeywords` and their
+place: the older cuprum's bundles of them (`ExecutionContext`,
+`StdinInput`), the keyword types (`CommandKeywords`, `PipelineKeywords` and their
 streaming forms, for ``**options: Unpack[...]``), the defaults
 (`DEFAULT_DRAIN_TIMEOUT`, `DEFAULT_TERMINATE_GRACE`), `make_request` (every
 keyword checked and normalised into a `RunRequest`), `StageSpec` (what
 one stage runs) and the checks of an environment overlay and a working
 directory (`check_env`, `merge_env`, `check_cwd`), which
 `SafeCmd.with_env` and ``with_cwd`` share with the run's keywords.
+
+How a run's settings combine (`make_request`): a keyword given wins over
+the ``context=`` `ExecutionContext`, which wins over the current scope
+(`cuprum.context`); environment overlays stack, lowest first: the scope's
+``env()`` overlays, ``ExecutionContext.env``, ``env=``, then each
+command's `SafeCmd.with_env`, all laid over ``os.environ`` as it is at
+spawn time.
 
 Invariants: `make_request` raises ``TypeError``, ``ValueError`` or
 ``LookupError`` for a bad keyword before anything is opened or spawned; a
@@ -31,6 +39,7 @@ from cuprum.results import RunOutputOptions
 if typ.TYPE_CHECKING:
     from cuprum._fdio import Redirect, Redirection
     from cuprum._options import ProgressCallback
+    from cuprum.context import CuprumContext
 
 DEFAULT_DRAIN_TIMEOUT: typ.Final = 0.0
 """Seconds a hop keeps draining its upstream after the downstream left."""
@@ -42,6 +51,87 @@ EnvOverlay: typ.TypeAlias = tuple[tuple[str, str | None], ...]
 """Variables laid over ``os.environ``: ``(name, value)``, ``None`` removes."""
 StrPath: typ.TypeAlias = "str | os.PathLike[str]"
 
+_DEFAULT_OUTPUT: typ.Final = RunOutputOptions()
+
+
+@dc.dataclass(frozen=True, slots=True)
+class ExecutionContext:
+    """Settings of one run, in one value (the older cuprum's ``context=``).
+
+    Each field is the default of a keyword of ``run`` (a keyword given
+    wins) and wins over the current scope's setting.
+
+    Attributes
+    ----------
+    env
+        Variables laid over the live ``os.environ`` (over a scope's
+        ``env()`` overlays, under ``env=``).
+    cwd
+        The working directory of every stage (``cwd=``).
+    cancel_grace
+        Seconds between ``SIGTERM`` and ``SIGKILL`` when stages are ended
+        (``terminate_grace=``).
+    timeout
+        Seconds the run may take (``timeout=``; over a scope's timeout).
+    stdout_sink, stderr_sink
+        Text streams echoed output goes to (``sys.stdout``/``sys.stderr``
+        when ``None``) when echo is on.
+    encoding, errors
+        How output is decoded and ``StdinInput.text`` encoded; where they
+        differ from ``"utf-8"``/``"replace"`` they win over ``output=``'s.
+    tags
+        Metadata added to every `cuprum.events.ExecEvent` of the run.
+
+    """
+
+    env: cabc.Mapping[str, str] | None = None
+    cwd: StrPath | None = None
+    cancel_grace: float = 0.5
+    timeout: float | None = None
+    stdout_sink: typ.IO[str] | None = None
+    stderr_sink: typ.IO[str] | None = None
+    encoding: str = "utf-8"
+    errors: str = "replace"
+    tags: cabc.Mapping[str, object] | None = None
+
+
+@dc.dataclass(frozen=True, slots=True)
+class StdinInput:
+    """Data for a command's standard input: ``text`` or ``data``, not both.
+
+    ``text`` is encoded with the run's encoding and errors; ``data`` is
+    written as it is.
+
+    Raises
+    ------
+    ValueError
+        If both are given.
+    TypeError
+        If ``text`` is not a ``str`` or ``data`` not bytes-like.
+
+    """
+
+    text: str | None = None
+    data: bytes | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse both at once, and the wrong types."""
+        if self.text is not None and self.data is not None:
+            msg = "StdinInput takes text or data, not both"
+            raise ValueError(msg)
+        if self.text is not None and not isinstance(self.text, str):
+            msg = f"StdinInput.text must be a str, not {type(self.text).__name__}"
+            raise TypeError(msg)
+        if self.data is not None and not isinstance(self.data, bytes | bytearray):
+            msg = f"StdinInput.data must be bytes, not {type(self.data).__name__}"
+            raise TypeError(msg)
+
+    def resolve(self, context: ExecutionContext) -> bytes | None:
+        """Return the bytes to write: ``text`` encoded as ``context`` says."""
+        if self.text is not None:
+            return self.text.encode(context.encoding, context.errors)
+        return None if self.data is None else bytes(self.data)
+
 
 class CommandStreamKeywords(typ.TypedDict, total=False):
     """The keywords of ``SafeCmd.stream`` and ``stream_sync``."""
@@ -52,12 +142,13 @@ class CommandStreamKeywords(typ.TypedDict, total=False):
     text: bool | None
     check: bool
     timeout: float | None
-    terminate_grace: float
+    terminate_grace: float | None
     input: bytes | str | None
     env: cabc.Mapping[str, str | None] | None
     cwd: StrPath | None
-    stdin: Redirection
+    stdin: Redirection | StdinInput
     stderr: Redirection
+    context: ExecutionContext | None
 
 
 class CommandKeywords(CommandStreamKeywords, total=False):
@@ -107,6 +198,9 @@ class RunRequest:
     stdin: Redirect | None = None
     stdout: Redirect | None = None
     stderr: Redirect | None = None
+    stdout_sink: typ.IO[str] | None = None
+    stderr_sink: typ.IO[str] | None = None
+    tags: cabc.Mapping[str, object] = dc.field(default_factory=dict)
 
 
 def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
@@ -118,18 +212,22 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
     check: bool = False,
     timeout: float | None = None,
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
-    terminate_grace: float = DEFAULT_TERMINATE_GRACE,
+    terminate_grace: float | None = None,
     on_progress: ProgressCallback | None = None,
     input: bytes | str | None = None,  # noqa: A002 - subprocess's name
     env: cabc.Mapping[str, str | None] | None = None,
     cwd: StrPath | None = None,
-    stdin: Redirection = None,
+    stdin: Redirection | StdinInput = None,
     stdout: Redirection = None,
     stderr: Redirection = None,
+    context: ExecutionContext | None = None,
+    scope: CuprumContext | None = None,
 ) -> RunRequest:
     """Check a run's keywords and return them as a `RunRequest`.
 
-    See `cuprum.pipeline.Pipeline.run` for what each keyword means.
+    See `cuprum.pipeline.Pipeline.run` for what each keyword means;
+    ``scope`` is the `cuprum.context.CuprumContext` the run starts in (its
+    timeout and overlay are defaults too).
 
     Raises
     ------
@@ -147,8 +245,28 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
         For an unknown encoding.
 
     """
-    options = _merge_output_options(output, capture, echo, text)
+    if context is not None and not isinstance(context, ExecutionContext):
+        msg = f"context= must be an ExecutionContext, not {type(context).__name__}"
+        raise TypeError(msg)
+    given = context or ExecutionContext()
+    options = _with_context_codec(
+        _merge_output_options(output, capture, echo, text), given
+    )
     codecs.lookup(options.encoding)  # an unknown encoding fails before spawning
+    if isinstance(stdin, StdinInput):
+        if input is not None:
+            msg = "stdin=StdinInput(...) and input= cannot both be given"
+            raise ValueError(msg)
+        codec = dc.replace(given, encoding=options.encoding, errors=options.errors)
+        input, stdin = stdin.resolve(codec), None  # noqa: A001
+    if timeout is None:
+        timeout = given.timeout if given.timeout is not None else _scope_timeout(scope)
+    if terminate_grace is None:
+        terminate_grace = (
+            DEFAULT_TERMINATE_GRACE if context is None else context.cancel_grace
+        )
+    if cwd is None:
+        cwd = given.cwd
     if timeout is not None and not timeout >= 0:
         msg = f"timeout must be None or a number >= 0, got {timeout}"
         raise ValueError(msg)
@@ -166,12 +284,43 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
         terminate_grace=terminate_grace,
         on_progress=on_progress,
         input=data,
-        env=() if env is None else check_env(env, "env"),
+        env=merge_env(
+            _overlay(None if scope is None else scope.env_overlay, "env() scope"),
+            _overlay(given.env, "ExecutionContext.env"),
+            _overlay(env, "env"),
+        ),
         cwd=None if cwd is None else check_cwd(cwd, "cwd"),
         stdin=check_redirect("stdin", stdin),
         stdout=check_redirect("stdout", stdout),
         stderr=check_redirect("stderr", stderr),
+        stdout_sink=given.stdout_sink,
+        stderr_sink=given.stderr_sink,
+        tags=dict(given.tags or {}),
     )
+
+
+def _overlay(overlay: object, what: str) -> EnvOverlay:
+    return () if overlay is None else check_env(overlay, what)
+
+
+def _scope_timeout(scope: CuprumContext | None) -> float | None:
+    return None if scope is None else scope.timeout
+
+
+def _with_context_codec(
+    options: RunOutputOptions, context: ExecutionContext
+) -> RunOutputOptions:
+    """Return ``options`` with ``context``'s encoding and errors where set.
+
+    An `ExecutionContext` field that differs from its default wins; a
+    default leaves ``options``' own value.
+    """
+    encoding, errors = options.encoding, options.errors
+    if context.encoding != _DEFAULT_OUTPUT.encoding:
+        encoding = context.encoding
+    if context.errors != _DEFAULT_OUTPUT.errors:
+        errors = context.errors
+    return dc.replace(options, encoding=encoding, errors=errors)
 
 
 def check_env(overlay: object, what: str) -> EnvOverlay:

@@ -55,7 +55,6 @@ from cuprum._pump import pump_many_async
 from cuprum._request import merge_env
 from cuprum._tasks import finish_despite_cancel, join, settle
 from cuprum.results import (
-    PipelineError,
     PipelineResult,
     ProgramNotFoundError,
     RunOutputOptions,
@@ -84,7 +83,10 @@ _log = logging.getLogger("cuprum.pipeline")
 async def run_stages(
     stages: cabc.Sequence[StageSpec], request: RunRequest
 ) -> PipelineResult:
-    """Run ``stages`` as one pipeline; see `cuprum.pipeline.Pipeline.run`."""
+    """Run ``stages`` as one pipeline; see `cuprum.pipeline.Pipeline.run`.
+
+    A failed stage is in the result; ``check=True`` is the caller's to apply.
+    """
     if not stages:
         msg = "a pipeline needs at least one stage"
         raise ValueError(msg)
@@ -104,10 +106,7 @@ async def run_stages(
     if not normal_end:
         raise TimeoutExpired(typ.cast("float", request.timeout), run.result())
     run.raise_hop_error()
-    result = run.result()
-    if request.check and not result.ok:
-        raise PipelineError(result)
-    return result
+    return run.result()
 
 
 def _died_of_our_signal(code: int) -> bool:
@@ -137,7 +136,11 @@ def prepare(stages: cabc.Sequence[StageSpec], request: RunRequest) -> list[_Stag
         if cwd is not None:
             check_directory(cwd, "working directory")
         executable = resolve(spec.program, env)
-        capture = Capture(request.output, "stderr") if request.stderr is None else None
+        capture = (
+            Capture(request.output, "stderr", request.stderr_sink)
+            if request.stderr is None
+            else None
+        )
         prepared.append(_Stage(index, spec.argv, executable, capture, env, cwd))
     return prepared
 
@@ -208,7 +211,7 @@ class Run:
         self._stages = stages
         self._stdout: Capture | None = None
         if request.stdout is None and not stream:
-            self._stdout = Capture(options, "stdout")
+            self._stdout = Capture(options, "stdout", request.stdout_sink)
         self._stream = stream
         self.stream_end: Fd | None = None
         """The read end of the last stage's stdout, when a caller streams it."""
@@ -536,20 +539,23 @@ class Run:
 
     def result(self) -> PipelineResult:
         """Build the result from what the run saw (partial before the end)."""
-        stages = [
+        stdout = None if self._stdout is None else self._stdout.value()
+        last = len(self._stages) - 1
+        stages = tuple(
             StageResult(
-                argv=stage.argv,
+                program=stage.argv[0],
+                argv=stage.argv[1:],
                 exit_code=_exit_code(stage),
                 pid=stage.process.pid if stage.process is not None else -1,
+                stdout=stdout if stage.index == last else None,
                 stderr=None if stage.stderr is None else stage.stderr.value(),
-                ok=stage.returncode == 0 or (stage.excused and not stage.signalled),
+                excused=stage.excused and not stage.signalled,
                 terminated=stage.signalled,
             )
             for stage in self._stages
-        ]
+        )
         failures = [stage.index for stage in self._stages if stage.own_failure]
         return PipelineResult(
-            stdout=None if self._stdout is None else self._stdout.value(),
             stages=stages,
             failure_index=failures[0] if failures else None,
             hop_bytes=tuple(hop.written for hop in self._hops),

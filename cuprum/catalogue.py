@@ -1,14 +1,18 @@
 """The program catalogue: which executables cuprum commands may name.
 
-Owns `Program`, `ProjectSettings`, `ProgramCatalogue` (and its one-call
-extension, `ProgramCatalogue.extended`), `UnknownProgramError` and
-`DEFAULT_CATALOGUE` with its program constants (`ECHO`, `CAT`, ...).
+Owns `ProjectSettings`, `ProgramEntry`, `ProgramCatalogue` (and its one-call
+extension, `ProgramCatalogue.extended`), the errors of a lookup and of a
+construction (`UnknownProgramError`, `DuplicateProjectError`,
+`DuplicateProgramError`) and `DEFAULT_CATALOGUE` with its program constants
+(`ECHO`, `LS`, `GIT`, `CAT`, ...). `Program` itself is `cuprum.program`'s,
+re-exported here.
 
 Invariants:
 
 * a catalogue is immutable once built, and every program in it belongs to
-  exactly one project (a program listed twice, or two projects with one
-  name, is a ``ValueError`` at construction);
+  exactly one project (two projects with one name raise
+  `DuplicateProjectError`, a program listed twice `DuplicateProgramError`,
+  both ``ValueError``);
 * a lookup never consults ``PATH``: the catalogue is an allowlist of names,
   checked when a command is *built*; whether the program is installed is
   checked when a command is *run* (see `cuprum._run`).
@@ -20,11 +24,10 @@ import dataclasses as dc
 import types
 import typing as typ
 
+from cuprum.program import Program as Program  # noqa: PLC0414 - re-exported
+
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
-
-Program = typ.NewType("Program", str)
-"""The name (or absolute path) of an executable, as listed in a catalogue."""
 
 EXTRA_PROJECT: typ.Final = "extra"
 """The project `ProgramCatalogue.extended` puts loose programs in."""
@@ -32,6 +35,39 @@ EXTRA_PROJECT: typ.Final = "extra"
 
 class UnknownProgramError(LookupError):
     """A command named a program that its catalogue does not list."""
+
+
+class DuplicateProjectError(ValueError):
+    """Two projects of one catalogue share a name.
+
+    Attributes
+    ----------
+    project_name
+        The name given twice.
+
+    """
+
+    def __init__(self, project_name: str) -> None:
+        super().__init__(f"project {project_name!r} is registered more than once")
+        self.project_name = project_name
+
+
+class DuplicateProgramError(ValueError):
+    """Two projects of one catalogue claim one program.
+
+    Attributes
+    ----------
+    program
+        The program claimed twice.
+    owner
+        The name of the project that claimed it first.
+
+    """
+
+    def __init__(self, program: str, owner: str) -> None:
+        super().__init__(f"program {program!r} is already owned by {owner!r}")
+        self.program = Program(program)
+        self.owner = owner
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -85,6 +121,11 @@ class ProgramEntry:
     program: Program
     project: ProjectSettings
 
+    @property
+    def project_name(self) -> str:
+        """The owning project's name."""
+        return self.project.name
+
 
 class ProgramCatalogue:
     """An allowlist of programs, grouped by project.
@@ -96,8 +137,10 @@ class ProgramCatalogue:
 
     Raises
     ------
-    ValueError
-        If two projects share a name or a program is listed twice.
+    DuplicateProjectError
+        If two projects share a name (a ``ValueError``).
+    DuplicateProgramError
+        If a program is listed twice (a ``ValueError``).
 
     """
 
@@ -108,14 +151,12 @@ class ProgramCatalogue:
         by_program: dict[str, ProjectSettings] = {}
         for project in projects:
             if project.name in by_name:
-                msg = f"project {project.name!r} is registered more than once"
-                raise ValueError(msg)
+                raise DuplicateProjectError(project.name)
             by_name[project.name] = project
             for program in project.programs:
                 owner = by_program.get(program)
                 if owner is not None:
-                    msg = f"program {program!r} is already owned by {owner.name!r}"
-                    raise ValueError(msg)
+                    raise DuplicateProgramError(program, owner.name)
                 by_program[program] = project
         self._projects = types.MappingProxyType(by_name)
         self._by_program = types.MappingProxyType(by_program)
@@ -128,6 +169,13 @@ class ProgramCatalogue:
     @property
     def projects(self) -> cabc.Mapping[str, ProjectSettings]:
         """The projects, by name (read-only)."""
+        return self._projects
+
+    def visible_settings(self) -> cabc.Mapping[str, ProjectSettings]:
+        """Return the projects, by name, for services that apply their metadata.
+
+        The same read-only mapping as `projects` (the older cuprum's name).
+        """
         return self._projects
 
     def is_allowed(self, program: str) -> bool:
@@ -214,6 +262,11 @@ class ProgramCatalogue:
 
 
 ECHO = Program("echo")
+LS = Program("ls")
+GIT = Program("git")
+RSYNC = Program("rsync")
+TAR = Program("tar")
+DOC_TOOL = Program("mdbook")
 CAT = Program("cat")
 HEAD = Program("head")
 TAIL = Program("tail")
@@ -233,15 +286,30 @@ SHA256SUM = Program("sha256sum")
 GREP = Program("grep")
 GZIP = Program("gzip")
 
+CORE_OPS_PROJECT: typ.Final = "core-ops"
+DOCUMENTATION_PROJECT: typ.Final = "docs"
 COREUTILS_PROJECT: typ.Final = "coreutils"
 GREP_PROJECT: typ.Final = "grep"
 GZIP_PROJECT: typ.Final = "gzip"
 
 DEFAULT_PROJECTS: tuple[ProjectSettings, ...] = (
+    # The older cuprum's two projects, as its users know them.
+    ProjectSettings(
+        name=CORE_OPS_PROJECT,
+        programs=(ECHO, GIT, LS, RSYNC, TAR),
+        documentation_locations=("docs/users-guide.md#program-catalogue",),
+        noise_rules=(r"^progress:", r"^note:"),
+    ),
+    ProjectSettings(
+        name=DOCUMENTATION_PROJECT,
+        programs=(DOC_TOOL,),
+        documentation_locations=("https://docs.example.invalid/cuprum/catalogue",),
+        noise_rules=(r"^\[INFO\]",),
+    ),
+    # The text tools pipelines are made of.
     ProjectSettings(
         name=COREUTILS_PROJECT,
         programs=(
-            ECHO,
             CAT,
             HEAD,
             TAIL,
@@ -272,7 +340,9 @@ DEFAULT_PROJECTS: tuple[ProjectSettings, ...] = (
         documentation_locations=("https://www.gnu.org/software/gzip/manual/",),
     ),
 )
-"""The projects of `DEFAULT_CATALOGUE`: common POSIX text tools."""
+"""The projects of `DEFAULT_CATALOGUE`: the older cuprum's ``core-ops``
+(``echo``, ``git``, ``ls``, ``rsync``, ``tar``) and ``docs`` (``mdbook``),
+and the common POSIX text tools."""
 
 DEFAULT_CATALOGUE = ProgramCatalogue(projects=DEFAULT_PROJECTS)
 """The catalogue `cuprum.sh.make` uses unless given another."""

@@ -23,6 +23,7 @@ import dataclasses as dc
 import functools
 import typing as typ
 
+from cuprum._context_run import admit, after_hooks
 from cuprum._request import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_TERMINATE_GRACE,
@@ -34,7 +35,7 @@ from cuprum._request import (
 )
 from cuprum._run import run_stages
 from cuprum._stream import PipelineStream, SyncPipelineStream
-from cuprum.results import CommandResult, PipelineResult
+from cuprum.results import CommandResult, PipelineError, PipelineResult
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -45,9 +46,11 @@ if typ.TYPE_CHECKING:
         EnvOverlay,
         PipelineKeywords,
         PipelineStreamKeywords,
+        RunRequest,
         StrPath,
     )
     from cuprum.catalogue import Program, ProjectSettings
+    from cuprum.context import CuprumContext
 
 __all__ = [
     "DEFAULT_DRAIN_TIMEOUT",
@@ -75,8 +78,9 @@ class SafeCmd:
     ----------
     program
         The program, as listed in the catalogue.
-    args
-        The arguments after the program.
+    argv
+        The arguments after the program (the program is not among them; see
+        `argv_with_program`).
     project
         The catalogue project that owns the program.
     env
@@ -90,15 +94,15 @@ class SafeCmd:
     """
 
     program: Program
-    args: tuple[str, ...]
+    argv: tuple[str, ...]
     project: ProjectSettings = dc.field(compare=False, repr=False)
     env: EnvOverlay = ()
     cwd: StrPath | None = None
 
     @property
-    def argv(self) -> tuple[str, ...]:
-        """The full argument vector, program first."""
-        return (self.program, *self.args)
+    def argv_with_program(self) -> tuple[str, ...]:
+        """The whole argument vector the process gets: the program first."""
+        return (self.program, *self.argv)
 
     def with_env(self, env: cabc.Mapping[str, str | None]) -> SafeCmd:
         """Return this command with ``env`` laid over its environment.
@@ -168,15 +172,20 @@ class SafeCmd:
             When the program is not on ``PATH``.
 
         """
-        result = await Pipeline((self,)).run(**options)
+        context, request, result = await _execute((self,), options)
         (stage,) = result.stages
-        return CommandResult(
+        ended = CommandResult(
+            program=stage.program,
             argv=stage.argv,
             exit_code=stage.exit_code,
             pid=stage.pid,
-            stdout=result.stdout,
+            stdout=stage.stdout,
             stderr=stage.stderr,
         )
+        after_hooks(context, [(self, ended)])
+        if request.check and not result.ok:
+            raise PipelineError(result)
+        return ended
 
     def run_sync(self, **options: typ.Unpack[CommandKeywords]) -> CommandResult:
         """Run the command from synchronous code; see `run`.
@@ -258,7 +267,7 @@ class Pipeline:
 
     def __repr__(self) -> str:
         """Show the stages as argv lists."""
-        return f"Pipeline({[list(stage.argv) for stage in self._stages]!r})"
+        return f"Pipeline({[list(s.argv_with_program) for s in self._stages]!r})"
 
     async def run(self, **options: typ.Unpack[PipelineKeywords]) -> PipelineResult:
         """Run the pipeline and return how every stage ended.
@@ -346,8 +355,11 @@ class Pipeline:
             For a bad keyword (nothing is spawned).
 
         """
-        request = make_request(**options)
-        return await run_stages(self._specs(), request)
+        context, request, result = await _execute(self._stages, options)
+        after_hooks(context, zip(self._stages, result.stages, strict=True))
+        if request.check and not result.ok:
+            raise PipelineError(result)
+        return result
 
     def run_sync(self, **options: typ.Unpack[PipelineKeywords]) -> PipelineResult:
         """Run the pipeline from synchronous code (a fresh event loop); see `run`.
@@ -388,7 +400,10 @@ class Pipeline:
         if "stdout" in options:
             msg = "stream() takes no stdout=: the stream is the last stage's stdout"
             raise TypeError(msg)
-        return PipelineStream(self._specs(), make_request(**options))
+        context = admit(self._stages)
+        return PipelineStream(
+            _specs(self._stages), make_request(scope=context, **options)
+        )
 
     def stream_sync(
         self, **options: typ.Unpack[PipelineStreamKeywords]
@@ -408,11 +423,25 @@ class Pipeline:
         """
         return SyncPipelineStream(self.stream(**options), "Pipeline.stream_sync")
 
-    def _specs(self) -> list[StageSpec]:
-        return [
-            StageSpec(stage.argv, stage.program, stage.env, stage.cwd)
-            for stage in self._stages
-        ]
+
+def _specs(stages: cabc.Iterable[SafeCmd]) -> list[StageSpec]:
+    return [
+        StageSpec(stage.argv_with_program, stage.program, stage.env, stage.cwd)
+        for stage in stages
+    ]
+
+
+async def _execute(
+    stages: tuple[SafeCmd, ...], options: CommandKeywords | PipelineKeywords
+) -> tuple[CuprumContext, RunRequest, PipelineResult]:
+    """Admit ``stages`` in the current context and run them with ``options``.
+
+    Returns the context (for the after hooks), the checked request and the
+    result; ``check=True`` is left to the caller, after its after hooks.
+    """
+    context = admit(stages)
+    request = make_request(scope=context, **options)
+    return context, request, await run_stages(_specs(stages), request)
 
 
 def _run_sync(

@@ -1,6 +1,7 @@
 """What a run returns and raises: the public value types of commands and pipelines.
 
-Owns `RunOutputOptions` (what a run does with output), `StageResult`,
+Owns `RunOutputOptions` (what a run does with output; `IOOptions` is the
+older cuprum's deprecated name for it), `StageResult`,
 `PipelineResult`, `CommandResult`, `TimeoutExpired`, `PipelineError` (a
 failed run under ``check=True``) and `ProgramNotFoundError`.
 
@@ -16,6 +17,7 @@ import dataclasses as dc
 import signal
 import subprocess
 import typing as typ
+import warnings
 
 
 class ProgramNotFoundError(FileNotFoundError):
@@ -54,23 +56,72 @@ class RunOutputOptions:
 
 
 @dc.dataclass(frozen=True, slots=True)
-class StageResult:
-    """How one stage of a pipeline ended.
+class IOOptions(RunOutputOptions):
+    """Deprecated: the older cuprum's name for `RunOutputOptions`.
+
+    Making one warns (``DeprecationWarning``); it is a `RunOutputOptions`
+    in every other way.
+    """
+
+    def __post_init__(self) -> None:
+        """Warn that the name is deprecated."""
+        warnings.warn(
+            "IOOptions is deprecated; use RunOutputOptions instead",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+
+
+@dc.dataclass(frozen=True, slots=True)
+class CommandResult:
+    """How a single command ended.
 
     Attributes
     ----------
+    program
+        The program that ran.
     argv
-        The stage's arguments, program first.
+        Its arguments, the program not among them (see `argv_with_program`).
     exit_code
         The exit status; negative ``-N`` when ended by signal ``N``.
     pid
-        The stage's process id (also its process group id).
-    stderr
-        The stage's stderr (``str``, or ``bytes`` with ``text=False``), or
-        ``None`` when not captured or routed elsewhere.
-    ok
-        True when the stage exited 0, or ended by ``SIGPIPE`` because its
-        downstream left (not a failure, contract section 7).
+        The process id (``-1`` when the process never started).
+    stdout, stderr
+        The output (``str``, or ``bytes`` with ``text=False``), or ``None``
+        when not captured or sent elsewhere.
+
+    """
+
+    program: str
+    argv: tuple[str, ...]
+    exit_code: int
+    pid: int
+    stdout: str | bytes | None
+    stderr: str | bytes | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the command exited 0."""
+        return self.exit_code == 0
+
+    @property
+    def argv_with_program(self) -> tuple[str, ...]:
+        """The whole argument vector the process got: the program first."""
+        return (self.program, *self.argv)
+
+
+@dc.dataclass(frozen=True, slots=True)
+class StageResult(CommandResult):
+    """How one stage of a pipeline ended: a `CommandResult`, and two facts more.
+
+    ``stdout`` is the last stage's captured output and ``None`` for the
+    others (their stdout went to the next stage).
+
+    Attributes
+    ----------
+    excused
+        True when the stage ended by ``SIGPIPE`` because its downstream left
+        (not a failure, contract section 7).
     terminated
         True when the stage died of a signal cuprum sent it (``SIGTERM`` or
         ``SIGKILL``: fail-fast, timeout or cancellation). A stage that
@@ -79,12 +130,13 @@ class StageResult:
 
     """
 
-    argv: tuple[str, ...]
-    exit_code: int
-    pid: int
-    stderr: str | bytes | None
-    ok: bool
+    excused: bool = False
     terminated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the stage exited 0, or was excused (see ``excused``)."""
+        return self.exit_code == 0 or self.excused
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -93,9 +145,6 @@ class PipelineResult:
 
     Attributes
     ----------
-    stdout
-        The last stage's stdout (``str``, or ``bytes`` with ``text=False``),
-        or ``None`` when not captured or sent elsewhere.
     stages
         One `StageResult` per stage, in pipeline order.
     failure_index
@@ -109,11 +158,30 @@ class PipelineResult:
 
     """
 
-    stdout: str | bytes | None
-    stages: list[StageResult]
-    failure_index: int | None
+    stages: tuple[StageResult, ...]
+    failure_index: int | None = None
     hop_bytes: tuple[int, ...] = ()
     hop_seconds: tuple[float, ...] = ()
+
+    @property
+    def final(self) -> StageResult:
+        """The last stage's result."""
+        return self.stages[-1]
+
+    @property
+    def failure(self) -> StageResult | None:
+        """The stage at ``failure_index``, or ``None`` when none failed."""
+        if self.failure_index is None:
+            return None
+        return self.stages[self.failure_index]
+
+    @property
+    def stdout(self) -> str | bytes | None:
+        """The last stage's stdout (``str``, or ``bytes`` with ``text=False``).
+
+        ``None`` when not captured or sent elsewhere.
+        """
+        return self.final.stdout
 
     @property
     def ok(self) -> bool:
@@ -126,38 +194,11 @@ class PipelineResult:
         return tuple(stage.exit_code for stage in self.stages)
 
 
-@dc.dataclass(frozen=True, slots=True)
-class CommandResult:
-    """How a single command ended.
-
-    Attributes
-    ----------
-    argv
-        The command's arguments, program first.
-    exit_code
-        The exit status; negative ``-N`` when ended by signal ``N``.
-    pid
-        The process id.
-    stdout, stderr
-        The output (``str``, or ``bytes`` with ``text=False``), or ``None``
-        when not captured or sent elsewhere.
-
-    """
-
-    argv: tuple[str, ...]
-    exit_code: int
-    pid: int
-    stdout: str | bytes | None
-    stderr: str | bytes | None
-
-    @property
-    def ok(self) -> bool:
-        """True when the command exited 0."""
-        return self.exit_code == 0
-
-
-class TimeoutExpired(subprocess.TimeoutExpired):
+class TimeoutExpired(subprocess.TimeoutExpired, TimeoutError):  # noqa: N818 - subprocess's name
     """A run outlived its ``timeout``; every stage has been ended and reaped.
+
+    Both a `subprocess.TimeoutExpired` and a `TimeoutError` (as the older
+    cuprum's was), so either ``except`` clause catches it.
 
     Attributes
     ----------
@@ -182,12 +223,16 @@ class TimeoutExpired(subprocess.TimeoutExpired):
         stderr = _joined([stage.stderr for stage in result.stages])
         super().__init__([], timeout, output=result.stdout, stderr=stderr)
         # One argv per stage, where subprocess's holds one command's.
-        self.cmd: list[list[str]] = [list(stage.argv) for stage in result.stages]
+        self.cmd: list[list[str]] = [
+            list(stage.argv_with_program) for stage in result.stages
+        ]
         self.result = result
 
     def __str__(self) -> str:
         """Say which pipeline timed out and after how long."""
-        shown = " | ".join(" ".join(stage.argv) for stage in self.result.stages)
+        shown = " | ".join(
+            " ".join(stage.argv_with_program) for stage in self.result.stages
+        )
         return f"{shown!r} timed out after {self.timeout} seconds"
 
 
@@ -220,7 +265,10 @@ class PipelineError(subprocess.CalledProcessError):
             raise ValueError(msg)
         stage = result.stages[result.failure_index]
         super().__init__(
-            stage.exit_code, list(stage.argv), output=result.stdout, stderr=stage.stderr
+            stage.exit_code,
+            list(stage.argv_with_program),
+            output=result.stdout,
+            stderr=stage.stderr,
         )
         self.failure_index: int = result.failure_index
         self.result = result
@@ -235,10 +283,10 @@ class PipelineError(subprocess.CalledProcessError):
             except ValueError:
                 how = f"died of signal {-code}"
         stages = self.result.stages
-        failed = " ".join(stages[self.failure_index].argv)
+        failed = " ".join(stages[self.failure_index].argv_with_program)
         if len(stages) == 1:
             return f"{failed!r} {how}"
-        shown = " | ".join(" ".join(stage.argv) for stage in stages)
+        shown = " | ".join(" ".join(stage.argv_with_program) for stage in stages)
         return f"stage {self.failure_index} ({failed!r}) of {shown!r} {how}"
 
 

@@ -1,28 +1,131 @@
 """Typed commands: ``sh.make(program)`` -> builder -> `SafeCmd`.
 
-Owns `make` and `CommandBuilder`: how a command is made from a catalogue
-entry and its arguments. A command is an argv list and nothing else: no
-shell, no string splitting, no globbing, no variable expansion. `SafeCmd`
-itself (and running it, as a one-stage pipeline) is `cuprum.pipeline`'s,
-re-exported here.
+Owns `make`, `CommandBuilder` and `build_argv`: how a command is made from
+a catalogue entry and its arguments. A command is an argv list and nothing
+else: no shell, no string splitting, no globbing, no variable expansion.
+`SafeCmd` itself (and running it, as a one-stage pipeline) is
+`cuprum.pipeline`'s; it, the run's value types and the execution context's
+names (``observe``, ``scoped``, ...) are re-exported here, where the older
+cuprum's users import them from.
+
+Arguments, as the older cuprum made them: a positional argument becomes one
+argv item (``str`` as it is; a path, ``int`` or ``float`` as its ``str``);
+a keyword argument becomes ``--name=value`` with ``_`` in the name turned
+into ``-``, after the positional ones.
 
 Invariants:
 
 * a `SafeCmd`'s program is in the catalogue it was built from (checked when
   the builder is made, `UnknownProgramError` otherwise);
 * every argv item is a ``str`` without NUL characters (checked when the
-  command is built, ``TypeError``/``ValueError`` otherwise).
+  command is built, ``TypeError``/``ValueError`` otherwise; ``None`` and
+  ``bytes`` are refused, never turned into ``"None"`` or ``"b'...'"``).
 """
 
 from __future__ import annotations
 
+import os
 import typing as typ
 
-from cuprum.catalogue import DEFAULT_CATALOGUE, Program, ProgramCatalogue
-from cuprum.pipeline import SafeCmd
+from cuprum._request import ExecutionContext, StdinInput
+from cuprum.catalogue import (
+    DEFAULT_CATALOGUE,
+    Program,
+    ProgramCatalogue,
+    UnknownProgramError,
+)
+from cuprum.context import current_context, observe, scoped
+from cuprum.pipeline import Pipeline, SafeCmd
+from cuprum.results import (
+    CommandResult,
+    IOOptions,
+    PipelineResult,
+    RunOutputOptions,
+    TimeoutExpired,
+)
 
 if typ.TYPE_CHECKING:
+    import collections.abc as cabc
+
     from cuprum.catalogue import ProjectSettings
+
+ArgValue: typ.TypeAlias = "str | os.PathLike[str] | int | float"
+"""What a command builder takes as an argument (``bool`` is an ``int``)."""
+SafeCmdBuilder: typ.TypeAlias = "cabc.Callable[..., SafeCmd]"
+"""A callable returning commands: what `make` returns, and builders in
+`cuprum.builders` are."""
+
+
+def _arg_text(value: object, what: str) -> str:
+    """Return argument ``value`` as one argv item.
+
+    Raises
+    ------
+    TypeError
+        For ``None``, ``bytes`` or any type other than ``str``, a path,
+        ``int`` or ``float``.
+    ValueError
+        For a NUL character.
+
+    """
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, os.PathLike):
+        text = os.fspath(value)
+        if not isinstance(text, str):
+            msg = f"{what} must be a str path, not a bytes path ({value!r})"
+            raise TypeError(msg)
+    elif isinstance(value, int | float):
+        text = str(value)
+    else:
+        hint = (
+            "; leave the argument out instead"
+            if value is None
+            else "; decode bytes first"
+            if isinstance(value, bytes | bytearray)
+            else ""
+        )
+        msg = (
+            f"{what} must be a str, path, int or float, "
+            f"not {type(value).__name__} ({value!r}){hint}"
+        )
+        raise TypeError(msg)
+    if "\0" in text:
+        msg = f"{what} contains a NUL character"
+        raise ValueError(msg)
+    return text
+
+
+def build_argv(*args: ArgValue, **flags: ArgValue) -> tuple[str, ...]:
+    """Return the argv (the program not in it) a builder would make.
+
+    ``build_argv("status", porcelain=True, branch="main")`` is
+    ``("status", "--porcelain=True", "--branch=main")``.
+
+    Raises
+    ------
+    TypeError
+        For an argument that is ``None``, ``bytes`` or another type a
+        command cannot take (the message names it).
+    ValueError
+        For a NUL character.
+
+    """
+    return _argv("build_argv", args, flags)
+
+
+def _argv(
+    who: str, args: tuple[object, ...], flags: cabc.Mapping[str, object]
+) -> tuple[str, ...]:
+    positional = (
+        _arg_text(arg, f"{who}: argument {position}")
+        for position, arg in enumerate(args, start=1)
+    )
+    named = (
+        f"--{name.replace('_', '-')}={_arg_text(value, f'{who}: keyword {name}')}"
+        for name, value in flags.items()
+    )
+    return (*positional, *named)
 
 
 class CommandBuilder:
@@ -42,29 +145,22 @@ class CommandBuilder:
         """The program every command of this builder runs."""
         return self._program
 
-    def __call__(self, *args: str) -> SafeCmd:
-        """Return the command ``program *args``.
+    def __call__(self, *args: ArgValue, **flags: ArgValue) -> SafeCmd:
+        """Return the command ``program *args --flag=value ...``.
+
+        See `build_argv` for how arguments become argv items.
 
         Raises
         ------
         TypeError
-            If an argument is not a ``str`` (the message names its position
-            and type).
+            If an argument is ``None``, ``bytes`` or another type a command
+            cannot take (the message names its position and type).
         ValueError
             If an argument contains a NUL character.
 
         """
-        for position, arg in enumerate(args, start=1):
-            if not isinstance(arg, str):
-                msg = (
-                    f"{self._program}: argument {position} must be a str, "
-                    f"not {type(arg).__name__} ({arg!r})"
-                )
-                raise TypeError(msg)
-            if "\0" in arg:
-                msg = f"{self._program}: argument {position} contains a NUL character"
-                raise ValueError(msg)
-        return SafeCmd(self._program, tuple(args), self._project)
+        argv = _argv(self._program, args, flags)
+        return SafeCmd(self._program, argv, self._project)
 
     def __repr__(self) -> str:
         """Name the program."""
@@ -94,7 +190,22 @@ def make(
 
 
 __all__ = [
+    "ArgValue",
     "CommandBuilder",
+    "CommandResult",
+    "ExecutionContext",
+    "IOOptions",
+    "Pipeline",
+    "PipelineResult",
+    "RunOutputOptions",
     "SafeCmd",
+    "SafeCmdBuilder",
+    "StdinInput",
+    "TimeoutExpired",
+    "UnknownProgramError",
+    "build_argv",
+    "current_context",
     "make",
+    "observe",
+    "scoped",
 ]

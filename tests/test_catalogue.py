@@ -35,7 +35,9 @@ def test_default_catalogue_lists_the_common_tools() -> None:
 
 def test_lookup_names_the_owning_project() -> None:
     entry = DEFAULT_CATALOGUE.lookup(ECHO)
-    assert entry.project.name == "coreutils"
+    assert entry.project.name == "core-ops"  # the older cuprum's project
+    assert entry.project_name == "core-ops"
+    assert DEFAULT_CATALOGUE.project_for("cat").name == "coreutils"
     assert DEFAULT_CATALOGUE.project_for("grep").name == "grep"
     assert ECHO in DEFAULT_CATALOGUE.allowlist
 
@@ -91,15 +93,15 @@ def test_catalogue_exposes_projects_read_only() -> None:
 
 
 def test_extended_adds_programs_in_one_call() -> None:
-    extra = DEFAULT_CATALOGUE.extended(programs=["ls", Program("dd")])
-    assert extra.is_allowed("ls")
+    extra = DEFAULT_CATALOGUE.extended(programs=["nl", Program("dd")])
+    assert extra.is_allowed("nl")
     assert extra.project_for("dd").name == "extra"
     assert extra.is_allowed(ECHO)  # everything it had stays
-    assert not DEFAULT_CATALOGUE.is_allowed("ls")  # the original is unchanged
+    assert not DEFAULT_CATALOGUE.is_allowed("nl")  # the original is unchanged
     more = extra.extended(programs=["df"])  # into the same project
-    assert more.projects["extra"].programs == ("ls", "dd", "df")
-    named = DEFAULT_CATALOGUE.extended(programs=["ls"], project="mine")
-    assert named.project_for("ls").name == "mine"
+    assert more.projects["extra"].programs == ("nl", "dd", "df")
+    named = DEFAULT_CATALOGUE.extended(programs=["nl"], project="mine")
+    assert named.project_for("nl").name == "mine"
 
 
 def test_extended_adds_projects_and_programs_to_an_existing_one() -> None:

@@ -7,6 +7,8 @@ import os
 import sys
 import time
 
+from pathlib import Path
+
 import pytest
 
 from cuprum import (
@@ -34,10 +36,10 @@ TEST_CATALOGUE = ProgramCatalogue(
 def test_builder_makes_argv() -> None:
     cmd = sh.make(ECHO)("-n", "hi there")
     assert isinstance(cmd, SafeCmd)
-    assert cmd.argv == ("echo", "-n", "hi there")
+    assert cmd.argv == ("-n", "hi there")  # the arguments, as the older cuprum
     assert cmd.program == "echo"
-    assert cmd.args == ("-n", "hi there")
-    assert cmd.project.name == "coreutils"
+    assert cmd.argv_with_program == ("echo", "-n", "hi there")
+    assert cmd.project.name == "core-ops"
     assert cmd == sh.make(ECHO)("-n", "hi there")
 
 
@@ -46,12 +48,22 @@ def test_unknown_program_fails_when_building() -> None:
         sh.make(Program("rm"))
 
 
-def test_non_string_argument_is_refused_by_name() -> None:
+def test_arguments_are_stringified_and_keywords_become_flags() -> None:
+    cmd = sh.make(ECHO)("a", 3, 1.5, Path("/tmp/x"), dry_run=True, level=2)
+    assert cmd.argv == ("a", "3", "1.5", "/tmp/x", "--dry-run=True", "--level=2")
+    assert sh.build_argv("status", porcelain=True) == ("status", "--porcelain=True")
+
+
+def test_argument_that_cannot_be_text_is_refused_by_name() -> None:
     echo = sh.make(ECHO)
-    with pytest.raises(TypeError, match=r"echo: argument 2 must be a str, not int"):
-        echo("a", 3)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="not bytes"):
+    with pytest.raises(TypeError, match=r"echo: argument 2 .* not NoneType.*leave"):
+        echo("a", None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not bytes.*decode"):
         echo(b"x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="keyword flag .* not list"):
+        echo(flag=["x"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="build_argv: argument 1"):
+        sh.build_argv(object())  # type: ignore[arg-type]
 
 
 def test_nul_in_argument_is_refused() -> None:

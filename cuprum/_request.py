@@ -320,6 +320,8 @@ def _with_context_codec(
         encoding = context.encoding
     if context.errors != _DEFAULT_OUTPUT.errors:
         errors = context.errors
+    if (encoding, errors) == (options.encoding, options.errors):
+        return options
     return dc.replace(options, encoding=encoding, errors=errors)
 
 
@@ -400,8 +402,19 @@ def _merge_output_options(
     echo: bool | None,
     text: bool | None,
 ) -> RunOutputOptions:
-    """Return ``output`` (or the defaults) with the shorthands applied."""
+    """Return ``output`` (or the defaults) with the shorthands applied.
+
+    The result is a plain `RunOutputOptions` (an ``IOOptions`` is copied
+    into one, so it warns once, when the caller made it).
+    """
+    if output is not None and not isinstance(output, RunOutputOptions):
+        msg = f"output= must be a RunOutputOptions, not {type(output).__name__}"
+        raise TypeError(msg)
     options = output if output is not None else RunOutputOptions()
+    if type(options) is not RunOutputOptions:
+        options = RunOutputOptions(
+            **{field.name: getattr(options, field.name) for field in dc.fields(options)}
+        )
     if capture is not None:
         options = dc.replace(options, capture=capture)
     if echo is not None:

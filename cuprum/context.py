@@ -408,10 +408,19 @@ class _Registration:
         self._token: contextvars.Token[CuprumContext] | None = _current.set(changed)
 
     def detach(self) -> None:
-        """Restore the context as it was when this handle was made (once)."""
-        token, self._token = self._token, None
-        if token is not None:
-            _current.reset(token)
+        """Restore the context as it was when this handle was made (once).
+
+        Raises
+        ------
+        ValueError
+            When called in another thread or task than the one that made
+            the handle (`contextvars.ContextVar.reset`'s error); the handle
+            stays attached.
+
+        """
+        if self._token is not None:
+            _current.reset(self._token)
+            self._token = None
 
     def __enter__(self) -> typ.Self:
         """Return the handle; the change is already in force."""

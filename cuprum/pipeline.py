@@ -253,6 +253,32 @@ class Pipeline:
         """The commands, first to last."""
         return self._stages
 
+    @property
+    def parts(self) -> tuple[SafeCmd, ...]:
+        """The commands, first to last (the older cuprum's name for `stages`)."""
+        return self._stages
+
+    @classmethod
+    def concat(cls, left: SafeCmd | Pipeline, right: SafeCmd | Pipeline) -> Pipeline:
+        """Return ``left | right``: the stages of both, in order.
+
+        Raises
+        ------
+        TypeError
+            If either is not a `SafeCmd` or `Pipeline`.
+
+        """
+        stages: list[SafeCmd] = []
+        for operand in (left, right):
+            if isinstance(operand, Pipeline):
+                stages.extend(operand.stages)
+            elif isinstance(operand, SafeCmd):
+                stages.append(operand)
+            else:
+                msg = f"Pipeline.concat takes commands or pipelines, not {operand!r}"
+                raise TypeError(msg)
+        return cls(stages)
+
     def __or__(self, other: object) -> Pipeline:
         """Append a command or another pipeline's stages."""
         if isinstance(other, Pipeline):

@@ -32,6 +32,7 @@ from cuprum.catalogue import (
     DEFAULT_CATALOGUE,
     Program,
     ProgramCatalogue,
+    ProjectSettings,
     UnknownProgramError,
 )
 from cuprum.context import current_context, observe, scoped
@@ -47,7 +48,6 @@ from cuprum.results import (
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum.catalogue import ProjectSettings
 
 ArgValue: typ.TypeAlias = "str | os.PathLike[str] | int | float"
 """What a command builder takes as an argument (``bool`` is an ``int``)."""
@@ -190,6 +190,7 @@ def make(
 
 
 __all__ = [
+    "DEFAULT_CATALOGUE",
     "ArgValue",
     "CommandBuilder",
     "CommandResult",
@@ -197,6 +198,9 @@ __all__ = [
     "IOOptions",
     "Pipeline",
     "PipelineResult",
+    "Program",
+    "ProgramCatalogue",
+    "ProjectSettings",
     "RunOutputOptions",
     "SafeCmd",
     "SafeCmdBuilder",

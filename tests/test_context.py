@@ -1,0 +1,210 @@
+"""Scopes, allowlists and hooks of `cuprum.context` (contract section 10)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+import typing as typ
+
+import pytest
+
+from cuprum import (
+    CAT,
+    ECHO,
+    LS,
+    TRUE,
+    CommandResult,
+    CuprumContext,
+    ForbiddenProgramError,
+    SafeCmd,
+    ScopeConfig,
+    after,
+    allow,
+    before,
+    current_context,
+    get_context,
+    scoped,
+    sh,
+)
+
+if typ.TYPE_CHECKING:
+    from cuprum import StreamBackend
+
+
+def test_the_root_context_allows_every_program() -> None:
+    root = current_context()
+    assert root is get_context()
+    assert root.allowlist == frozenset()
+    assert not root.restricted
+    root.check_allowed(LS)  # no error: nothing restricts the root
+    assert not root.is_allowed(LS)  # membership only
+
+
+def test_a_scope_narrows_and_never_widens() -> None:
+    with scoped(ScopeConfig(allowlist=frozenset([ECHO, LS]))) as outer:
+        assert current_context() is outer
+        assert outer.is_allowed(ECHO)
+        assert outer.is_allowed(LS)
+        with scoped(ScopeConfig(allowlist=frozenset([ECHO, CAT]))) as inner:
+            assert inner.allowlist == frozenset([ECHO])  # CAT is not added
+            with pytest.raises(ForbiddenProgramError, match="'cat'") as caught:
+                inner.check_allowed(CAT)
+            assert caught.value.program == CAT
+            assert caught.value.restricted_state
+            assert isinstance(caught.value, PermissionError)
+        with scoped(ScopeConfig()) as same:
+            assert same.allowlist == outer.allowlist  # inherits the parent's
+        assert current_context() is outer
+    assert current_context().allowlist == frozenset()
+
+
+def test_an_empty_allowlist_in_a_scope_allows_nothing() -> None:
+    with scoped(ScopeConfig(allowlist=frozenset())) as nothing:
+        with pytest.raises(ForbiddenProgramError):
+            nothing.check_allowed(ECHO)
+        with (
+            scoped(ScopeConfig(allowlist=frozenset([ECHO]))) as still,
+            pytest.raises(ForbiddenProgramError),
+        ):
+            still.check_allowed(ECHO)
+
+
+def test_a_scope_is_left_even_when_its_block_raises() -> None:
+    with pytest.raises(RuntimeError), scoped(ScopeConfig(allowlist=frozenset([ECHO]))):
+        raise RuntimeError
+    assert current_context().allowlist == frozenset()
+
+
+def test_scoped_takes_a_config_or_a_catalogue() -> None:
+    with pytest.raises(TypeError, match="exactly one"):
+        scoped()
+    with pytest.raises(TypeError, match="exactly one"):
+        scoped(ScopeConfig(), catalogue=sh.DEFAULT_CATALOGUE)  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match="ScopeConfig"):
+        scoped({"allowlist": {ECHO}})  # type: ignore[arg-type]
+    catalogue = sh.DEFAULT_CATALOGUE
+    with scoped(catalogue=catalogue) as ctx:
+        assert ctx.allowlist == catalogue.allowlist
+
+
+def test_allow_adds_for_as_long_as_its_handle_lasts() -> None:
+    with scoped(ScopeConfig(allowlist=frozenset([ECHO]))):
+        assert not current_context().is_allowed(LS)
+        with allow(LS):
+            assert current_context().is_allowed(LS)
+        assert not current_context().is_allowed(LS)
+        handle = allow(LS)
+        assert current_context().is_allowed(LS)
+        handle.detach()
+        handle.detach()  # a second detach does nothing
+        assert not current_context().is_allowed(LS)
+
+
+def test_config_values_are_checked() -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        ScopeConfig(timeout=-1)
+    with pytest.raises(ValueError, match="timeout"):
+        CuprumContext(timeout=float("nan"))
+    with pytest.raises(TypeError, match="env overlay"):
+        ScopeConfig(env_overlay={"A": 1})  # type: ignore[dict-item]
+    with pytest.raises(TypeError, match="callable"):
+        before("not a hook")  # type: ignore[arg-type]
+
+
+def test_a_forbidden_program_is_refused_before_anything_runs() -> None:
+    seen: list[SafeCmd] = []
+    with scoped(ScopeConfig(allowlist=frozenset([ECHO]))), before(seen.append):
+        with pytest.raises(ForbiddenProgramError, match="'true'"):
+            (sh.make(ECHO)("x") | sh.make(TRUE)()).run_sync()
+        with pytest.raises(ForbiddenProgramError):
+            sh.make(TRUE)().run_sync()
+    assert seen == []  # no before hook ran, nothing was spawned
+
+
+def test_before_hooks_run_fifo_and_after_hooks_lifo(
+    stream_backend: StreamBackend,
+) -> None:
+    calls: list[tuple[str, str]] = []
+    results: list[CommandResult] = []
+
+    def record(name: str) -> typ.Callable[..., None]:
+        def hook(cmd: SafeCmd, *rest: object) -> None:
+            calls.append((name, cmd.program))
+            if rest:
+                results.append(typ.cast("CommandResult", rest[0]))
+
+        return hook
+
+    outer = ScopeConfig(before_hooks=(record("b1"),), after_hooks=(record("a1"),))
+    with scoped(outer), before(record("b2")), after(record("a2")):
+        result = sh.make(ECHO)("-n", "hi").run_sync()
+    assert result.ok
+    assert calls == [("b1", "echo"), ("b2", "echo"), ("a2", "echo"), ("a1", "echo")]
+    assert results == [result, result]
+    calls.clear()
+    with before(record("b")), after(record("a")):
+        (sh.make(ECHO)("x") | sh.make(CAT)()).run_sync()
+    assert calls == [("b", "echo"), ("b", "cat"), ("a", "echo"), ("a", "cat")]
+
+
+def test_hook_registrations_are_visible_and_detachable() -> None:
+    def hook(_cmd: SafeCmd) -> None:
+        return None
+
+    with scoped(ScopeConfig()):
+        registration = before(hook)
+        assert hook in current_context().before_hooks
+        registration.detach()
+        assert hook not in current_context().before_hooks
+
+
+def test_each_thread_has_its_own_context() -> None:
+    seen: dict[str, bool] = {}
+    entered = threading.Barrier(2)
+
+    def worker(name: str, program: str) -> None:
+        with scoped(ScopeConfig(allowlist=frozenset([program]))):  # type: ignore[list-item]
+            entered.wait(timeout=10)  # both scopes are open at once
+            seen[name] = current_context().is_allowed(ECHO)
+            entered.wait(timeout=10)
+
+    threads = [
+        threading.Thread(target=worker, args=("echo", ECHO)),
+        threading.Thread(target=worker, args=("ls", LS)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"echo": True, "ls": False}
+
+
+def test_each_task_has_its_own_context() -> None:
+    async def worker(program: str, both_in: asyncio.Event, ready: list[str]) -> bool:
+        with scoped(ScopeConfig(allowlist=frozenset([program]))):  # type: ignore[list-item]
+            ready.append(program)
+            if len(ready) == 2:
+                both_in.set()
+            await both_in.wait()  # both scopes are open at once
+            return current_context().is_allowed(ECHO)
+
+    async def main() -> list[bool]:
+        both_in, ready = asyncio.Event(), []
+        return await asyncio.gather(
+            worker(ECHO, both_in, ready), worker(LS, both_in, ready)
+        )
+
+    assert asyncio.run(main()) == [True, False]
+    assert current_context().allowlist == frozenset()
+
+
+def test_a_detach_in_another_context_is_refused() -> None:
+    handle = allow(LS)
+    try:
+        with pytest.raises(ValueError, match="created in a different Context"):
+            contextvars.Context().run(handle.detach)
+        assert current_context().allowlist == frozenset([LS])  # still attached
+    finally:
+        handle.detach()
+    assert current_context().allowlist == frozenset()

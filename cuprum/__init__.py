@@ -25,7 +25,6 @@ from cuprum._errors import EngineError
 from cuprum._progress import ProgressPrinter, progress_printer
 from cuprum._pump import pump_many, pump_many_async, pump_stream, pump_stream_async
 from cuprum._request import ExecutionContext, StdinInput
-from cuprum._rust_backend import is_available as is_rust_available
 from cuprum._stream import PipelineStream, SyncPipelineStream
 from cuprum.catalogue import (
     CAT,
@@ -86,6 +85,8 @@ from cuprum.context import (
 from cuprum.events import ExecEvent, ExecHook
 from cuprum.pipeline import Pipeline
 from cuprum.program import Program
+from cuprum.pump_events import PumpEvent, PumpHook, RustPumpDeclineReason
+from cuprum.pump_observation import PumpHookRegistration, observe_pump
 from cuprum.results import (
     CommandResult,
     IOOptions,
@@ -96,6 +97,7 @@ from cuprum.results import (
     StageResult,
     TimeoutExpired,
 )
+from cuprum.rust import is_rust_available
 from cuprum.sh import SafeCmd, SafeCmdBuilder
 
 PACKAGE_NAME: typ.Final = "cuprum"
@@ -156,7 +158,11 @@ __all__ = [
     "ProgramNotFoundError",
     "ProgressPrinter",
     "ProjectSettings",
+    "PumpEvent",
+    "PumpHook",
+    "PumpHookRegistration",
     "RunOutputOptions",
+    "RustPumpDeclineReason",
     "SafeCmd",
     "SafeCmdBuilder",
     "ScopeConfig",
@@ -176,6 +182,7 @@ __all__ = [
     "is_rust_available",
     "merge_env_overlays",
     "observe",
+    "observe_pump",
     "progress_printer",
     "pump_many",
     "pump_many_async",

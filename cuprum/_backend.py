@@ -39,6 +39,8 @@ class StreamBackend(enum.StrEnum):
 _lock = threading.Lock()
 _resolved: StreamBackend | None = None
 _resolved_module: PumpBackend | None = None
+_fell_back = False
+"""``auto`` resolved to the Python backend because the engine is missing."""
 
 
 def get_stream_backend() -> StreamBackend:
@@ -64,6 +66,21 @@ def get_stream_backend() -> StreamBackend:
         if _resolved is None:
             _resolved = _resolve(os.environ.get(ENV_VAR, ""))
         return _resolved
+
+
+def engine_declined() -> bool:
+    """Say whether ``auto`` fell back to the Python backend for want of the engine.
+
+    False when the engine is in use or ``python`` was asked for.
+
+    Raises
+    ------
+    ValueError, ImportError
+        As `get_stream_backend`.
+
+    """
+    get_stream_backend()
+    return _fell_back
 
 
 def pump_backend() -> PumpBackend:
@@ -100,10 +117,11 @@ def reset_backend_cache() -> None:
     time; the availability probe's answer is kept (the native module cannot
     be unloaded).
     """
-    global _resolved, _resolved_module  # noqa: PLW0603 - the per-process cache
+    global _resolved, _resolved_module, _fell_back  # noqa: PLW0603 - the cache
     with _lock:
         _resolved = None
         _resolved_module = None
+        _fell_back = False
 
 
 def _resolve(raw: str) -> StreamBackend:
@@ -124,4 +142,8 @@ def _resolve(raw: str) -> StreamBackend:
             f"{ENV_VAR}=auto or python"
         )
         raise ImportError(msg)
-    return StreamBackend.RUST if available else StreamBackend.PYTHON
+    if not available:
+        global _fell_back  # noqa: PLW0603 - the per-process cache, under _lock
+        _fell_back = True
+        return StreamBackend.PYTHON
+    return StreamBackend.RUST

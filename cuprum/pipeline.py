@@ -23,6 +23,7 @@ import dataclasses as dc
 import functools
 import typing as typ
 
+from cuprum._backend import engine_declined
 from cuprum._context_run import admit, after_hooks
 from cuprum._request import (
     DEFAULT_DRAIN_TIMEOUT,
@@ -35,6 +36,7 @@ from cuprum._request import (
 )
 from cuprum._run import run_stages
 from cuprum._stream import PipelineStream, SyncPipelineStream
+from cuprum.pump_observation import report_hops_declined
 from cuprum.results import CommandResult, PipelineError, PipelineResult
 
 if typ.TYPE_CHECKING:
@@ -427,6 +429,7 @@ class Pipeline:
             msg = "stream() takes no stdout=: the stream is the last stage's stdout"
             raise TypeError(msg)
         context = admit(self._stages)
+        _report_hops(self._stages)
         return PipelineStream(
             _specs(self._stages), make_request(scope=context, **options)
         )
@@ -467,7 +470,14 @@ async def _execute(
     """
     context = admit(stages)
     request = make_request(scope=context, **options)
+    _report_hops(stages)
     return context, request, await run_stages(_specs(stages), request)
+
+
+def _report_hops(stages: cabc.Sized) -> None:
+    """Tell pump hooks of hops the Python backend pumps for want of the engine."""
+    if len(stages) > 1 and engine_declined():
+        report_hops_declined(len(stages) - 1)
 
 
 def _run_sync(

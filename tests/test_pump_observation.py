@@ -21,6 +21,7 @@ from cuprum import (
     observe_pump,
     sh,
 )
+from cuprum._backend import reset_backend_cache
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -37,7 +38,7 @@ def engine_missing(monkeypatch: pytest.MonkeyPatch) -> cabc.Iterator[None]:
     yield
     monkeypatch.undo()
     _rust_backend.is_available.cache_clear()
-    cuprum._backend.reset_backend_cache()
+    reset_backend_cache()
 
 
 def test_each_hop_without_the_engine_is_reported(engine_missing: None) -> None:

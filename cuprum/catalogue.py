@@ -205,6 +205,31 @@ class ProgramCatalogue:
             raise UnknownProgramError(msg)
         return ProgramEntry(Program(program), project)
 
+    @classmethod
+    def from_programs(
+        cls, *programs: str, name: str = EXTRA_PROJECT
+    ) -> ProgramCatalogue:
+        """Return a catalogue of one project, ``name``, holding ``programs``.
+
+        ``ProgramCatalogue.from_programs(ECHO, LS)`` allows exactly those
+        two, for example for ``scoped(catalogue=...)``.
+
+        Raises
+        ------
+        DuplicateProgramError
+            If a program is given twice.
+        TypeError
+            If a program is not a non-empty ``str``.
+
+        """
+        seen: set[str] = set()
+        for program in programs:
+            if program in seen:
+                raise DuplicateProgramError(program, name)
+            seen.add(program)
+        added = tuple(Program(program) for program in programs)
+        return cls(projects=[ProjectSettings(name, added)])
+
     def extended(
         self,
         *,

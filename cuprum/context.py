@@ -39,8 +39,10 @@ import os
 import types
 import typing as typ
 
+# At run time: `typing.get_type_hints(scoped)` resolves its annotations.
+from cuprum.catalogue import ProgramCatalogue  # noqa: TC001 - see above
+
 if typ.TYPE_CHECKING:
-    from cuprum.catalogue import ProgramCatalogue
     from cuprum.events import ExecHook
     from cuprum.pipeline import SafeCmd
     from cuprum.program import Program
@@ -203,9 +205,9 @@ class ScopeConfig:
     env_overlay
         Variables laid over the parent's overlay for the scope.
     catalogue
-        The catalogue the scope came from (`scoped(catalogue=...)`), kept
-        for callers that want it; it has no say in what is allowed beyond
-        its allowlist.
+        The catalogue `cuprum.sh.make` resolves programs in, inside the
+        scope, when it is given none (``None`` keeps the parent's); set by
+        `scoped(catalogue=...)` together with its allowlist.
 
     Raises
     ------
@@ -261,6 +263,10 @@ class CuprumContext:
     restricted
         Whether a scope has set the allowlist (so that an empty one allows
         nothing).
+    catalogue
+        The catalogue of the innermost `scoped(catalogue=...)`, which
+        `cuprum.sh.make` uses when given none; ``None`` outside any (then
+        the default catalogue). Not compared: it grants nothing by itself.
 
     """
 
@@ -271,6 +277,7 @@ class CuprumContext:
     timeout: float | None = None
     env_overlay: EnvOverlay | None = None
     restricted: bool = False
+    catalogue: ProgramCatalogue | None = dc.field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         """Check the timeout and freeze the overlay."""
@@ -303,9 +310,10 @@ class CuprumContext:
             return
         if program not in self.allowlist:
             _log.warning(
-                "program %s refused by the context's allowlist (restricted=%s)",
+                "program %s refused by the context's allowlist restricted_state=%s",
                 program,
                 self.restricted,
+                extra={"operation": program, "restricted_state": self.restricted},
             )
             raise ForbiddenProgramError(
                 typ.cast("Program", program), restricted_state=self.restricted
@@ -327,6 +335,7 @@ class CuprumContext:
             timeout=self.timeout if config.timeout is None else config.timeout,
             env_overlay=merge_env_overlays(self.env_overlay, config.env_overlay),
             restricted=self.restricted or config.allowlist is not None,
+            catalogue=self.catalogue if config.catalogue is None else config.catalogue,
         )
 
     def with_allowlist(self, allowlist: frozenset[Program]) -> CuprumContext:
@@ -519,8 +528,11 @@ def scoped(
         ``config`` is not a `ScopeConfig`.
 
     """
-    if (config is None) == (catalogue is None):
-        msg = "scoped() takes a ScopeConfig or catalogue=, exactly one of them"
+    if config is not None and catalogue is not None:
+        msg = "scoped() accepts either config or catalogue, not both"
+        raise TypeError(msg)
+    if config is None and catalogue is None:
+        msg = "scoped() requires config or catalogue (a ScopeConfig)"
         raise TypeError(msg)
     if catalogue is not None:
         config = ScopeConfig(allowlist=catalogue.allowlist, catalogue=catalogue)

@@ -168,7 +168,7 @@ class CommandBuilder:
 
 
 def make(
-    program: Program | str, catalogue: ProgramCatalogue = DEFAULT_CATALOGUE
+    program: Program | str, catalogue: ProgramCatalogue | None = None
 ) -> CommandBuilder:
     """Return a builder of commands running ``program``.
 
@@ -177,14 +177,18 @@ def make(
     program
         A program listed in ``catalogue``.
     catalogue
-        The allowlist to check ``program`` against.
+        The allowlist to check ``program`` against; when ``None``, the
+        catalogue of the innermost ``scoped(catalogue=...)`` in force, else
+        `DEFAULT_CATALOGUE`. The builder keeps the one it used.
 
     Raises
     ------
     UnknownProgramError
-        If ``catalogue`` does not list ``program``.
+        If the catalogue does not list ``program``.
 
     """
+    if catalogue is None:
+        catalogue = current_context().catalogue or DEFAULT_CATALOGUE
     entry = catalogue.lookup(program)
     return CommandBuilder(entry.program, entry.project)
 

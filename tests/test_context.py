@@ -16,9 +16,12 @@ from cuprum import (
     TRUE,
     CommandResult,
     CuprumContext,
+    DuplicateProgramError,
     ForbiddenProgramError,
+    ProgramCatalogue,
     SafeCmd,
     ScopeConfig,
+    UnknownProgramError,
     after,
     allow,
     before,
@@ -77,15 +80,31 @@ def test_a_scope_is_left_even_when_its_block_raises() -> None:
 
 
 def test_scoped_takes_a_config_or_a_catalogue() -> None:
-    with pytest.raises(TypeError, match="exactly one"):
+    with pytest.raises(TypeError, match="requires config or catalogue"):
         scoped()
-    with pytest.raises(TypeError, match="exactly one"):
+    with pytest.raises(TypeError, match="either config or catalogue"):
         scoped(ScopeConfig(), catalogue=sh.DEFAULT_CATALOGUE)  # type: ignore[attr-defined]
     with pytest.raises(TypeError, match="ScopeConfig"):
         scoped({"allowlist": {ECHO}})  # type: ignore[arg-type]
-    catalogue = sh.DEFAULT_CATALOGUE
+    catalogue = ProgramCatalogue.from_programs(ECHO, name="mine")
+    assert current_context().catalogue is None
     with scoped(catalogue=catalogue) as ctx:
         assert ctx.allowlist == catalogue.allowlist
+        assert ctx.catalogue is catalogue
+        assert sh.make(ECHO)("x").project.name == "mine"  # made from it
+        with pytest.raises(UnknownProgramError, match="'ls'"):
+            sh.make(LS)
+        foreign = sh.make(LS, ProgramCatalogue.from_programs(LS))()
+        with pytest.raises(ForbiddenProgramError, match="'ls'"):
+            foreign.run_sync()  # built elsewhere, refused here
+        with scoped(ScopeConfig(allowlist=frozenset([ECHO]))) as inner:
+            assert inner.catalogue is catalogue  # inherited
+        with allow(LS):
+            assert current_context().catalogue is catalogue
+    assert current_context().catalogue is None
+    assert typ.get_type_hints(scoped)["catalogue"] == ProgramCatalogue | None
+    with pytest.raises(DuplicateProgramError):
+        ProgramCatalogue.from_programs(ECHO, ECHO)
 
 
 def test_allow_adds_for_as_long_as_its_handle_lasts() -> None:

@@ -24,10 +24,11 @@ Invariants:
 
 from __future__ import annotations
 
+import dataclasses as dc
 import os
 import typing as typ
 
-from cuprum._request import ExecutionContext, StdinInput
+from cuprum._request import CommandKeywords, ExecutionContext, StdinInput
 from cuprum.catalogue import (
     DEFAULT_CATALOGUE,
     Program,
@@ -54,6 +55,34 @@ ArgValue: typ.TypeAlias = "str | os.PathLike[str] | int | float"
 SafeCmdBuilder: typ.TypeAlias = "cabc.Callable[..., SafeCmd]"
 """A callable returning commands: what `make` returns, and builders in
 `cuprum.builders` are."""
+
+
+_RUN_KEYWORDS: typ.Final = frozenset(CommandKeywords.__annotations__)
+"""Keywords of ``run``: a builder refuses them as flags (a likely mix-up)."""
+_CONTEXT_FIELDS: typ.Final = frozenset(
+    field.name for field in dc.fields(ExecutionContext)
+) - {"timeout"}
+
+
+def _refuse_run_options(flags: cabc.Iterable[str]) -> None:
+    """Raise for the first keyword that is a run option, not a program's flag.
+
+    Raises
+    ------
+    TypeError
+        Naming where the option belongs, as the older cuprum's builders do.
+
+    """
+    for name in flags:
+        if name in _CONTEXT_FIELDS:
+            msg = (
+                f"{name} is an execution option; "
+                f"pass ExecutionContext({name}=...) to run_sync"
+            )
+            raise TypeError(msg)
+        if name in _RUN_KEYWORDS:
+            msg = f"{name} is an execution option; pass {name}=... to run_sync"
+            raise TypeError(msg)
 
 
 def _arg_text(value: object, what: str) -> str:
@@ -148,17 +177,22 @@ class CommandBuilder:
     def __call__(self, *args: ArgValue, **flags: ArgValue) -> SafeCmd:
         """Return the command ``program *args --flag=value ...``.
 
-        See `build_argv` for how arguments become argv items.
+        See `build_argv` for how arguments become argv items. A keyword
+        that is an option of ``run`` (``timeout``, ``cwd``, ``env``,
+        ``stdin``, ...) is refused rather than made a flag: pass it to
+        ``run``, or give the flag as a positional ``"--cwd=..."``.
 
         Raises
         ------
         TypeError
             If an argument is ``None``, ``bytes`` or another type a command
-            cannot take (the message names its position and type).
+            cannot take (the message names its position and type), or a
+            keyword is a run option.
         ValueError
             If an argument contains a NUL character.
 
         """
+        _refuse_run_options(flags)
         argv = _argv(self._program, args, flags)
         return SafeCmd(self._program, argv, self._project)
 

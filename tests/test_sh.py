@@ -53,6 +53,18 @@ def test_arguments_are_stringified_and_keywords_become_flags() -> None:
     assert sh.build_argv("status", porcelain=True) == ("status", "--porcelain=True")
 
 
+def test_a_run_option_is_not_taken_for_a_flag() -> None:
+    echo = sh.make(ECHO)
+    with pytest.raises(TypeError, match=r"^cwd is an execution option; pass Exec"):
+        echo("x", cwd="/", timeout=5)  # the first one is named
+    with pytest.raises(TypeError, match=r"^timeout is .*; pass timeout=\.\.\. to"):
+        echo(timeout=5)
+    with pytest.raises(TypeError, match=r"^check is an execution option"):
+        echo(check=True)
+    assert echo("--cwd=/").argv == ("--cwd=/",)  # positionally, it is a flag
+    assert sh.build_argv(timeout=5) == ("--timeout=5",)  # no run to mix up
+
+
 def test_argument_that_cannot_be_text_is_refused_by_name() -> None:
     echo = sh.make(ECHO)
     with pytest.raises(TypeError, match=r"echo: argument 2 .* not NoneType.*leave"):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import typing as typ
 
-from cuprum import sh
+from cuprum import builders, sh
 from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._errors import EngineError
 from cuprum._progress import ProgressPrinter, progress_printer
@@ -175,6 +175,7 @@ __all__ = [
     "after",
     "allow",
     "before",
+    "builders",
     "current_context",
     "env",
     "get_context",

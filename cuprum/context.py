@@ -511,23 +511,34 @@ class _Scope:
 
 
 def scoped(
-    config: ScopeConfig | None = None, *, catalogue: ProgramCatalogue | None = None
+    config: ScopeConfig | None = None,
+    *,
+    catalogue: ProgramCatalogue | None = None,
+    **fields: typ.Any,  # noqa: ANN401 - ScopeConfig's fields, checked there
 ) -> _Scope:
     """Return a context manager running its block in a narrowed context.
 
     ``with scoped(ScopeConfig(allowlist=frozenset([ECHO]))) as ctx:`` runs
     the block in the current context narrowed by the config (see
     `CuprumContext.narrow`); ``scoped(catalogue=catalogue)`` narrows to the
-    catalogue's programs. The context in force before is restored when the
-    block ends, however it ends.
+    catalogue's programs and resolves `cuprum.sh.make` in it. The older
+    keyword form, ``scoped(allowlist=..., timeout=...)``, is the same as
+    passing ``ScopeConfig(...)`` of those fields. The context in force
+    before is restored when the block ends, however it ends.
 
     Raises
     ------
     TypeError
-        If neither or both of ``config`` and ``catalogue`` are given, or
-        ``config`` is not a `ScopeConfig`.
+        If neither or more than one of ``config``, ``catalogue`` and the
+        keyword form are given, ``config`` is not a `ScopeConfig`, or a
+        keyword is not a `ScopeConfig` field.
 
     """
+    if fields:
+        if config is not None or catalogue is not None:
+            msg = "scoped() accepts either config or catalogue, not both"
+            raise TypeError(msg)
+        config = ScopeConfig(**fields)
     if config is not None and catalogue is not None:
         msg = "scoped() accepts either config or catalogue, not both"
         raise TypeError(msg)

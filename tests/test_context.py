@@ -86,6 +86,12 @@ def test_scoped_takes_a_config_or_a_catalogue() -> None:
         scoped(ScopeConfig(), catalogue=sh.DEFAULT_CATALOGUE)  # type: ignore[attr-defined]
     with pytest.raises(TypeError, match="ScopeConfig"):
         scoped({"allowlist": {ECHO}})  # type: ignore[arg-type]
+    with scoped(allowlist=frozenset([ECHO]), timeout=2) as older:  # the older form
+        assert (older.allowlist, older.timeout) == (frozenset([ECHO]), 2.0)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        scoped(allowed=frozenset([ECHO]))
+    with pytest.raises(TypeError, match="not both"):
+        scoped(ScopeConfig(), timeout=1)
     catalogue = ProgramCatalogue.from_programs(ECHO, name="mine")
     assert current_context().catalogue is None
     with scoped(catalogue=catalogue) as ctx:

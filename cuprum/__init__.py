@@ -62,6 +62,12 @@ from cuprum.catalogue import (
     ProjectSettings,
     UnknownProgramError,
 )
+from cuprum.concurrent import (
+    ConcurrentConfig,
+    ConcurrentResult,
+    run_concurrent,
+    run_concurrent_sync,
+)
 from cuprum.context import (
     AfterHook,
     AllowRegistration,
@@ -137,6 +143,8 @@ __all__ = [
     "AllowRegistration",
     "BeforeHook",
     "CommandResult",
+    "ConcurrentConfig",
+    "ConcurrentResult",
     "CuprumContext",
     "DuplicateProgramError",
     "DuplicateProjectError",
@@ -190,6 +198,8 @@ __all__ = [
     "pump_stream",
     "pump_stream_async",
     "resolve_env",
+    "run_concurrent",
+    "run_concurrent_sync",
     "scoped",
     "sh",
 ]

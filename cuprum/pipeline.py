@@ -69,12 +69,13 @@ _T = typ.TypeVar("_T")
 # ---------------------------------------------------------------------------
 
 
-@dc.dataclass(frozen=True, slots=True)
+@dc.dataclass(frozen=True, slots=True, weakref_slot=True)
 class SafeCmd:
     """One command: a catalogued program and its arguments.
 
     Build it with `cuprum.sh.make`; join commands with ``|`` into a
-    `Pipeline`.
+    `Pipeline`. A command can be weakly referenced (a hook may key a
+    `weakref.WeakKeyDictionary` on it, as the older cuprum's do).
 
     Attributes
     ----------

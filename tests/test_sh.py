@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,10 @@ def test_run_sync_refuses_a_running_loop() -> None:
 
     with pytest.raises(RuntimeError, match="running event loop"):
         asyncio.run(inside())
+
+
+def test_a_command_can_be_weakly_referenced() -> None:
+    cmd = sh.make(ECHO)("x")
+    table = weakref.WeakKeyDictionary({cmd: "started"})
+    assert table[cmd] == "started"
+    assert hash(cmd) == hash(sh.make(ECHO)("x"))

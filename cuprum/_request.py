@@ -117,7 +117,7 @@ class StdinInput:
     def __post_init__(self) -> None:
         """Refuse both at once, and the wrong types."""
         if self.text is not None and self.data is not None:
-            msg = "StdinInput takes text or data, not both"
+            msg = "text and data cannot both be provided (StdinInput takes one)"
             raise ValueError(msg)
         if self.text is not None and not isinstance(self.text, str):
             msg = f"StdinInput.text must be a str, not {type(self.text).__name__}"

@@ -231,7 +231,9 @@ def _collect_results_and_failures(
 
 
 async def run_concurrent(
-    *commands: SafeCmd, config: ConcurrentConfig | None = None
+    *commands: SafeCmd,
+    config: ConcurrentConfig | None = None,
+    **fields: typ.Any,  # noqa: ANN401 - ConcurrentConfig's fields, checked there
 ) -> ConcurrentResult:
     """Run ``commands`` at the same time and return what each returned.
 
@@ -247,6 +249,10 @@ async def run_concurrent(
     config
         How to run them; ``None`` is ``ConcurrentConfig()``: all at once,
         output captured, every command to its end.
+    **fields
+        The older keyword form: ``concurrency=2, fail_fast=True`` is
+        ``config=ConcurrentConfig(concurrency=2, fail_fast=True)`` (not
+        with ``config``).
 
     Returns
     -------
@@ -258,7 +264,8 @@ async def run_concurrent(
     ValueError
         If no command is given.
     TypeError
-        If a command is not a `SafeCmd` or ``config`` not a `ConcurrentConfig`.
+        If a command is not a `SafeCmd`, ``config`` not a `ConcurrentConfig`,
+        or a keyword not one of its fields (or given with ``config``).
     ForbiddenProgramError
         If the current context does not allow one of the programs; raised
         before any command starts.
@@ -273,6 +280,11 @@ async def run_concurrent(
         its processes reaped.
 
     """
+    if fields:
+        if config is not None:
+            msg = "run_concurrent() takes config= or its fields as keywords, not both"
+            raise TypeError(msg)
+        config = ConcurrentConfig(**fields)
     chosen = ConcurrentConfig() if config is None else config
     if not isinstance(chosen, ConcurrentConfig):
         msg = f"config= must be a ConcurrentConfig, not {type(chosen).__name__}"
@@ -401,7 +413,9 @@ def _outcome(commands: cabc.Sequence[SafeCmd], tasks: list[_Task]) -> Concurrent
 
 
 def run_concurrent_sync(
-    *commands: SafeCmd, config: ConcurrentConfig | None = None
+    *commands: SafeCmd,
+    config: ConcurrentConfig | None = None,
+    **fields: typ.Any,  # noqa: ANN401 - ConcurrentConfig's fields, checked there
 ) -> ConcurrentResult:
     """Run ``commands`` at the same time from synchronous code; see `run_concurrent`.
 
@@ -416,5 +430,5 @@ def run_concurrent_sync(
     """
     return _run_sync(
         "run_concurrent_sync",
-        functools.partial(run_concurrent, *commands, config=config),
+        functools.partial(run_concurrent, *commands, config=config, **fields),
     )

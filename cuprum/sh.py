@@ -106,14 +106,11 @@ def _arg_text(value: object, what: str) -> str:
             raise TypeError(msg)
     elif isinstance(value, int | float):
         text = str(value)
+    elif value is None:
+        msg = f"{what}: None is not a valid argv element; leave the argument out"
+        raise TypeError(msg)
     else:
-        hint = (
-            "; leave the argument out instead"
-            if value is None
-            else "; decode bytes first"
-            if isinstance(value, bytes | bytearray)
-            else ""
-        )
+        hint = "; decode bytes first" if isinstance(value, bytes | bytearray) else ""
         msg = (
             f"{what} must be a str, path, int or float, "
             f"not {type(value).__name__} ({value!r}){hint}"

@@ -371,6 +371,8 @@ def test_the_config_reaches_every_command(tmp_path: Path) -> None:
     )
     assert quiet.ok
     assert quiet.results[0].stdout is None
+    older = run_concurrent_sync(python("-c", "print('x')"), capture=False)  # keywords
+    assert older.results[0].stdout is None
 
 
 def test_the_blocking_form_refuses_to_run_inside_an_event_loop() -> None:
@@ -389,6 +391,10 @@ def test_what_run_concurrent_refuses() -> None:
         run_concurrent_sync(typ.cast("SafeCmd", Pipeline((cmd, cmd))))
     with pytest.raises(TypeError, match="ConcurrentConfig"):
         run_concurrent_sync(cmd, config=typ.cast("ConcurrentConfig", {}))
+    with pytest.raises(TypeError, match="not both"):
+        run_concurrent_sync(cmd, config=ConcurrentConfig(), fail_fast=True)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        run_concurrent_sync(cmd, limit=2)
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,7 @@ def test_context_encoding_decodes_output_and_encodes_stdin_text() -> None:
 
 
 def test_stdin_input_takes_text_or_data() -> None:
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match="text and data cannot both be provided"):
         StdinInput(text="a", data=b"a")
     with pytest.raises(TypeError, match="bytes"):
         StdinInput(data="a")  # type: ignore[arg-type]

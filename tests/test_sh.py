@@ -68,7 +68,9 @@ def test_a_run_option_is_not_taken_for_a_flag() -> None:
 
 def test_argument_that_cannot_be_text_is_refused_by_name() -> None:
     echo = sh.make(ECHO)
-    with pytest.raises(TypeError, match=r"echo: argument 2 .* not NoneType.*leave"):
+    with pytest.raises(
+        TypeError, match=r"echo: argument 2: None is not a valid argv element; leave"
+    ):
         echo("a", None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"not bytes.*decode"):
         echo(b"x")  # type: ignore[arg-type]

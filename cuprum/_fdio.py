@@ -6,7 +6,8 @@ through those that cuprum reads or writes itself (the hops are pumped by
 descriptor of a run, for the final clean-up; hop pipes enlarged to
 `HOP_PIPE_SIZE`), `Redirect` (a ``stdin=``, ``stdout=`` or ``stderr=``
 given to a run, checked by `check_redirect` and opened for the stage),
-`Capture` (one output stream kept and/or echoed live, as text or bytes),
+`Capture` (one output stream kept and/or echoed live, as text or bytes,
+and told line by line to a run's observers when it has any),
 `read_into` (a stage's stdout or stderr, read to EOF), `write_from` (the
 first stage's input, written as the pipe drains), `readable` (wait for a
 read end on the loop) and `readers_gone` (has a hop's downstream left).
@@ -249,6 +250,16 @@ def _checked_fd(name: str, fd: int) -> int:
 # ---------------------------------------------------------------------------
 
 
+class LineSink(typ.Protocol):
+    """What tells a stream's lines to observers (`cuprum._observe.LineEvents`)."""
+
+    def feed(self, data: bytes) -> None:
+        """Take a chunk as it arrives."""
+
+    def finish(self) -> None:
+        """Take the end of the stream."""
+
+
 class Capture:
     """Collect one output stream; optionally echo it live.
 
@@ -256,7 +267,8 @@ class Capture:
     ``None`` to ``sys.stdout`` or ``sys.stderr`` as it is then, named by
     ``sink_name``) or, with ``text=False``, as the raw bytes (written to
     that stream's ``buffer``; a stream without one gets the decoded text
-    instead).
+    instead). ``lines``, given only when the run is observed, is fed every
+    chunk too and told the end.
     """
 
     def __init__(
@@ -264,7 +276,9 @@ class Capture:
         options: RunOutputOptions,
         sink_name: str,
         sink: typ.IO[str] | None = None,
+        lines: LineSink | None = None,
     ) -> None:
+        self.lines = lines
         self._keep = options.capture
         self._options = options
         self._chunks: list[bytes] = []
@@ -280,6 +294,8 @@ class Capture:
             self._chunks.append(data)
         if self._sink_name is not None:
             self._echo(data)
+        if self.lines is not None:
+            self.lines.feed(data)
 
     def _echo(self, data: bytes, *, final: bool = False) -> None:
         if self._sink_name is None:
@@ -297,10 +313,13 @@ class Capture:
             sink.flush()
 
     def finish(self) -> None:
-        """Echo what the decoder still holds (the stream ended)."""
+        """Echo, and tell, what the decoders still hold (the stream ended)."""
         if self._sink_name is not None:
             self._echo(b"", final=True)
             self._sink_name = None
+        lines, self.lines = self.lines, None
+        if lines is not None:
+            lines.finish()
 
     def value(self) -> str | bytes | None:
         """Return everything kept (``bytes`` without ``text``), or ``None``."""
@@ -327,22 +346,34 @@ async def read_into(end: Fd, capture: Capture) -> None:
             if not data:
                 return
             capture.feed(data)
+            if capture.lines is not None:
+                # Observed: telling lines may be slower than a producer
+                # writes; one turn of the loop per chunk keeps the run's own
+                # callbacks (exits, timeouts, termination) running.
+                await asyncio.sleep(0)
     finally:
         capture.finish()
         end.close()
 
 
-async def write_from(data: bytes, end: Fd) -> None:
+async def write_from(
+    data: bytes,
+    end: Fd,
+    done: cabc.Callable[[int, OSError | None], object] | None = None,
+) -> None:
     """Write ``data`` to ``end`` as it drains, then close ``end`` (EOF).
 
     A reader that goes away first (``EPIPE``) ends the writing quietly: a
     first stage may stop reading its input (``head -n 1``). ``SIGPIPE`` is
     blocked around each write, so that holds whatever its disposition.
+    ``done``, when given, is told the bytes written and the error that
+    stopped the writing (``None`` when all of ``data`` went).
     """
     loop = asyncio.get_running_loop()
     fd = end.number
     os.set_blocking(fd, False)
     view = memoryview(data)
+    stopped: OSError | None = None
     try:
         while view:
             try:
@@ -350,10 +381,13 @@ async def write_from(data: bytes, end: Fd) -> None:
                     view = view[os.write(fd, view) :]
             except BlockingIOError:
                 await _writable(loop, fd)
-            except (BrokenPipeError, ConnectionResetError):
-                return
+            except (BrokenPipeError, ConnectionResetError) as error:
+                stopped = error
+                break
     finally:
         end.close()
+    if done is not None:
+        done(len(data) - len(view), stopped)
 
 
 async def readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:

@@ -25,7 +25,10 @@ How a run goes (contract sections 7 and 9):
   stage's stderr (unless redirected) are read concurrently from pipes of
   this process, with ``loop.add_reader``;
 * when a stage fails on its own, the others are terminated (``SIGTERM`` to
-  each process group, a grace period, then ``SIGKILL``).
+  each process group, a grace period, then ``SIGKILL``);
+* an observed run (`cuprum._observe.Observer`) tells each stage's spawn,
+  exit and output lines read here; a hook's failure ends the run as a
+  failing stage does, and is raised after the clean-up.
 
 Invariants:
 
@@ -55,25 +58,25 @@ from cuprum._pump import pump_many_async
 from cuprum._request import merge_env
 from cuprum._tasks import finish_despite_cancel, join, settle
 from cuprum.results import (
+    SIGPIPE_CODES,
     PipelineResult,
     ProgramNotFoundError,
     RunOutputOptions,
     StageResult,
     TimeoutExpired,
+    died_of_our_signal,
 )
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
+    from cuprum._observe import Observer
     from cuprum._request import EnvOverlay, RunRequest, StageSpec, StrPath
 
 _SETTLE_BOUND: typ.Final = 2.0
 """Seconds clean-up waits for pumps and readers once every stage is reaped."""
 _REAP_BOUND: typ.Final = 2.0
 """Seconds clean-up waits to see terminated stages exit before abandoning them."""
-_SIGPIPE_CODES: typ.Final = (-signal.SIGPIPE, 128 + signal.SIGPIPE)
-_TERMINATING_SIGNALS: typ.Final = (signal.SIGTERM, signal.SIGKILL)
-"""The signals cuprum ends stages with (fail-fast, timeout, cancellation)."""
 _DROP: typ.Final = RunOutputOptions(capture=False)
 """Output read only so that its writer never stalls."""
 _log = logging.getLogger("cuprum.pipeline")
@@ -81,16 +84,19 @@ _log = logging.getLogger("cuprum.pipeline")
 
 
 async def run_stages(
-    stages: cabc.Sequence[StageSpec], request: RunRequest
+    stages: cabc.Sequence[StageSpec],
+    request: RunRequest,
+    observer: Observer | None = None,
 ) -> PipelineResult:
     """Run ``stages`` as one pipeline; see `cuprum.pipeline.Pipeline.run`.
 
     A failed stage is in the result; ``check=True`` is the caller's to apply.
+    ``observer`` is told the run's events (`cuprum._observe`).
     """
     if not stages:
         msg = "a pipeline needs at least one stage"
         raise ValueError(msg)
-    run = Run(prepare(stages, request), request)
+    run = Run(prepare(stages, request, observer), request, observer=observer)
     normal_end = False
     deadline = asyncio.timeout(request.timeout)
     try:
@@ -101,24 +107,23 @@ async def run_stages(
     except TimeoutError:
         if not deadline.expired():
             raise
+        if observer is not None:
+            observer.timeout(request.timeout)
     finally:
         await finish_despite_cancel(run.shutdown(abnormal=not normal_end))
+    if observer is not None:
+        observer.raise_error()
     if not normal_end:
         raise TimeoutExpired(typ.cast("float", request.timeout), run.result())
     run.raise_hop_error()
     return run.result()
 
 
-def _died_of_our_signal(code: int) -> bool:
-    """Say whether exit status ``code`` is a death by a signal cuprum sends.
-
-    Negative for a direct child killed by ``SIGTERM`` or ``SIGKILL``;
-    128 + n when a shell stage reports a child of its own killed so.
-    """
-    return any(code in {-signum, 128 + signum} for signum in _TERMINATING_SIGNALS)
-
-
-def prepare(stages: cabc.Sequence[StageSpec], request: RunRequest) -> list[_Stage]:
+def prepare(
+    stages: cabc.Sequence[StageSpec],
+    request: RunRequest,
+    observer: Observer | None = None,
+) -> list[_Stage]:
     """Check every stage can start; nothing is opened or spawned yet.
 
     Raises
@@ -136,11 +141,12 @@ def prepare(stages: cabc.Sequence[StageSpec], request: RunRequest) -> list[_Stag
         if cwd is not None:
             check_directory(cwd, "working directory")
         executable = resolve(spec.program, env)
-        capture = (
-            Capture(request.output, "stderr", request.stderr_sink)
-            if request.stderr is None
-            else None
-        )
+        capture = None
+        if request.stderr is None:
+            lines = (
+                observer.lines(index, "stderr", request.output) if observer else None
+            )
+            capture = Capture(request.output, "stderr", request.stderr_sink, lines)
         prepared.append(_Stage(index, spec.argv, executable, capture, env, cwd))
     return prepared
 
@@ -201,7 +207,12 @@ class Run:
     """The state of one pipeline run, from spawn to clean-up."""
 
     def __init__(
-        self, stages: list[_Stage], request: RunRequest, *, stream: bool = False
+        self,
+        stages: list[_Stage],
+        request: RunRequest,
+        *,
+        stream: bool = False,
+        observer: Observer | None = None,
     ) -> None:
         options = request.output
         self._options = options
@@ -209,9 +220,13 @@ class Run:
         self._grace = request.terminate_grace
         self._request = request
         self._stages = stages
+        self._observer = observer
+        last_lines = observer.attach(self.terminate, request) if observer else None
+        self.stream_lines = last_lines if stream else None
+        """What tells the streamed stdout's lines, when the run is observed."""
         self._stdout: Capture | None = None
         if request.stdout is None and not stream:
-            self._stdout = Capture(options, "stdout", request.stdout_sink)
+            self._stdout = Capture(options, "stdout", request.stdout_sink, last_lines)
         self._stream = stream
         self.stream_end: Fd | None = None
         """The read end of the last stage's stdout, when a caller streams it."""
@@ -244,7 +259,10 @@ class Run:
             self._read(ends.out[0], self._stdout)
         if ends.feed is not None:
             data = typ.cast("bytes", self._request.input)
-            self._readers.append(asyncio.create_task(write_from(data, ends.feed[1])))
+            told = self._observer.stdin_written if self._observer else None
+            self._readers.append(
+                asyncio.create_task(write_from(data, ends.feed[1], told))
+            )
         if self._hops:
             self._pump = asyncio.create_task(
                 pump_many_async(
@@ -319,6 +337,8 @@ class Run:
     ) -> None:
         """Spawn ``stage`` on ``streams``; close ``made`` (its ends) either way."""
         stdin, stdout, stderr = streams
+        if self._observer is not None:
+            self._observer.plan(stage.index)  # a hook failing raises: no spawn
         try:
             stage.process = spawn(
                 stage.argv,
@@ -339,6 +359,8 @@ class Run:
             for end in made:
                 end.close()
         stage.watcher = asyncio.create_task(self._watch(stage))
+        if self._observer is not None:
+            self._observer.start(stage.index, stage.process.pid)
 
     # -- while running -------------------------------------------------------
 
@@ -376,7 +398,9 @@ class Run:
     async def _watch(self, stage: _Stage) -> None:
         process = typ.cast("Child", stage.process)
         stage.returncode = code = await process.wait()
-        if stage.signalled and not _died_of_our_signal(code):
+        if self._observer is not None:
+            self._observer.exit(stage.index, code)
+        if stage.signalled and not died_of_our_signal(code):
             # It exited with a status of its own (before our signal reached
             # it, or catching it): it was not terminated, and a non-zero
             # status is its own failure.
@@ -390,7 +414,7 @@ class Run:
         self.terminate()
 
     def _upstream_of_gone_downstream(self, stage: _Stage, code: int) -> bool:
-        if code not in _SIGPIPE_CODES:
+        if code not in SIGPIPE_CODES:
             return False
         if stage.index == len(self._hops):
             return self.reader_left
@@ -480,6 +504,8 @@ class Run:
                 tasks.append(self._pump)
             await settle(tasks, _SETTLE_BOUND)
             self._close_progress()  # a run without hops, or whose spawn failed
+            if self._observer is not None:
+                await self._observer.finish()
         finally:
             self._fds.close_all()
 

@@ -21,7 +21,10 @@ How a stream goes (contract 9.9):
   cancellation does;
 * the deadline passing raises `TimeoutExpired` from the iteration in
   progress (or the next one), after the clean-up, or at the block's exit
-  when no iteration comes; ``check=True`` raises at the block's exit.
+  when no iteration comes; ``check=True`` raises at the block's exit;
+* an observed stream (`cuprum._observe.Observer`) tells the lines of what
+  the caller reads as it reads them, and a hook's failure is raised at the
+  block's exit (or from the iteration a timeout ends), after the clean-up.
 
 Invariants: cuprum holds at most one chunk of the output, plus for
 ``lines()`` the lines of one chunk and one unfinished line of at most
@@ -47,6 +50,7 @@ if typ.TYPE_CHECKING:
     import collections.abc as cabc
     import types
 
+    from cuprum._observe import Observer
     from cuprum._request import RunRequest, StageSpec
     from cuprum.results import PipelineResult
 
@@ -66,9 +70,15 @@ class PipelineStream:
     can be entered once.
     """
 
-    def __init__(self, stages: cabc.Sequence[StageSpec], request: RunRequest) -> None:
+    def __init__(
+        self,
+        stages: cabc.Sequence[StageSpec],
+        request: RunRequest,
+        observer: Observer | None = None,
+    ) -> None:
         self._stages = stages
         self._request = request
+        self._observer = observer
         self._entered = False
         self._run: Run | None = None
         """The run while it goes; dropped at its end (it holds the loop)."""
@@ -101,11 +111,13 @@ class PipelineStream:
             raise RuntimeError(msg)
         self._entered = True
         try:
-            stages = prepare(self._stages, self._request)
+            stages = prepare(self._stages, self._request, self._observer)
         except BaseException:
             self._done = True  # nothing was started: nothing to end
             raise
-        run = self._run = Run(stages, self._request, stream=True)
+        run = self._run = Run(
+            stages, self._request, stream=True, observer=self._observer
+        )
         timeout = self._request.timeout
         if timeout is not None:
             loop = asyncio.get_running_loop()
@@ -137,7 +149,8 @@ class PipelineStream:
         run = typ.cast("Run", self._run)
         self._done = True
         self._stop_timer()
-        self._expired = self._expired or self._past_deadline()
+        if self._past_deadline():
+            self._mark_expired()
         normal = False
         try:
             if self._eof and not self._expired:
@@ -149,7 +162,7 @@ class PipelineStream:
         except TimeoutError:
             if not self._past_deadline():
                 raise
-            self._expired = True
+            self._mark_expired()
         finally:
             try:
                 await finish_despite_cancel(run.shutdown(abnormal=not normal))
@@ -158,6 +171,8 @@ class PipelineStream:
         result = self._result = run.result()
         if exc_type is not None:
             return
+        if self._observer is not None:
+            self._observer.raise_error()
         if self._expired:
             raise TimeoutExpired(typ.cast("float", self._request.timeout), result)
         run.raise_hop_error()
@@ -210,11 +225,16 @@ class PipelineStream:
                     async with asyncio.timeout_at(self._deadline):
                         await readable(loop, fd)
                 except TimeoutError:
-                    self._expired = True
+                    self._mark_expired()
                 continue
+            lines = run.stream_lines
             if not data:
+                if lines is not None:
+                    lines.finish()
                 self._eof = True
                 return b""
+            if lines is not None:
+                lines.feed(data)
             # One turn of the loop per chunk: a fast producer never starves
             # the run's own callbacks (hop ends, exits, progress).
             await asyncio.sleep(0)
@@ -229,9 +249,15 @@ class PipelineStream:
 
     def _expire(self) -> None:
         """Mark the deadline passed and terminate the stages (raised when read)."""
-        self._expired = True
+        self._mark_expired()
         if self._run is not None:
             self._run.terminate()
+
+    def _mark_expired(self) -> None:
+        """Note the deadline passed; tell the observers once, before the exits."""
+        if not self._expired and self._observer is not None:
+            self._observer.timeout(self._request.timeout)
+        self._expired = True
 
     def _past_deadline(self) -> bool:
         deadline = self._deadline
@@ -251,6 +277,8 @@ class PipelineStream:
         finally:
             self._run = None
         self._result = run.result()
+        if self._observer is not None:
+            self._observer.raise_error()
         raise TimeoutExpired(typ.cast("float", self._request.timeout), self._result)
 
 

@@ -65,7 +65,8 @@ class ExecEvent:
         The working directory, when one was set.
     env
         The environment overlay of this execution (not the whole
-        environment), when there was one.
+        environment), when there was one; a value ``None`` removes the
+        variable.
     pid
         The process id; ``None`` for ``plan`` (nothing spawned yet).
     timestamp
@@ -82,7 +83,8 @@ class ExecEvent:
     note
         A human-readable remark (why stdin failed, for example).
     byte_count
-        Bytes written, for ``stdin``.
+        Bytes written, for ``stdin`` (and, for ``stdin_error``, before the
+        error).
     operation
         The operation that failed, for ``stdin_error`` (``"write"``).
     error_type
@@ -101,7 +103,7 @@ class ExecEvent:
     program: Program
     argv: tuple[str, ...]
     cwd: Path | None
-    env: cabc.Mapping[str, str] | None
+    env: cabc.Mapping[str, str | None] | None
     pid: int | None
     timestamp: float
     line: str | None

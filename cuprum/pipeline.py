@@ -25,6 +25,7 @@ import typing as typ
 
 from cuprum._backend import engine_declined
 from cuprum._context_run import admit, after_hooks
+from cuprum._observe import observer_for
 from cuprum._request import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_TERMINATE_GRACE,
@@ -431,9 +432,9 @@ class Pipeline:
             raise TypeError(msg)
         context = admit(self._stages)
         _report_hops(self._stages)
-        return PipelineStream(
-            _specs(self._stages), make_request(scope=context, **options)
-        )
+        request = make_request(scope=context, **options)
+        observer = observer_for(context.observe_hooks, self._stages, request)
+        return PipelineStream(_specs(self._stages), request, observer)
 
     def stream_sync(
         self, **options: typ.Unpack[PipelineStreamKeywords]
@@ -472,7 +473,8 @@ async def _execute(
     context = admit(stages)
     request = make_request(scope=context, **options)
     _report_hops(stages)
-    return context, request, await run_stages(_specs(stages), request)
+    observer = observer_for(context.observe_hooks, stages, request)
+    return context, request, await run_stages(_specs(stages), request, observer)
 
 
 def _report_hops(stages: cabc.Sized) -> None:

@@ -89,6 +89,7 @@ from cuprum.context import (
     scoped,
 )
 from cuprum.events import ExecEvent, ExecHook
+from cuprum.logging_hooks import LoggingHookRegistration, logging_hook
 from cuprum.pipeline import Pipeline
 from cuprum.program import Program
 from cuprum.pump_events import PumpEvent, PumpHook, RustPumpDeclineReason
@@ -156,6 +157,7 @@ __all__ = [
     "ForbiddenProgramError",
     "HookRegistration",
     "IOOptions",
+    "LoggingHookRegistration",
     "Pipeline",
     "PipelineError",
     "PipelineResult",
@@ -189,6 +191,7 @@ __all__ = [
     "get_context",
     "get_stream_backend",
     "is_rust_available",
+    "logging_hook",
     "merge_env_overlays",
     "observe",
     "observe_pump",

@@ -23,11 +23,22 @@ if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
     from cuprum.context import CuprumContext
-    from cuprum.pipeline import SafeCmd
     from cuprum.results import CommandResult
 
 
-def admit(commands: cabc.Sequence[SafeCmd]) -> CuprumContext:
+class Command(typ.Protocol):
+    """What the context is told of a command (`cuprum.SafeCmd` is one).
+
+    A protocol, so that this module needs nothing of `cuprum.pipeline`,
+    which calls it.
+    """
+
+    @property
+    def program(self) -> str:
+        """The program the command runs."""
+
+
+def admit(commands: cabc.Sequence[Command]) -> CuprumContext:
     """Check ``commands`` against the current context, run its before hooks.
 
     Returns the context, for the after hooks and the run's defaults.
@@ -48,7 +59,7 @@ def admit(commands: cabc.Sequence[SafeCmd]) -> CuprumContext:
 
 
 def after_hooks(
-    context: CuprumContext, ended: cabc.Iterable[tuple[SafeCmd, CommandResult]]
+    context: CuprumContext, ended: cabc.Iterable[tuple[Command, CommandResult]]
 ) -> None:
     """Give each command and its result to ``context``'s after hooks."""
     for command, result in ended:

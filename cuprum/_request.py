@@ -39,7 +39,6 @@ from cuprum.results import RunOutputOptions
 if typ.TYPE_CHECKING:
     from cuprum._fdio import Redirect, Redirection
     from cuprum._options import ProgressCallback
-    from cuprum.context import CuprumContext
 
 DEFAULT_DRAIN_TIMEOUT: typ.Final = 0.0
 """Seconds a hop keeps draining its upstream after the downstream left."""
@@ -52,6 +51,18 @@ EnvOverlay: typ.TypeAlias = tuple[tuple[str, str | None], ...]
 StrPath: typ.TypeAlias = "str | os.PathLike[str]"
 
 _DEFAULT_OUTPUT: typ.Final = RunOutputOptions()
+
+
+class ScopeDefaults(typ.Protocol):
+    """What a run takes from the scope it starts in (a `cuprum.CuprumContext`)."""
+
+    @property
+    def timeout(self) -> float | None:
+        """The scope's default timeout."""
+
+    @property
+    def env_overlay(self) -> cabc.Mapping[str, str] | None:
+        """The scope's ``env()`` overlays, merged."""
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -221,13 +232,13 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
     stdout: Redirection = None,
     stderr: Redirection = None,
     context: ExecutionContext | None = None,
-    scope: CuprumContext | None = None,
+    scope: ScopeDefaults | None = None,
 ) -> RunRequest:
     """Check a run's keywords and return them as a `RunRequest`.
 
     See `cuprum.pipeline.Pipeline.run` for what each keyword means;
-    ``scope`` is the `cuprum.context.CuprumContext` the run starts in (its
-    timeout and overlay are defaults too).
+    ``scope`` is the context the run starts in (a `cuprum.CuprumContext`;
+    its timeout and overlay are defaults too).
 
     Raises
     ------
@@ -303,7 +314,7 @@ def _overlay(overlay: object, what: str) -> EnvOverlay:
     return () if overlay is None else check_env(overlay, what)
 
 
-def _scope_timeout(scope: CuprumContext | None) -> float | None:
+def _scope_timeout(scope: ScopeDefaults | None) -> float | None:
     return None if scope is None else scope.timeout
 
 

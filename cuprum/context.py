@@ -44,7 +44,6 @@ from cuprum.catalogue import ProgramCatalogue  # noqa: TC001 - see above
 
 if typ.TYPE_CHECKING:
     from cuprum.events import ExecHook
-    from cuprum.pipeline import SafeCmd
     from cuprum.program import Program
     from cuprum.results import CommandResult
 
@@ -70,9 +69,13 @@ __all__ = [
     "scoped",
 ]
 
-BeforeHook: typ.TypeAlias = "cabc.Callable[[SafeCmd], None]"
-"""Called with each command (each stage of a pipeline) before it is spawned."""
-AfterHook: typ.TypeAlias = "cabc.Callable[[SafeCmd, CommandResult], None]"
+# The command a hook is given is a `cuprum.SafeCmd`; it is typed ``Any`` here
+# because `cuprum.pipeline` (which runs the hooks) depends on this module, and
+# a hook annotated ``(cmd: SafeCmd)`` must still be accepted.
+BeforeHook: typ.TypeAlias = "cabc.Callable[[typ.Any], None]"
+"""Called with each command (a `cuprum.SafeCmd`; each stage of a pipeline)
+before it is spawned."""
+AfterHook: typ.TypeAlias = "cabc.Callable[[typ.Any, CommandResult], None]"
 """Called with each command and how it ended, once its run is over."""
 EnvOverlay: typ.TypeAlias = "cabc.Mapping[str, str]"
 """Variables laid over the live ``os.environ`` at spawn time."""

@@ -37,7 +37,7 @@ import functools
 import typing as typ
 
 from cuprum.context import current_context
-from cuprum.pipeline import SafeCmd, _run_sync
+from cuprum.pipeline import SafeCmd, run_in_fresh_loop
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -428,7 +428,8 @@ def run_concurrent_sync(
         there).
 
     """
-    return _run_sync(
+    return run_in_fresh_loop(
         "run_concurrent_sync",
         functools.partial(run_concurrent, *commands, config=config, **fields),
+        instead="await run_concurrent()",
     )

@@ -200,7 +200,9 @@ class SafeCmd:
             When called from a running event loop (``await run()`` there).
 
         """
-        return _run_sync("SafeCmd.run_sync", functools.partial(self.run, **options))
+        return run_in_fresh_loop(
+            "SafeCmd.run_sync", functools.partial(self.run, **options)
+        )
 
     def stream(self, **options: typ.Unpack[CommandStreamKeywords]) -> PipelineStream:
         """Run the command while the caller reads its stdout; see `Pipeline.stream`."""
@@ -400,7 +402,9 @@ class Pipeline:
             When called from a running event loop (``await run()`` there).
 
         """
-        return _run_sync("Pipeline.run_sync", functools.partial(self.run, **options))
+        return run_in_fresh_loop(
+            "Pipeline.run_sync", functools.partial(self.run, **options)
+        )
 
     def stream(self, **options: typ.Unpack[PipelineStreamKeywords]) -> PipelineStream:
         """Run the pipeline while the caller reads the last stage's stdout.
@@ -483,17 +487,21 @@ def _report_hops(stages: cabc.Sized) -> None:
         report_hops_declined(len(stages) - 1)
 
 
-def _run_sync(
-    caller: str, run: cabc.Callable[[], cabc.Coroutine[object, object, _T]]
+def run_in_fresh_loop(
+    caller: str,
+    run: cabc.Callable[[], cabc.Coroutine[object, object, _T]],
+    instead: str = "await run()",
 ) -> _T:
     """Run ``run()`` in a fresh event loop, unless one runs on this thread.
 
-    The check comes before the coroutine is made, so none is left unawaited.
+    The ``*_sync`` calls (and `cuprum.concurrent`'s) share it. The check
+    comes before the coroutine is made, so none is left unawaited.
 
     Raises
     ------
     RuntimeError
-        When an event loop runs on this thread (``caller`` names the call).
+        When an event loop runs on this thread (``caller`` names the call,
+        ``instead`` what to await there).
 
     """
     try:
@@ -501,6 +509,6 @@ def _run_sync(
     except RuntimeError:
         pass  # no loop runs here: the usual case
     else:
-        msg = f"{caller}() cannot be called from a running event loop; await run()"
+        msg = f"{caller}() cannot be called from a running event loop; {instead}"
         raise RuntimeError(msg)
     return asyncio.run(run())

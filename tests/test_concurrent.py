@@ -377,7 +377,7 @@ def test_the_config_reaches_every_command(tmp_path: Path) -> None:
 
 def test_the_blocking_form_refuses_to_run_inside_an_event_loop() -> None:
     async def main() -> None:
-        with pytest.raises(RuntimeError, match="running event loop"):
+        with pytest.raises(RuntimeError, match="event loop; await run_concurrent"):
             run_concurrent_sync(python("-c", "pass"))
 
     asyncio.run(main())

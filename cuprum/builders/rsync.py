@@ -58,7 +58,7 @@ class RsyncOptions:
     allow_relative: bool = False
 
 
-_FLAGS: typ.Final = (
+_FLAG_ORDER: typ.Final = (
     ("archive", "--archive"),
     ("delete", "--delete"),
     ("dry_run", "--dry-run"),
@@ -78,7 +78,7 @@ def _rsync_argv(
         safe_path(source, allow_relative=options.allow_relative),
         safe_path(destination, allow_relative=options.allow_relative),
     )
-    flags = tuple(flag for name, flag in _FLAGS if getattr(options, name))
+    flags = tuple(flag for name, flag in _FLAG_ORDER if getattr(options, name))
     return (*flags, *paths)
 
 

@@ -25,7 +25,7 @@ Invariants:
   environment when a process is spawned (`resolve_env`); later layers win;
 * a handle's ``detach()`` restores the context as it was when the handle was
   made (so detach in the thread or task that made it); a second ``detach()``
-  does nothing.
+  does nothing (`cuprum._handles.VarHandle`).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ import math
 import os
 import types
 import typing as typ
+
+from cuprum._handles import VarHandle
 
 # At run time: `typing.get_type_hints(scoped)` resolves its annotations.
 from cuprum.catalogue import ProgramCatalogue  # noqa: TC001 - see above
@@ -411,36 +413,13 @@ get_context = current_context
 """The older cuprum's other name for `current_context`."""
 
 
-class _Registration:
+class _Registration(VarHandle[CuprumContext]):
     """A change to the current context, undone by ``detach()`` or on block exit."""
 
-    __slots__ = ("_token",)
+    __slots__ = ()
 
     def __init__(self, changed: CuprumContext) -> None:
-        self._token: contextvars.Token[CuprumContext] | None = _current.set(changed)
-
-    def detach(self) -> None:
-        """Restore the context as it was when this handle was made (once).
-
-        Raises
-        ------
-        ValueError
-            When called in another thread or task than the one that made
-            the handle (`contextvars.ContextVar.reset`'s error); the handle
-            stays attached.
-
-        """
-        if self._token is not None:
-            _current.reset(self._token)
-            self._token = None
-
-    def __enter__(self) -> typ.Self:
-        """Return the handle; the change is already in force."""
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Detach."""
-        self.detach()
+        super().__init__(_current, changed)
 
 
 class AllowRegistration(_Registration):

@@ -8,7 +8,7 @@ Invariants:
 
 * hooks live in a `contextvars.ContextVar`, like `cuprum.context`'s: each
   thread and task sees its own registrations; ``detach()`` restores what
-  was there when the handle was made, once;
+  was there when the handle was made, once (`cuprum._handles.VarHandle`);
 * a hook that raises an ``Exception`` is logged (``cuprum.pump_observation``,
   ``WARNING``, with its traceback) and the run goes on: a broken metrics
   backend never fails a pipeline. ``BaseException``s (``KeyboardInterrupt``,
@@ -24,6 +24,7 @@ import inspect
 import logging
 import typing as typ
 
+from cuprum._handles import VarHandle
 from cuprum.pump_events import PumpEvent, RustPumpDeclineReason
 
 if typ.TYPE_CHECKING:
@@ -39,33 +40,17 @@ _hooks: contextvars.ContextVar[tuple[PumpHook, ...]] = contextvars.ContextVar(
 )
 
 
-class PumpHookRegistration:
+class PumpHookRegistration(VarHandle[tuple["PumpHook", ...]]):
     """A registered pump hook; ``detach()`` or leave its block to remove it."""
 
-    __slots__ = ("_token", "hook")
+    __slots__ = ("hook",)
 
     def __init__(self, hook: PumpHook) -> None:
         if not callable(hook):
             msg = f"a pump hook must be callable, not {hook!r}"
             raise TypeError(msg)
         self.hook = hook
-        self._token: contextvars.Token[tuple[PumpHook, ...]] | None = _hooks.set(
-            (*_hooks.get(), hook)
-        )
-
-    def detach(self) -> None:
-        """Restore the hooks as they were when this handle was made (once)."""
-        if self._token is not None:
-            _hooks.reset(self._token)
-            self._token = None
-
-    def __enter__(self) -> typ.Self:
-        """Return the handle; the hook is already registered."""
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Detach."""
-        self.detach()
+        super().__init__(_hooks, (*_hooks.get(), hook))
 
 
 def observe_pump(hook: PumpHook) -> PumpHookRegistration:

@@ -75,10 +75,13 @@ class PipelineStream:
         stages: cabc.Sequence[StageSpec],
         request: RunRequest,
         observer: Observer | None = None,
+        after: cabc.Callable[[PipelineResult], None] | None = None,
     ) -> None:
         self._stages = stages
         self._request = request
         self._observer = observer
+        self._after = after
+        """Given the result when the block ends without raising (after hooks)."""
         self._entered = False
         self._run: Run | None = None
         """The run while it goes; dropped at its end (it holds the loop)."""
@@ -169,13 +172,18 @@ class PipelineStream:
             finally:
                 self._run = None
         result = self._result = run.result()
-        if exc_type is not None:
-            return
+        if exc_type is None:
+            self._conclude(run, result)
+
+    def _conclude(self, run: Run, result: PipelineResult) -> None:
+        """Raise what the ended run calls for; give a good end to the after hooks."""
         if self._observer is not None:
             self._observer.raise_error()
         if self._expired:
             raise TimeoutExpired(typ.cast("float", self._request.timeout), result)
         run.raise_hop_error()
+        if self._after is not None:
+            self._after(result)
         if self._request.check and not result.ok:
             raise PipelineError(result)
 

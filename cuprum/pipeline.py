@@ -423,7 +423,9 @@ class Pipeline:
         leaving, so ``result.ok`` stays true unless a stage failed on its
         own. ``timeout`` raises `TimeoutExpired` from the iteration in
         progress, or at the block's exit; ``check=True`` raises at the
-        block's exit.
+        block's exit. The current context's allowlist and before hooks
+        apply here, when ``stream()`` is called; its after hooks when the
+        block ends.
 
         Raises
         ------
@@ -438,7 +440,12 @@ class Pipeline:
         _report_hops(self._stages)
         request = make_request(scope=context, **options)
         observer = observer_for(context.observe_hooks, self._stages, request)
-        return PipelineStream(_specs(self._stages), request, observer)
+        stages = self._stages
+
+        def after(result: PipelineResult) -> None:
+            after_hooks(context, zip(stages, result.stages, strict=True))
+
+        return PipelineStream(_specs(stages), request, observer, after)
 
     def stream_sync(
         self, **options: typ.Unpack[PipelineStreamKeywords]

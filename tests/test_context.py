@@ -233,3 +233,20 @@ def test_a_detach_in_another_context_is_refused() -> None:
     finally:
         handle.detach()
     assert current_context().allowlist == frozenset()
+
+
+def test_a_streamed_run_meets_the_hooks_too() -> None:
+    calls: list[str] = []
+    with (
+        before(lambda cmd: calls.append(f"before {cmd.program}")),
+        after(lambda _cmd, result: calls.append(f"after {result.exit_code}")),
+    ):
+        with (sh.make(ECHO)("x") | sh.make(CAT)()).stream_sync() as out:
+            assert calls == ["before echo", "before cat"]
+            assert list(out) == [b"x\n"]
+        assert calls[2:] == ["after 0", "after 0"]
+        with (
+            scoped(ScopeConfig(allowlist=frozenset([ECHO]))),
+            pytest.raises(ForbiddenProgramError),
+        ):
+            sh.make(CAT)().stream_sync()

@@ -217,22 +217,55 @@ class Observer:
         """
         if self.error is not None:
             return
-        event = ExecEvent(
-            phase,
-            execution.program,
-            execution.argv,
-            execution.cwd,
-            execution.env,
-            fields.pop("pid", execution.pid),
-            time.time(),
-            fields.pop("line", None),
-            fields.pop("exit_code", None),
-            fields.pop("duration_s", None),
-            execution.tags,
-            exec_id=execution.exec_id,
-            project=execution.project,
-            **fields,
+        self._deliver(
+            ExecEvent(
+                phase,
+                execution.program,
+                execution.argv,
+                execution.cwd,
+                execution.env,
+                fields.pop("pid", execution.pid),
+                time.time(),
+                fields.pop("line", None),
+                fields.pop("exit_code", None),
+                fields.pop("duration_s", None),
+                execution.tags,
+                exec_id=execution.exec_id,
+                project=execution.project,
+                **fields,
+            )
         )
+
+    def emit_line(self, execution: Execution, phase: ExecPhase, line: str) -> None:
+        """Tell one output line: `emit` without its keyword handling.
+
+        The path taken once per line, so it builds the event positionally.
+        """
+        if self.error is not None:
+            return
+        self._deliver(
+            ExecEvent(
+                phase,
+                execution.program,
+                execution.argv,
+                execution.cwd,
+                execution.env,
+                execution.pid,
+                time.time(),
+                line,
+                None,
+                None,
+                execution.tags,
+                None,
+                None,
+                None,
+                None,
+                execution.exec_id,
+                execution.project,
+            )
+        )
+
+    def _deliver(self, event: ExecEvent) -> None:
         for hook in self._hooks:
             try:
                 outcome = hook(event)
@@ -413,7 +446,7 @@ class LineEvents:
             self._partial = self._partial[LINE_LIMIT:]
 
     def _tell(self, line: str) -> None:
-        self._observer.emit(self._execution, self._phase, line=line)
+        self._observer.emit_line(self._execution, self._phase, line)
 
 
 def observer_for(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import codecs
 import collections.abc as cabc
 import dataclasses as dc
+import math
 import os
 import typing as typ
 
@@ -247,7 +248,7 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
         ``None``, a ``cwd`` that is not a ``str`` path, or a redirection
         of the wrong type (see `cuprum._fdio.check_redirect`).
     ValueError
-        For a negative or NaN ``timeout`` or ``drain_timeout``, a bad
+        For a NaN ``timeout``, a negative or NaN ``drain_timeout``, a bad
         variable name or value (see `check_env`), ``stdin`` with
         ``input``, or a bad redirection.
     OSError
@@ -278,8 +279,8 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
         )
     if cwd is None:
         cwd = given.cwd
-    if timeout is not None and not timeout >= 0:
-        msg = f"timeout must be None or a number >= 0, got {timeout}"
+    if timeout is not None and math.isnan(timeout):
+        msg = f"timeout must be None or a number, got {timeout}"
         raise ValueError(msg)
     if stdin is not None and input is not None:
         msg = (

@@ -318,7 +318,9 @@ class Pipeline:
             the clean-up) instead of returning.
         timeout
             Seconds the whole run may take; ``None`` (the default) for no
-            limit.
+            limit. Zero or less has already passed: the stages are spawned,
+            then ended at once (``TimeoutExpired``), as the older cuprum
+            does.
         drain_timeout
             Seconds a hop keeps reading its upstream after the downstream
             stage left, before closing it so the upstream ends by

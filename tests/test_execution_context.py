@@ -219,3 +219,15 @@ def test_io_options_is_a_deprecated_run_output_options() -> None:
         warnings.simplefilter("error")
         RunOutputOptions()  # the new name does not warn
     assert sh.make(ECHO)("x").run_sync(output=options).stdout is None
+
+
+@pytest.mark.parametrize("timeout", [0, -1.5])
+def test_a_timeout_of_zero_or_less_has_already_passed(
+    stream_backend: StreamBackend, timeout: float
+) -> None:
+    with pytest.raises(TimeoutExpired) as caught:
+        (sh.make(SLEEP)("10") | sh.make(CAT)()).run_sync(timeout=timeout)
+    assert caught.value.timeout == timeout
+    assert all(stage.terminated for stage in caught.value.result.stages)
+    with pytest.raises(ValueError, match="timeout"):
+        sh.make(CAT)().run_sync(timeout=float("nan"))

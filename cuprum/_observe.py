@@ -44,6 +44,7 @@ from cuprum.events import ExecEvent, new_exec_id
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
+    from cuprum._request import RunRequest
     from cuprum.events import ExecHook, ExecId, ExecPhase
     from cuprum.program import Program
     from cuprum.results import RunOutputOptions
@@ -82,35 +83,6 @@ class Command(typ.Protocol):
     @property
     def cwd(self) -> str | os.PathLike[str] | None:
         """The command's own working directory."""
-        ...
-
-
-class Request(typ.Protocol):
-    """What the events tell of a run's keywords (`cuprum._request.RunRequest`)."""
-
-    @property
-    def output(self) -> RunOutputOptions:
-        """What the run does with output."""
-        ...
-
-    @property
-    def env(self) -> Overlay:
-        """The run's overlay."""
-        ...
-
-    @property
-    def cwd(self) -> str | os.PathLike[str] | None:
-        """The run's working directory."""
-        ...
-
-    @property
-    def stdout(self) -> object:
-        """Where the last stage writes (``None``: read by cuprum)."""
-        ...
-
-    @property
-    def tags(self) -> cabc.Mapping[str, object]:
-        """``ExecutionContext.tags``."""
         ...
 
 
@@ -191,7 +163,7 @@ class Observer:
         """The first exception a hook raised; the run raises it at its end."""
 
     def attach(
-        self, on_failure: cabc.Callable[[], object], request: Request
+        self, on_failure: cabc.Callable[[], object], request: RunRequest
     ) -> LineEvents | None:
         """Start observing a run; return what tells its last stdout's lines.
 
@@ -452,7 +424,7 @@ class LineEvents:
 def observer_for(
     hooks: tuple[ExecHook, ...],
     commands: cabc.Sequence[Command],
-    request: Request,
+    request: RunRequest,
 ) -> Observer | None:
     """Return the `Observer` of a run of ``commands``, or ``None`` without hooks.
 

@@ -62,7 +62,7 @@ class ScopeDefaults(typ.Protocol):
         """The scope's default timeout."""
 
     @property
-    def env_overlay(self) -> cabc.Mapping[str, str] | None:
+    def env_overlay(self) -> cabc.Mapping[str, str | None] | None:
         """The scope's ``env()`` overlays, merged."""
 
 
@@ -77,7 +77,7 @@ class ExecutionContext:
     ----------
     env
         Variables laid over the live ``os.environ`` (over a scope's
-        ``env()`` overlays, under ``env=``).
+        ``env()`` overlays, under ``env=``); ``None`` removes one.
     cwd
         The working directory of every stage (``cwd=``).
     cancel_grace
@@ -96,7 +96,7 @@ class ExecutionContext:
 
     """
 
-    env: cabc.Mapping[str, str] | None = None
+    env: cabc.Mapping[str, str | None] | None = None
     cwd: StrPath | None = None
     cancel_grace: float = 0.5
     timeout: float | None = None

@@ -30,7 +30,6 @@ Invariants:
 
 from __future__ import annotations
 
-import collections.abc as cabc
 import contextvars
 import dataclasses as dc
 import logging
@@ -40,11 +39,14 @@ import types
 import typing as typ
 
 from cuprum._handles import VarHandle
+from cuprum._request import check_env
 
 # At run time: `typing.get_type_hints(scoped)` resolves its annotations.
 from cuprum.catalogue import ProgramCatalogue  # noqa: TC001 - see above
 
 if typ.TYPE_CHECKING:
+    import collections.abc as cabc
+
     from cuprum.events import ExecHook
     from cuprum.program import Program
     from cuprum.results import CommandResult
@@ -79,8 +81,9 @@ BeforeHook: typ.TypeAlias = "cabc.Callable[[typ.Any], None]"
 before it is spawned."""
 AfterHook: typ.TypeAlias = "cabc.Callable[[typ.Any, CommandResult], None]"
 """Called with each command and how it ended, once its run is over."""
-EnvOverlay: typ.TypeAlias = "cabc.Mapping[str, str]"
-"""Variables laid over the live ``os.environ`` at spawn time."""
+EnvOverlay: typ.TypeAlias = "cabc.Mapping[str, str | None]"
+"""Variables laid over the live ``os.environ`` at spawn time (``None``
+removes one)."""
 
 _log = logging.getLogger("cuprum.context")
 
@@ -149,23 +152,11 @@ def _frozen_overlay(overlay: object, owner: str) -> EnvOverlay | None:
     """
     if overlay is None:
         return None
-    if not isinstance(overlay, cabc.Mapping):
-        msg = f"{owner} env overlay must be a mapping of str to str, not {overlay!r}"
-        raise TypeError(msg)
-    copied: dict[str, str] = {}
-    for name, value in overlay.items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            msg = f"{owner} env overlay: {name!r}={value!r} is not str to str"
-            raise TypeError(msg)
-        if not name or "=" in name or "\0" in name or "\0" in value:
-            msg = f"{owner} env overlay: {name!r} is not a valid variable (or value)"
-            raise ValueError(msg)
-        copied[name] = value
-    return types.MappingProxyType(copied)
+    return types.MappingProxyType(dict(check_env(overlay, f"{owner} env overlay")))
 
 
 def merge_env_overlays(
-    parent: cabc.Mapping[str, str] | None, child: cabc.Mapping[str, str] | None
+    parent: EnvOverlay | None, child: EnvOverlay | None
 ) -> EnvOverlay | None:
     """Lay ``child`` over ``parent`` (its values win); ``None`` adds nothing.
 
@@ -179,17 +170,22 @@ def merge_env_overlays(
     return types.MappingProxyType(merged)
 
 
-def resolve_env(*layers: cabc.Mapping[str, str] | None) -> dict[str, str] | None:
+def resolve_env(*layers: EnvOverlay | None) -> dict[str, str] | None:
     """Return ``os.environ`` as it is now with ``layers`` laid over it, in order.
 
-    ``None`` and empty layers add nothing; when every layer is such, the
-    result is ``None`` (the child inherits this process's environment).
+    A value ``None`` removes the variable. ``None`` and empty layers add
+    nothing; when every layer is such, the result is ``None`` (the child
+    inherits this process's environment).
     """
     if not any(layers):
         return None
     merged = dict(os.environ)
     for layer in layers:
-        merged.update(layer or {})
+        for name, value in (layer or {}).items():
+            if value is None:
+                merged.pop(name, None)
+            else:
+                merged[name] = value
     return merged
 
 
@@ -383,7 +379,7 @@ class CuprumContext:
         """Return this context without ``hook`` among its observe hooks."""
         return dc.replace(self, observe_hooks=_without(self.observe_hooks, hook))
 
-    def with_env_overlay(self, overlay: cabc.Mapping[str, str] | None) -> CuprumContext:
+    def with_env_overlay(self, overlay: EnvOverlay | None) -> CuprumContext:
         """Return this context with ``overlay`` laid over its own overlay."""
         checked = _frozen_overlay(overlay, "env")
         return dc.replace(
@@ -466,7 +462,7 @@ class EnvRegistration(_Registration):
 
     __slots__ = ("overlay",)
 
-    def __init__(self, overlay: cabc.Mapping[str, str]) -> None:
+    def __init__(self, overlay: EnvOverlay) -> None:
         self.overlay = _frozen_overlay(overlay, "env")
         super().__init__(current_context().with_env_overlay(self.overlay))
 
@@ -555,15 +551,16 @@ def observe(hook: ExecHook) -> HookRegistration:
     return HookRegistration(hook, "observe")
 
 
-def env(*overlays: cabc.Mapping[str, str], **variables: str) -> EnvRegistration:
+def env(*overlays: EnvOverlay, **variables: str | None) -> EnvRegistration:
     """Lay variables over the live ``os.environ`` of processes spawned meanwhile.
 
-    Combined as `dict` does: the mappings in order, then the keywords.
+    Combined as `dict` does: the mappings in order, then the keywords; a
+    value ``None`` removes the variable (as ``env=`` of a run does).
     Resolved when each process is spawned, so later changes to
     ``os.environ`` are seen; an ``ExecutionContext.env`` (and a run's
     ``env=``) win over it.
     """
-    merged: dict[str, str] = {}
+    merged: dict[str, str | None] = {}
     for overlay in overlays:
         merged.update(overlay)
     merged.update(variables)

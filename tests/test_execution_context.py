@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import typing as typ
@@ -62,7 +63,9 @@ def test_env_layers_stack_over_the_live_environment(
     stream_backend: StreamBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     names = ("CUPRUM_A", "CUPRUM_B", "CUPRUM_C", "CUPRUM_D", "CUPRUM_LIVE")
-    with env(CUPRUM_A="scope", CUPRUM_B="scope", CUPRUM_C="scope"):
+    monkeypatch.setenv("CUPRUM_GONE", "from os.environ")
+    names = (*names, "CUPRUM_GONE")
+    with env(CUPRUM_A="scope", CUPRUM_B="scope", CUPRUM_C="scope", CUPRUM_GONE=None):
         with env({"CUPRUM_B": "inner scope"}):
             # Set after the scopes were entered: still seen (read at spawn).
             monkeypatch.setenv("CUPRUM_LIVE", "live")
@@ -72,6 +75,7 @@ def test_env_layers_stack_over_the_live_environment(
             "CUPRUM_A": "scope",
             "CUPRUM_B": "scope",
             "CUPRUM_C": "scope",
+            "CUPRUM_GONE": None,
         }
     assert seen == {
         "CUPRUM_A": "scope",
@@ -79,6 +83,7 @@ def test_env_layers_stack_over_the_live_environment(
         "CUPRUM_C": "context",
         "CUPRUM_D": "keyword",
         "CUPRUM_LIVE": "live",
+        "CUPRUM_GONE": None,  # removed by the scope
     }
     assert current_context().env_overlay is None
 
@@ -93,10 +98,11 @@ def test_overlay_helpers_merge_without_reading_the_environment(
         merged["A"] = "x"  # type: ignore[index]
     assert merge_env_overlays(None, None) is None
     assert resolve_env(None, {}) is None  # nothing to lay: inherit
-    resolved = resolve_env({"A": "1"}, None, {"A": "2"})
+    resolved = resolve_env({"A": "1"}, None, {"A": "2", "CUPRUM_HOME": None})
     assert resolved is not None
     assert resolved["A"] == "2"
-    assert resolved["CUPRUM_HOME"] == "live"
+    assert "CUPRUM_HOME" not in resolved  # None removes
+    assert resolve_env({"B": "1"}) == {**os.environ, "B": "1"}
 
 
 def test_context_cwd_and_a_keyword_cwd(tmp_path: Path) -> None:

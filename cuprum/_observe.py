@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import dataclasses as dc
 import inspect
 import os
 import time
@@ -185,56 +186,44 @@ class Observer:
     ) -> None:
         """Build the ``phase`` event of ``execution`` and give it to every hook.
 
-        Nothing is delivered once a hook has failed.
+        ``fields`` are `ExecEvent` fields other than the execution's own
+        (``pid`` defaults to its pid). Nothing is delivered once a hook has
+        failed.
         """
         if self.error is not None:
             return
-        self._deliver(
-            ExecEvent(
-                phase,
-                execution.program,
-                execution.argv,
-                execution.cwd,
-                execution.env,
-                fields.pop("pid", execution.pid),
-                time.time(),
-                fields.pop("line", None),
-                fields.pop("exit_code", None),
-                fields.pop("duration_s", None),
-                execution.tags,
-                exec_id=execution.exec_id,
-                project=execution.project,
-                **fields,
-            )
-        )
+        pid = fields.pop("pid", execution.pid)
+        event = self._event(execution, phase, pid, None)
+        self._deliver(dc.replace(event, **fields) if fields else event)
 
     def emit_line(self, execution: Execution, phase: ExecPhase, line: str) -> None:
-        """Tell one output line: `emit` without its keyword handling.
+        """Tell one output line (the path taken once per line: no keywords)."""
+        if self.error is None:
+            self._deliver(self._event(execution, phase, execution.pid, line))
 
-        The path taken once per line, so it builds the event positionally.
-        """
-        if self.error is not None:
-            return
-        self._deliver(
-            ExecEvent(
-                phase,
-                execution.program,
-                execution.argv,
-                execution.cwd,
-                execution.env,
-                execution.pid,
-                time.time(),
-                line,
-                None,
-                None,
-                execution.tags,
-                None,
-                None,
-                None,
-                None,
-                execution.exec_id,
-                execution.project,
-            )
+    @staticmethod
+    def _event(
+        execution: Execution, phase: ExecPhase, pid: int | None, line: str | None
+    ) -> ExecEvent:
+        """Return ``execution``'s ``phase`` event, built positionally, now."""
+        return ExecEvent(
+            phase,
+            execution.program,
+            execution.argv,
+            execution.cwd,
+            execution.env,
+            pid,
+            time.time(),
+            line,
+            None,
+            None,
+            execution.tags,
+            None,
+            None,
+            None,
+            None,
+            execution.exec_id,
+            execution.project,
         )
 
     def _deliver(self, event: ExecEvent) -> None:

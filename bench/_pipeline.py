@@ -6,7 +6,9 @@ more ``cat`` stages for the 5-stage case); cuprum runs the same programs
 through its pipeline API, each hop pumped by the selected backend (the
 engine with backend ``rust``, or the Python backend). Wall time from
 starting the pipeline to its result with every stage reaped; the count
-printed by ``wc -c`` is checked. Rounds interleave bash and cuprum.
+printed by ``wc -c`` is checked. Rounds interleave bash and cuprum. The
+3-stage engine run is timed once more under an observe hook that counts
+the output's lines (what observing costs when the output is a line).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ BACKENDS: typ.Final = (
     ("rust", "cuprum pipeline, backend rust"),
     ("python", "cuprum pipeline, backend python"),
 )
+OBSERVED: typ.Final = "rust+observe"
+"""The 3-stage engine run again under an observe hook (issue 13: <= 5% cost)."""
 
 # ===========================================================================
 # HOOK: the cuprum side of the pipeline scenarios (d) and (e).
@@ -80,6 +84,25 @@ def run_cuprum_pipeline(pipeline_mod: types.ModuleType, path: str, stages: int) 
     """Run ``cat path | cat ... | wc -c`` (``stages`` in all); return the count."""
     argvs = [("CAT", [path]), *[("CAT", [])] * (stages - 2), ("WC", ["-c"])]
     return int(run_stages(pipeline_mod, argvs).split()[0])
+
+
+def run_observed_pipeline(
+    pipeline_mod: types.ModuleType, path: str, stages: int
+) -> int:
+    """`run_cuprum_pipeline` with an observe hook that only counts output lines."""
+    observe = find(pipeline_mod, "observe")
+    lines = 0
+
+    def count(event: typ.Any) -> None:  # noqa: ANN401 - an ExecEvent
+        nonlocal lines
+        if event.phase == "stdout":
+            lines += 1
+
+    with observe(count):
+        counted = run_cuprum_pipeline(pipeline_mod, path, stages)
+    if lines != 1:
+        raise sup.TransferError(f"observed pipeline: {lines} stdout events, not 1")
+    return counted
 
 
 # ===========================================================================
@@ -157,6 +180,14 @@ def _variants(
                 functools.partial(sup.use_backend, backend),
                 functools.partial(run_cuprum_pipeline, module, path, stages),
             )
+    if module is not None:
+        found[3, OBSERVED] = Variant(
+            sup.Samples(
+                "3 stages, backend rust, observed (a hook counting lines)", nbytes
+            ),
+            functools.partial(sup.use_backend, "rust"),
+            functools.partial(run_observed_pipeline, module, path, 3),
+        )
     return found
 
 
@@ -232,6 +263,18 @@ def scenario(report: sup.Report, rounds: int, nbytes: int) -> None:
         for backend, label in BACKENDS
         if (stages, backend) in variants
     ]
+    if (3, OBSERVED) in variants:
+        ratio_rows.append(
+            [
+                "3 stages, observed / unobserved (backend rust)",
+                *sup.fmt_ratio(
+                    sup.time_ratio(
+                        variants[3, OBSERVED].samples, variants[3, "rust"].samples
+                    )
+                ),
+                "<= 1.05x (issue 13)",
+            ]
+        )
     if ratio_rows:
         sec.add(
             sup.render_table(

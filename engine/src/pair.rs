@@ -134,6 +134,12 @@ pub enum Step {
 const MAX_OPS_PER_DRIVE: u32 = 64;
 /// Ring-fulls of bytes read per [`Pair::drive`] call.
 const RINGS_PER_DRIVE: usize = 4;
+/// The least a splice asks for, whatever the ring's size: a splice moves
+/// page references, not through the ring, so asking for more costs nothing
+/// and one call empties a source pipe larger than the ring (pipelines'
+/// hop pipes are 1 MiB), where one of ring size would be followed by
+/// another (and often by one that only says `EAGAIN`).
+const MIN_SPLICE_LEN: usize = 1 << 20;
 
 /// One reader -> writer transfer.
 #[derive(Debug)]
@@ -389,7 +395,7 @@ impl Pair {
             self.splice = SpliceMode::Off;
             return None;
         };
-        let len = self.ring.capacity();
+        let len = self.ring.capacity().max(MIN_SPLICE_LEN);
         loop {
             let Some(result) = reader.splice_into(sink, len) else {
                 self.splice = SpliceMode::Off;

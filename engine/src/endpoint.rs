@@ -80,8 +80,9 @@ pub(crate) fn check_access(fd: RawFd, direction: Direction) -> io::Result<libc::
 /// cost is that the flag is restored when the later of their pairs ends.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct FileKey {
-    dev: u64,
-    ino: u64,
+    /// The file's `(device, inode)`; `None` for a pipe the inline path told
+    /// by [`sys::is_pipe`] alone, until it is owned. Always known once owned.
+    identity: Option<(u64, u64)>,
     /// The access mode; `None` until asked for (a borrowed endpoint of the
     /// inline path may never need it). Always known once owned.
     access: Option<i32>,
@@ -173,13 +174,34 @@ fn is_standard_stream(dev: u64, ino: u64) -> bool {
     (0..=2).any(|fd| sys::fstat(fd).is_ok_and(|st| st.st_dev == dev && st.st_ino == ino))
 }
 
+/// What a descriptor is, learnt as cheaply as the inline path allows: a
+/// pipe told by one `F_GETPIPE_SZ`, anything else by its `fstat`.
+#[derive(Debug)]
+pub(crate) enum Kind {
+    /// A pipe or FIFO, not identified yet.
+    Pipe,
+    /// Its `fstat`.
+    Stat(libc::stat),
+}
+
+impl Kind {
+    /// Probe caller descriptor `fd`: `EBADF` when it is not open (from the
+    /// `fstat` that anything but a pipe takes).
+    pub(crate) fn of(fd: RawFd) -> io::Result<Self> {
+        if sys::is_pipe(fd) {
+            return Ok(Self::Pipe);
+        }
+        sys::fstat(fd).map(Self::Stat)
+    }
+}
+
 impl Endpoint<'static> {
     /// Duplicate caller descriptor `fd` (already checked by
     /// [`check_access`], which gave `access`): an owned endpoint.
     pub(crate) fn open(fd: RawFd, access: libc::c_int) -> io::Result<Self> {
         let dup = sys::dup_cloexec(fd)?;
         let st = sys::fstat(dup.as_raw_fd())?;
-        Ok(Self::new(fd, Some(access), &st, Fd::Owned(dup)))
+        Ok(Self::new(fd, Some(access), &Kind::Stat(st), Fd::Owned(dup)))
     }
 }
 
@@ -189,10 +211,10 @@ impl<'a> Endpoint<'a> {
     /// closing it from another thread meanwhile races as with any read or
     /// write it makes). [`Endpoint::own`] makes it owned before it may
     /// outlive the call.
-    /// `st` is the descriptor's `fstat`, taken by the caller (which is how
-    /// it knew the number was open).
-    pub(crate) fn borrowed(fd: BorrowedFd<'a>, st: &libc::stat) -> Self {
-        Self::new(fd.as_raw_fd(), None, st, Fd::Borrowed(fd))
+    /// `kind` is what the caller learnt of it (which is how it knew the
+    /// number was open).
+    pub(crate) fn borrowed(fd: BorrowedFd<'a>, kind: &Kind) -> Self {
+        Self::new(fd.as_raw_fd(), None, kind, Fd::Borrowed(fd))
     }
 
     /// Check that the descriptor is open for `direction` (once; see
@@ -216,6 +238,9 @@ impl<'a> Endpoint<'a> {
             Fd::Borrowed(fd) => sys::dup_cloexec(fd.as_raw_fd())?,
             Fd::Owned(fd) => fd,
         };
+        if key.identity.is_none() {
+            key.identity = Some(sys::file_identity(fd.as_raw_fd())?);
+        }
         Ok(Endpoint {
             fd: Fd::Owned(fd),
             caller_fd: self.caller_fd,
@@ -228,20 +253,22 @@ impl<'a> Endpoint<'a> {
         })
     }
 
-    fn new(caller_fd: RawFd, access: Option<libc::c_int>, st: &libc::stat, fd: Fd<'a>) -> Self {
-        let regular = st.st_mode & libc::S_IFMT == libc::S_IFREG;
-        let pipe = st.st_mode & libc::S_IFMT == libc::S_IFIFO;
+    fn new(caller_fd: RawFd, access: Option<libc::c_int>, kind: &Kind, fd: Fd<'a>) -> Self {
+        let (regular, pipe, identity) = match kind {
+            Kind::Pipe => (false, true, None),
+            Kind::Stat(st) => (
+                st.st_mode & libc::S_IFMT == libc::S_IFREG,
+                st.st_mode & libc::S_IFMT == libc::S_IFIFO,
+                Some((st.st_dev, st.st_ino)),
+            ),
+        };
         // Classifying costs a few syscalls (isatty, fstat of fds 0 to 2); the
         // inline path never needs it, so it is decided on first use.
         let protected = Cell::new(if regular { Some(false) } else { None });
         Self {
             fd,
             caller_fd,
-            key: FileKey {
-                dev: st.st_dev,
-                ino: st.st_ino,
-                access,
-            },
+            key: FileKey { identity, access },
             regular,
             pipe,
             protected,
@@ -283,9 +310,13 @@ impl<'a> Endpoint<'a> {
         if let Some(protected) = self.protected.get() {
             return protected;
         }
+        let identity = self
+            .key
+            .identity
+            .map_or_else(|| sys::file_identity(self.raw()), Ok);
         let protected = self.caller_fd <= 2
             || sys::is_tty(self.raw())
-            || is_standard_stream(self.key.dev, self.key.ino);
+            || identity.is_ok_and(|(dev, ino)| is_standard_stream(dev, ino));
         self.protected.set(Some(protected));
         protected
     }

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use crate::blocking;
 use crate::completion::Completion;
-use crate::endpoint::{self, splice_enabled, Direction, Endpoint};
+use crate::endpoint::{self, splice_enabled, Direction, Endpoint, Kind};
 use crate::errors::EngineError;
 use crate::inline;
 use crate::job::Job;
@@ -232,11 +232,11 @@ impl Handle {
         if self.generation != generation() {
             return Started::Running(self.submit(vec![spec], completion));
         }
-        // One fstat per end: the number is open, and what kind of file it
+        // One probe per end: the number is open, and what kind of file it
         // is (the inline path needs no more to start).
-        let stats = sys::fstat(spec.reader).and_then(|r| Ok((r, sys::fstat(spec.writer)?)));
-        let (reader_st, writer_st) = match stats {
-            Ok(stats) => stats,
+        let kinds = Kind::of(spec.reader).and_then(|r| Ok((r, Kind::of(spec.writer)?)));
+        let (reader_kind, writer_kind) = match kinds {
+            Ok(kinds) => kinds,
             Err(err) => return Started::Finished(Err(err.into())),
         };
         if spec.buffer_size == 0 || spec.buffer_size > MAX_BUFFER_SIZE {
@@ -246,8 +246,8 @@ impl Handle {
             let mut job = Job {
                 index: 0,
                 pair: Pair::new(spec.buffer_size, spec.drain_timeout),
-                reader: Endpoint::borrowed(reader, &reader_st),
-                writer: Endpoint::borrowed(writer, &writer_st),
+                reader: Endpoint::borrowed(reader, &reader_kind),
+                writer: Endpoint::borrowed(writer, &writer_kind),
             };
             // A splice between two pipes (the first thing such a pair does)
             // fails with EBADF at once on an end open the wrong way, as

@@ -39,6 +39,16 @@ pub(crate) fn get_flags(fd: RawFd) -> io::Result<libc::c_int> {
     cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })
 }
 
+/// Whether `fd` is an open pipe or FIFO, by `fcntl(F_GETPIPE_SZ)`, which
+/// costs about half an `fstat` (that copies a whole `stat` out). `false`
+/// says nothing more: the kernel answers `EBADF` alike for a closed
+/// descriptor, an `O_PATH` one and one that is not a pipe.
+pub(crate) fn is_pipe(fd: RawFd) -> bool {
+    // SAFETY: F_GETPIPE_SZ takes no argument and only inspects the
+    // descriptor.
+    unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) >= 0 }
+}
+
 /// `fcntl(F_SETFL)`.
 pub(crate) fn set_flags(fd: RawFd, flags: libc::c_int) -> io::Result<()> {
     // SAFETY: F_SETFL takes an integer argument; a bad descriptor is an

@@ -519,3 +519,44 @@ fn a_packet_pipe_is_read_to_its_last_packet() {
     assert!(waiter.wait_all_timeout(GUARD));
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn pipes_handed_over_from_the_inline_path_keep_their_flags_apart() {
+    // The inline path tells a pipe by `F_GETPIPE_SZ` alone, without its
+    // device and inode; the hand-over must learn them, or two different
+    // pipes would share one `O_NONBLOCK` record and the first pair to end
+    // would leave its descriptors non-blocking until the other ended.
+    let handle = Handle::global().expect("engine");
+    let (a_r, mut a_w) = pipe();
+    let (_a_out_r, a_out_w) = pipe();
+    let (b_r, mut b_w) = pipe();
+    let (_b_out_r, b_out_w) = pipe();
+    let a_done = cuprum_engine::CompletionQueue::new(1);
+    let b_done = cuprum_engine::CompletionQueue::new(1);
+    let Started::Running(_a) = handle.start_one(spec(&a_r, &a_out_w), a_done.clone()) else {
+        panic!("an empty, open source must wait in the reactor");
+    };
+    let Started::Running(_b) = handle.start_one(spec(&b_r, &b_out_w), b_done.clone()) else {
+        panic!("an empty, open source must wait in the reactor");
+    };
+    a_w.write_all(b"a").expect("write");
+    drop(a_w);
+    assert_eq!(wait_one(&a_done), 1);
+    assert!(
+        !nonblocking(&a_r) && !nonblocking(&a_out_w),
+        "restored when its own pair ended, the other still running"
+    );
+    b_w.write_all(b"bb").expect("write");
+    drop(b_w);
+    assert_eq!(wait_one(&b_done), 2);
+    assert!(!nonblocking(&b_r) && !nonblocking(&b_out_w));
+}
+
+/// The byte count of the one pair reporting to `done`, once it ends.
+fn wait_one(done: &cuprum_engine::CompletionQueue) -> u64 {
+    loop {
+        if let Some((_, result)) = done.wait_timeout(GUARD).pop() {
+            return result.expect("ok");
+        }
+    }
+}

@@ -39,6 +39,9 @@ use std::time::{Duration, Instant};
 
 use crate::errors::EngineError;
 use crate::ring::Ring;
+use window::SpliceWindow;
+
+mod window;
 
 /// The reading end of a pair.
 pub trait Source {
@@ -151,6 +154,8 @@ pub struct Pair {
     written: u64,
     discarded: u64,
     splice: SpliceMode,
+    /// Whether the splices have been large enough to keep splicing.
+    window: SpliceWindow,
     /// `written`, published after every [`Pair::drive`] for progress
     /// reports read by other threads.
     progress: Arc<AtomicU64>,
@@ -230,6 +235,7 @@ impl Pair {
             written: 0,
             discarded: 0,
             splice: SpliceMode::Untried,
+            window: SpliceWindow::default(),
             progress: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -407,6 +413,11 @@ impl Pair {
                     self.splice = SpliceMode::On;
                     self.written += n as u64;
                     budget.spend(n);
+                    if self.window.small_after(n, self.ring.capacity()) {
+                        // Small pieces: the ring gathers them (pair/window.rs).
+                        self.splice = SpliceMode::Off;
+                        return None;
+                    }
                     // Short: the source emptied or the sink filled, and an
                     // edge comes on whichever it was; the next splice would
                     // only say WouldBlock.

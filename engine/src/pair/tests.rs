@@ -417,6 +417,22 @@ fn a_splice_asks_for_a_pipe_full_whatever_the_ring() {
 }
 
 #[test]
+fn small_splices_give_way_to_the_ring_and_large_ones_do_not() {
+    // 256 splices of 1,000 bytes (under 3/8 of a 4,096-byte ring): the rest
+    // goes through the ring. Of 2,000 bytes: everything is spliced.
+    for (piece, spliced) in [(1000, 256_000), (2000, 400_000)] {
+        let input = data(400_000);
+        let mut pair = Pair::new(4096, None);
+        let mut r = SplicingReader::new(&input, vec![Act::Up(piece); 256]);
+        let mut w = SplicingWriter(FakeWriter::new(vec![]));
+        run(&mut pair, &mut r, &mut w);
+        assert_eq!(r.spliced.len(), spliced, "pieces of {piece}");
+        assert_eq!([r.spliced, w.0.out].concat(), input);
+        assert_eq!(pair.into_result().unwrap(), 400_000);
+    }
+}
+
+#[test]
 fn einval_on_the_first_splice_falls_back_to_the_ring() {
     let input = data(30_000);
     let mut pair = Pair::new(4096, None);

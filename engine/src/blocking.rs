@@ -5,7 +5,7 @@
 //! # Invariants
 //!
 //! - Neither end's flags are touched. Each read or write first probes
-//!   readiness with `poll(2)` (`endpoint::Probed`) so the pair can still stop
+//!   readiness with `poll(2)` (`probed::Probed`) so the pair can still stop
 //!   between chunks; writes to anything but a regular file are capped at
 //!   `PIPE_BUF` bytes.
 //! - Between chunks the thread waits with `poll(2)` for at most
@@ -26,10 +26,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::completion::Completion;
-use crate::endpoint::{self, Probed};
 use crate::errors::EngineError;
 use crate::job::Job;
 use crate::pair::{PairResult, Step};
+use crate::probed::{self, Probed};
 use crate::sys;
 
 /// Longest wait between checks of the cancel flag.
@@ -77,7 +77,7 @@ fn run(job: Job<'static>, cancelled: &AtomicBool) -> PairResult {
                 let wait = pair.deadline().map_or(POLL_SLICE, |d| {
                     d.saturating_duration_since(now).min(POLL_SLICE)
                 });
-                endpoint::wait_ready(
+                probed::wait_ready(
                     &reader,
                     pair.wants_read(),
                     &writer,

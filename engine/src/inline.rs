@@ -25,9 +25,10 @@
 
 use std::time::Instant;
 
-use crate::endpoint::{Endpoint, Probed};
+use crate::endpoint::Endpoint;
 use crate::job::Job;
 use crate::pair::Step;
+use crate::probed::Probed;
 use crate::sys::SigpipeBlocked;
 
 /// Whether this job may run inline. Protected descriptors (fds 0 to 2,

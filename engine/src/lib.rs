@@ -31,8 +31,9 @@
 //!
 //! `ring` (the byte ring) -> `pair` (one transfer's state machine) ->
 //! `sys` (the only `unsafe`: thin system-call wrappers) -> `endpoint` (a
-//! descriptor as the engine sees it, the flag table, the readiness probe)
-//! -> `job` -> `reactor` (the thread), `blocking` (the blocking path) and
+//! descriptor as the engine sees it, the flag table) -> `probed` (an
+//! endpoint in blocking mode, probed with `poll(2)` before each call) ->
+//! `job` -> `reactor` (the thread), `blocking` (the blocking path) and
 //! `inline` (the caller's thread) -> `completion` (how ends are reported)
 //! and `handle` (the public side). `doorbell` is asyncio's completion sink;
 //! `errors` holds [`EngineError`]. Only `python.rs` (behind the `python`
@@ -49,6 +50,7 @@ mod handle;
 mod inline;
 mod job;
 mod pair;
+mod probed;
 mod reactor;
 mod ring;
 mod sys;

@@ -1,0 +1,121 @@
+//! An endpoint used in blocking mode, by the inline path and the blocking
+//! path ([`Probed`]), and the `poll(2)` waits of the blocking path. Safe
+//! code: the system calls are in `sys`.
+//!
+//! # Invariants
+//!
+//! - A probed endpoint's flags are never touched: a read or write of
+//!   anything but a regular file happens only after `poll(2)` said the end
+//!   is ready, and a write then offers at most `PIPE_BUF` bytes, which a
+//!   pipe reported writable accepts whole.
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use crate::endpoint::Endpoint;
+use crate::pair::{Sink, Source};
+use crate::sys;
+
+/// Whether `fd` is ready for `events` (`POLLIN` or `POLLOUT`) right now;
+/// a hang-up or error counts as ready (the next read or write reports it).
+fn ready_now(fd: RawFd, events: libc::c_short) -> io::Result<bool> {
+    let mut fds = [libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }];
+    Ok(sys::poll(&mut fds, Duration::ZERO)? > 0 && fds[0].revents != 0)
+}
+
+/// Wait until the reader is readable (when `read`) or the writer writable
+/// (when `write`), or `timeout` passes. Spurious returns are allowed.
+pub(crate) fn wait_ready(
+    reader: &Endpoint<'_>,
+    read: bool,
+    writer: &Endpoint<'_>,
+    write: bool,
+    timeout: Duration,
+) -> io::Result<()> {
+    let mut fds = Vec::with_capacity(2);
+    if read {
+        fds.push(libc::pollfd {
+            fd: reader.raw(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+    }
+    if write {
+        fds.push(libc::pollfd {
+            fd: writer.raw(),
+            events: libc::POLLOUT,
+            revents: 0,
+        });
+    }
+    sys::poll(&mut fds, timeout).map(drop)
+}
+
+/// An endpoint used in blocking mode (its flags are never touched), by the
+/// inline path and the blocking path: each read or write of anything but a
+/// regular file first asks `poll(2)` whether it is ready and reports
+/// `WouldBlock` when not; such writes are capped at `PIPE_BUF` bytes, which
+/// a pipe reported writable accepts without blocking. With `splice`, pipes
+/// splice as they would in the reactor (`SPLICE_F_NONBLOCK` never blocks on
+/// a pipe, whatever the descriptor's own flags).
+pub(crate) struct Probed<'e, 'a> {
+    end: &'e mut Endpoint<'a>,
+    splice: bool,
+}
+
+impl<'e, 'a> Probed<'e, 'a> {
+    /// Probe `end` before each call; splice between pipes when `splice`.
+    pub(crate) fn new(end: &'e mut Endpoint<'a>, splice: bool) -> Self {
+        Self { end, splice }
+    }
+}
+
+fn would_block() -> io::Error {
+    io::ErrorKind::WouldBlock.into()
+}
+
+impl Source for Probed<'_, '_> {
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        if !self.end.is_regular() && !ready_now(self.end.raw(), libc::POLLIN)? {
+            return Err(would_block());
+        }
+        self.end.read_vectored(bufs)
+    }
+
+    fn splice_into(&mut self, sink: RawFd, len: usize) -> Option<io::Result<usize>> {
+        if self.splice {
+            self.end.splice_into(sink, len)
+        } else {
+            None
+        }
+    }
+}
+
+impl Sink for Probed<'_, '_> {
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if self.end.is_regular() {
+            return self.end.write_vectored(bufs);
+        }
+        if !ready_now(self.end.raw(), libc::POLLOUT)? {
+            return Err(would_block());
+        }
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
+        let capped = &first[..first.len().min(libc::PIPE_BUF)];
+        self.end.write_vectored(&[IoSlice::new(capped)])
+    }
+
+    fn splice_fd(&self) -> Option<RawFd> {
+        if self.splice {
+            self.end.splice_fd()
+        } else {
+            None
+        }
+    }
+}

@@ -568,3 +568,28 @@ fn deliver_all(
     prop_assert_eq!(pair.into_result().unwrap(), len as u64);
     Ok(())
 }
+
+proptest! {
+    /// Whatever the splices move (often little enough that the pair gives
+    /// way to the ring part-way), every byte arrives once, in order: the
+    /// spliced ones first, then those copied through the ring.
+    #[test]
+    fn any_splice_schedule_then_the_ring_delivers_all_bytes(
+        capacity in 1usize..200,
+        len in 0usize..20_000,
+        splices in proptest::collection::vec(act(), 0..700),
+        ws in proptest::collection::vec(act(), 0..100),
+    ) {
+        let input = data(len);
+        let mut pair = Pair::new(capacity, None);
+        let nonzero = |a| match a {
+            Act::Up(0) => Act::Up(1),
+            a => a,
+        };
+        let mut r = SplicingReader::new(&input, splices.into_iter().map(nonzero).collect());
+        let mut w = SplicingWriter(FakeWriter::new(ws.into_iter().map(nonzero).collect()));
+        run(&mut pair, &mut r, &mut w);
+        prop_assert_eq!([r.spliced, w.0.out].concat(), input);
+        prop_assert_eq!(pair.into_result().unwrap(), len as u64);
+    }
+}

@@ -314,9 +314,11 @@ impl<'a> Endpoint<'a> {
             .key
             .identity
             .map_or_else(|| sys::file_identity(self.raw()), Ok);
+        // A file whose identity cannot be learnt counts as a standard
+        // stream: when in doubt, never switch.
         let protected = self.caller_fd <= 2
             || sys::is_tty(self.raw())
-            || identity.is_ok_and(|(dev, ino)| is_standard_stream(dev, ino));
+            || identity.map_or(true, |(dev, ino)| is_standard_stream(dev, ino));
         self.protected.set(Some(protected));
         protected
     }

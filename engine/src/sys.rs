@@ -118,7 +118,8 @@ pub(crate) fn is_tty(fd: RawFd) -> bool {
 /// The borrows cannot outlive `body` (their lifetime is the closure's), and
 /// the engine's public contract has the caller keep both numbers open for
 /// the length of the call that runs `body` (`Handle::start_one`); the
-/// numbers were checked open just before (an `fstat` of each).
+/// numbers were checked open just before (an `F_GETPIPE_SZ` or an `fstat`
+/// of each, `endpoint::Kind::of`).
 ///
 /// # Errors
 ///
@@ -133,7 +134,7 @@ pub(crate) fn with_borrowed<R>(
         return Err(io::Error::from_raw_os_error(libc::EBADF));
     }
     // SAFETY: both numbers are non-negative and open for the whole call
-    // (the caller's contract, checked at entry by an fstat), and the
+    // (the caller's contract, checked at entry by `Kind::of`), and the
     // borrows die with `body`.
     let (a, b) = unsafe { (BorrowedFd::borrow_raw(a), BorrowedFd::borrow_raw(b)) };
     Ok(body(a, b))

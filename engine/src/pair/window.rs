@@ -14,6 +14,11 @@
 /// Splices per window; the average over one window decides.
 const WINDOW: u32 = 256;
 
+/// A pipe's default capacity. No splice moves more than its source pipe
+/// holds, so a ring larger than this is judged as if it were this large
+/// (otherwise a `buffer_size` of 1 MiB would stop every pair splicing).
+const PIPE_DEFAULT: usize = 64 * 1024;
+
 /// The bytes moved by the splices of the current window.
 #[derive(Debug, Default)]
 pub(super) struct SpliceWindow {
@@ -24,7 +29,8 @@ pub(super) struct SpliceWindow {
 impl SpliceWindow {
     /// Count one splice that moved `moved` bytes; `true` when the window it
     /// closes averaged under 3/8 of a ring of `capacity` bytes (24 KiB of
-    /// the default 64 KiB), so the pair should copy from now on.
+    /// the default 64 KiB; a larger ring counts as 64 KiB), so the pair
+    /// should copy from now on.
     pub(super) fn small_after(&mut self, moved: usize, capacity: usize) -> bool {
         self.splices += 1;
         self.bytes = self.bytes.saturating_add(moved as u64);
@@ -33,7 +39,7 @@ impl SpliceWindow {
         }
         let average = self.bytes / u64::from(WINDOW);
         *self = Self::default();
-        average < capacity as u64 * 3 / 8
+        average < capacity.min(PIPE_DEFAULT) as u64 * 3 / 8
     }
 }
 
@@ -49,6 +55,14 @@ mod tests {
             .collect();
         assert_eq!(said.iter().filter(|&&s| s).count(), 1);
         assert!(said[said.len() - 1], "decided when the window closes");
+    }
+
+    #[test]
+    fn a_ring_larger_than_a_pipe_is_judged_as_a_pipe_full() {
+        // 30 KB splices out of 64 KiB pipes are large, even for a 1 MiB ring.
+        let mut window = SpliceWindow::default();
+        assert!(!(0..WINDOW).any(|_| window.small_after(30_000, 1 << 20)));
+        assert!((0..WINDOW).any(|_| window.small_after(20_000, 1 << 20)));
     }
 
     #[test]

@@ -373,6 +373,35 @@ def test_default_sigpipe_does_not_kill_the_process(
     }, stderr
 
 
+FIRST_CALL_CHILD = """
+import errno
+call = sys.argv[1]
+reader, writer = os.pipe()
+# The lowest free number now: the engine's own descriptors, opened by the
+# process's first engine call, would take it if the call did not check first.
+os.close(reader)
+try:
+    pump(call, reader, writer)
+except OSError as error:
+    report(errno=errno.errorcode.get(error.errno, error.errno))
+    sys.exit(0)
+report(errno=None)
+"""
+
+
+@pytest.mark.parametrize("call", ["pump_stream", "pump_many"])
+def test_a_descriptor_closed_before_the_first_call_is_ebadf(
+    stream_backend: StreamBackend, call: str
+) -> None:
+    # The first call of a process starts the engine (its epoll and eventfd
+    # descriptors) only after noting which of its descriptors are closed.
+    # (Not for an awaited call: the event loop's own descriptors, made by
+    # `asyncio.run`, take the number before any pump is called.)
+    code, verdict, stderr = _run_child(FIRST_CALL_CHILD, call)
+    assert verdict == {"errno": "EBADF", **_identity()}, stderr
+    assert code == 0, stderr
+
+
 def test_a_forked_child_can_pump(stream_backend: StreamBackend) -> None:
     code, verdict, stderr = _run_child(FORK_CHILD)
     assert verdict == {

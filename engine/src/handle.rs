@@ -175,15 +175,35 @@ impl Handle {
         }
     }
 
+    /// [`Handle::global`] for a call about to pump `pairs`. When this call
+    /// is the one that starts an engine (the process's first, the first
+    /// after a fork or after a lost poll), each closed descriptor of
+    /// `pairs` becomes -1 first, so that it still fails with `EBADF` as
+    /// closed: the engine's new epoll and eventfd descriptors would
+    /// otherwise take its number, and the pair would run on them.
+    pub fn global_for(pairs: &mut [PairSpec]) -> Result<&'static Handle, EngineError> {
+        if let Some(handle) = find(generation()) {
+            return Ok(handle);
+        }
+        for pair in pairs.iter_mut() {
+            for fd in [&mut pair.reader, &mut pair.writer] {
+                if sys::get_flags(*fd).is_err() {
+                    *fd = -1;
+                }
+            }
+        }
+        Handle::global()
+    }
+
     /// Submit a batch at once (one wake-up). Pair `i` is reported to
     /// `completion.complete(i, ..)`. Validation failures (`EBADF` for a
     /// closed, negative or wrong-direction descriptor, `EINVAL` for a
     /// `buffer_size` of 0 or above [`MAX_BUFFER_SIZE`]) are completed before
     /// this returns, for that pair only; the other pairs still run.
-    pub fn submit(&self, pairs: Vec<PairSpec>, completion: Arc<dyn Completion>) -> Batch {
+    pub fn submit(&self, mut pairs: Vec<PairSpec>, completion: Arc<dyn Completion>) -> Batch {
         if self.generation != generation() {
             // A handle inherited across fork(): use this process's engine.
-            return match Handle::global() {
+            return match Handle::global_for(&mut pairs) {
                 Ok(handle) => handle.submit(pairs, completion),
                 Err(err) => {
                     for index in 0..pairs.len() {

@@ -129,19 +129,19 @@ struct Callbacks<'a, 'py> {
 /// results in pair order.
 fn run_batch(
     py: Python<'_>,
-    specs: Vec<PairSpec>,
+    mut specs: Vec<PairSpec>,
     callbacks: Callbacks<'_, '_>,
 ) -> PyResult<Vec<Py<PyAny>>> {
     let count = specs.len();
-    let handle = Handle::global()?;
+    let handle = Handle::global_for(&mut specs)?;
     let queue = CompletionQueue::new(count);
     let batch = handle.submit(specs, Arc::clone(&queue) as Arc<_>);
     wait_batch(py, &batch, &queue, count, callbacks)
 }
 
 /// Run one pair: inline while it never has to wait, else in the reactor.
-fn run_one(py: Python<'_>, spec: PairSpec, callbacks: Callbacks<'_, '_>) -> PyResult<u64> {
-    let handle = Handle::global()?;
+fn run_one(py: Python<'_>, mut spec: PairSpec, callbacks: Callbacks<'_, '_>) -> PyResult<u64> {
+    let handle = Handle::global_for(std::slice::from_mut(&mut spec))?;
     let queue = CompletionQueue::new(1);
     let completion = Arc::clone(&queue) as Arc<_>;
     match py.detach(|| handle.start_one(spec, completion)) {
@@ -304,8 +304,8 @@ impl AsyncDoorbell {
         buffer_size: i64,
         drain_timeout: Option<f64>,
     ) -> PyResult<PumpBatch> {
-        let specs = pair_specs(pairs, buffer_size, drain_timeout)?;
-        let handle = Handle::global()?;
+        let mut specs = pair_specs(pairs, buffer_size, drain_timeout)?;
+        let handle = Handle::global_for(&mut specs)?;
         let (op_id, completion) = self.inner.operation();
         Ok(PumpBatch {
             batch: handle.submit(specs, completion),
@@ -322,13 +322,13 @@ impl AsyncDoorbell {
         buffer_size: i64,
         drain_timeout: Option<f64>,
     ) -> PyResult<Py<PyAny>> {
-        let spec = PairSpec {
+        let mut spec = PairSpec {
             reader: check_fd(reader_fd, "reader_fd")?,
             writer: check_fd(writer_fd, "writer_fd")?,
             buffer_size: check_buffer_size(buffer_size)?,
             drain_timeout: check_drain_timeout(drain_timeout)?,
         };
-        let handle = Handle::global()?;
+        let handle = Handle::global_for(std::slice::from_mut(&mut spec))?;
         let (op_id, completion) = self.inner.operation();
         match py.detach(|| handle.start_one(spec, completion)) {
             Started::Finished(result) => Ok(result?.into_pyobject(py)?.into_any().unbind()),

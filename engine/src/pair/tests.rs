@@ -537,6 +537,15 @@ proptest! {
     }
 }
 
+/// `Up(0)` would be an early EOF from a reader and an EIO from a writer:
+/// scripted ends make at least one byte of progress instead.
+fn nonzero(act: Act) -> Act {
+    match act {
+        Act::Up(0) => Act::Up(1),
+        act => act,
+    }
+}
+
 /// Pump `len` bytes through a pair of `capacity` under the reader and
 /// writer scripts `rs` and `ws` (with edged ends when `edged`) and check
 /// that every byte arrives once, in order.
@@ -549,12 +558,6 @@ fn deliver_all(
 ) -> Result<(), TestCaseError> {
     let input = data(len);
     let mut pair = Pair::new(capacity, None);
-    // `Up(0)` would be an early EOF from a reader and an EIO from a
-    // writer: both ends make at least one byte of progress instead.
-    let nonzero = |a| match a {
-        Act::Up(0) => Act::Up(1),
-        a => a,
-    };
     let mut r = FakeReader::new(&input, rs.into_iter().map(nonzero).collect());
     let mut w = FakeWriter::new(ws.into_iter().map(nonzero).collect());
     if edged {
@@ -582,10 +585,6 @@ proptest! {
     ) {
         let input = data(len);
         let mut pair = Pair::new(capacity, None);
-        let nonzero = |a| match a {
-            Act::Up(0) => Act::Up(1),
-            a => a,
-        };
         let mut r = SplicingReader::new(&input, splices.into_iter().map(nonzero).collect());
         let mut w = SplicingWriter(FakeWriter::new(ws.into_iter().map(nonzero).collect()));
         run(&mut pair, &mut r, &mut w);

@@ -1,5 +1,9 @@
 """Shared fixtures: the stream backend fixture, pipes, and a hang guard.
 
+Also what the behaviour tests share: the backends by the names the feature
+files use (`BDD_BACKENDS`), the step "the <name> backend moves the bytes",
+and `build_pipeline` for "a x piped into b y".
+
 ``CUPRUM_TEST_HIDE_NATIVE=1`` makes the native module unimportable for the
 whole run (``make test-python-only``); ``CUPRUM_REQUIRE_RUST=1`` turns every
 skipped Rust leg into a failure (``make test``, after building the engine).
@@ -10,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import os
+import shlex
 import signal
 import sys
 import typing as typ
@@ -20,8 +25,9 @@ if os.environ.get("CUPRUM_TEST_HIDE_NATIVE") == "1":
     sys.modules["cuprum._rust_backend_native"] = None  # type: ignore[assignment]
 
 import pytest
+from pytest_bdd import given, parsers
 
-from cuprum import _backend, _rust_backend
+from cuprum import DEFAULT_CATALOGUE, Pipeline, _backend, _rust_backend, sh
 from cuprum._backend import StreamBackend
 
 if typ.TYPE_CHECKING:
@@ -107,6 +113,27 @@ def use_backend(monkeypatch: pytest.MonkeyPatch, backend: StreamBackend) -> None
             pytest.skip(reason)
     select_backend(monkeypatch, backend.value)
     assert _backend.get_stream_backend() is backend
+
+
+BDD_BACKENDS: typ.Final = {
+    "pure-Python": StreamBackend.PYTHON,
+    "Rust": StreamBackend.RUST,
+}
+"""The backends by the names the feature files give them."""
+
+
+@given(parsers.parse("the {backend} backend moves the bytes"))
+def backend_moves_the_bytes(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+    use_backend(monkeypatch, BDD_BACKENDS[backend])
+
+
+def build_pipeline(text: str) -> Pipeline:
+    """Turn ``a x piped into b y`` into ``make(a)(x) | make(b)(y)``."""
+    stages = []
+    for part in text.split(" piped into "):
+        program, *args = shlex.split(part)
+        stages.append(sh.make(DEFAULT_CATALOGUE.lookup(program).program)(*args))
+    return Pipeline(stages)
 
 
 REQUIRE_FAULT_INJECTION = os.environ.get("CUPRUM_REQUIRE_FAULT_INJECTION") == "1"

@@ -9,13 +9,10 @@ import typing as typ
 from pipes import collect, is_nonblocking, is_open, payload
 
 import pytest
-from conftest import (
-    use_backend,
-)
+from conftest import BDD_BACKENDS, use_backend
 from pytest_bdd import given, parsers, scenarios, then, when
 
 import cuprum
-from cuprum import StreamBackend
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -26,7 +23,6 @@ if typ.TYPE_CHECKING:
 
 scenarios("async_pump.feature")
 
-BACKENDS = {"pure-Python": StreamBackend.PYTHON, "Rust": StreamBackend.RUST}
 PAYLOAD = 256 * 1024
 RESULT_TIMEOUT = 30
 
@@ -50,7 +46,7 @@ def awaited() -> Awaited:
 
 @given(parsers.parse("the {backend} stream backend"))
 def _backend(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    use_backend(monkeypatch, BACKENDS[backend])
+    use_backend(monkeypatch, BDD_BACKENDS[backend])
 
 
 @given("a producer that will write 256 KiB into a source pipe and close it")

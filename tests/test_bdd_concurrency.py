@@ -14,7 +14,6 @@ import dataclasses
 import sys
 
 import pytest
-from conftest import use_backend
 from processes import children
 from pytest_bdd import given, parsers, scenarios, then, when
 
@@ -28,7 +27,6 @@ from cuprum import (
     Program,
     SafeCmd,
     ScopeConfig,
-    StreamBackend,
     after,
     before,
     run_concurrent_sync,
@@ -38,7 +36,6 @@ from cuprum import (
 
 scenarios("concurrency.feature")
 
-BACKENDS = {"pure-Python": StreamBackend.PYTHON, "Rust": StreamBackend.RUST}
 PYTHON = Program(sys.executable)
 python = sh.make(PYTHON, DEFAULT_CATALOGUE.extended(programs=[PYTHON]))
 
@@ -89,11 +86,6 @@ def run() -> Run:
 
 def printing(word: str) -> SafeCmd:
     return python("-c", f"print({word!r})")
-
-
-@given(parsers.parse("the {backend} backend moves the bytes"))
-def _(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
-    use_backend(monkeypatch, BACKENDS[backend])
 
 
 @given('three commands that print "first", "second" and "third"')

@@ -11,16 +11,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import shlex
 import time
 import typing as typ
 
 import pytest
-from conftest import use_backend
+from conftest import build_pipeline
 from processes import children
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from cuprum import DEFAULT_CATALOGUE, ExecEvent, Pipeline, StreamBackend, observe, sh
+from cuprum import ExecEvent, observe
 from cuprum.adapters.logging_adapter import structured_logging_hook
 from cuprum.adapters.metrics_adapter import InMemoryMetrics, MetricsHook
 from cuprum.adapters.tracing_adapter import InMemoryTracer, TracingHook
@@ -30,7 +29,6 @@ if typ.TYPE_CHECKING:
 
 scenarios("observability.feature")
 
-BACKENDS = {"pure-Python": StreamBackend.PYTHON, "Rust": StreamBackend.RUST}
 LOGGER = "cuprum.test.observability"
 
 
@@ -57,20 +55,6 @@ def watch() -> cabc.Iterator[Watch]:
     found = Watch()
     with found.hooks:
         yield found
-
-
-def build(text: str) -> Pipeline:
-    """Turn ``a x piped into b y`` into ``make(a)(x) | make(b)(y)``."""
-    stages = []
-    for part in text.split(" piped into "):
-        program, *args = shlex.split(part)
-        stages.append(sh.make(DEFAULT_CATALOGUE.lookup(program).program)(*args))
-    return Pipeline(stages)
-
-
-@given(parsers.parse("the {backend} backend moves the bytes"))
-def _(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
-    use_backend(monkeypatch, BACKENDS[backend])
 
 
 @given("an observe hook that keeps every event")
@@ -100,14 +84,14 @@ def _(watch: Watch) -> None:
 def _(watch: Watch, text: str) -> None:
     started = time.monotonic()
     with pytest.raises(HookFailedError) as raised:
-        build(text).run_sync()
+        build_pipeline(text).run_sync()
     watch.seconds = time.monotonic() - started
     watch.error = raised.value
 
 
 @when(parsers.re(r"I run (?P<text>(?:(?!expecting).)+)$"))
 def _(watch: Watch, text: str) -> None:
-    assert build(text.encode().decode("unicode_escape")).run_sync().ok
+    assert build_pipeline(text.encode().decode("unicode_escape")).run_sync().ok
 
 
 @then(

@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shlex
 import signal
 import time
 
 import pytest
-from conftest import (
-    use_backend,
-)
-from pytest_bdd import given, parsers, scenarios, then, when
+from conftest import build_pipeline
+from pytest_bdd import parsers, scenarios, then, when
 
 import cuprum
-from cuprum import DEFAULT_CATALOGUE, Pipeline, PipelineResult, StreamBackend, sh
+from cuprum import PipelineResult
 
 scenarios("pipeline.feature")
-
-BACKENDS = {"pure-Python": StreamBackend.PYTHON, "Rust": StreamBackend.RUST}
 
 
 @dataclasses.dataclass
@@ -42,25 +37,11 @@ def run() -> Run:
     return Run()
 
 
-def build(text: str) -> Pipeline:
-    """Turn ``a x piped into b y`` into ``make(a)(x) | make(b)(y)``."""
-    stages = []
-    for part in text.split(" piped into "):
-        program, *args = shlex.split(part)
-        stages.append(sh.make(DEFAULT_CATALOGUE.lookup(program).program)(*args))
-    return Pipeline(stages)
-
-
-@given(parsers.parse("the {backend} backend moves the bytes"))
-def _(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
-    use_backend(monkeypatch, BACKENDS[backend])
-
-
 @when(parsers.re(r"I run (?P<text>.+?) with a timeout of (?P<seconds>\d+) seconds?"))
 def _(run: Run, text: str, seconds: str) -> None:
     started = time.monotonic()
     with pytest.raises(cuprum.TimeoutExpired) as caught:
-        build(text).run_sync(timeout=float(seconds))
+        build_pipeline(text).run_sync(timeout=float(seconds))
     run.seconds = time.monotonic() - started
     run.error = caught.value
     run.pids = tuple(stage.pid for stage in caught.value.result.stages)
@@ -69,7 +50,7 @@ def _(run: Run, text: str, seconds: str) -> None:
 @when(parsers.re(r"I run (?P<text>(?:(?!with a timeout).)+)$"))
 def _(run: Run, text: str) -> None:
     started = time.monotonic()
-    run.result = build(text).run_sync(timeout=30)
+    run.result = build_pipeline(text).run_sync(timeout=30)
     run.seconds = time.monotonic() - started
     run.pids = tuple(stage.pid for stage in run.result.stages)
 

@@ -18,18 +18,17 @@ import sys
 import typing as typ
 
 import pytest
-from conftest import use_backend
+from conftest import build_pipeline
 from pytest_bdd import given, parsers, scenarios, then, when
 
 import cuprum
-from cuprum import DEFAULT_CATALOGUE, Pipeline, PipelineResult, StreamBackend, sh
+from cuprum import DEFAULT_CATALOGUE, Pipeline, PipelineResult, sh
 
 if typ.TYPE_CHECKING:
     from pathlib import Path
 
 scenarios("pipeline_io.feature")
 
-BACKENDS = {"pure-Python": StreamBackend.PYTHON, "Rust": StreamBackend.RUST}
 PYTHON = cuprum.Program(sys.executable)
 CATALOGUE = DEFAULT_CATALOGUE.extended(programs=[PYTHON])
 SHOW = "import json, os; print(json.dumps([os.environ.get('GREETING'), os.getcwd()]))"
@@ -52,22 +51,8 @@ def job() -> Job:
     return Job()
 
 
-def build(text: str) -> Pipeline:
-    """Turn ``a x piped into b y`` into ``make(a)(x) | make(b)(y)``."""
-    stages = []
-    for part in text.split(" piped into "):
-        program, *args = shlex.split(part)
-        stages.append(sh.make(DEFAULT_CATALOGUE.lookup(program).program)(*args))
-    return Pipeline(stages)
-
-
 def pids(result: PipelineResult) -> list[int]:
     return [stage.pid for stage in result.stages]
-
-
-@given(parsers.parse("the {backend} backend moves the bytes"))
-def _(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
-    use_backend(monkeypatch, BACKENDS[backend])
 
 
 @given(parsers.parse("a text file of {size:d} MiB"))
@@ -88,13 +73,13 @@ def _(job: Job, tmp_path: Path) -> None:
 )
 def _(job: Job, tmp_path: Path) -> None:
     job.target = tmp_path / "text.gz"
-    pipeline = build(f"cat {shlex.quote(str(job.source))} piped into gzip -c")
+    pipeline = build_pipeline(f"cat {shlex.quote(str(job.source))} piped into gzip -c")
     job.result = pipeline.run_sync(stdout=job.target, timeout=60)
 
 
 @when(parsers.parse("I read the lines of {text} as they come and stop after {count:d}"))
 def _(job: Job, text: str, count: int) -> None:
-    with build(text).stream_sync(timeout=60) as out:
+    with build_pipeline(text).stream_sync(timeout=60) as out:
         for line in out.lines():
             job.lines.append(line)
             if len(job.lines) == count:
@@ -120,7 +105,7 @@ def _(job: Job, value: str) -> None:
 def _(job: Job, text: str) -> None:
     # printf reads the \n of the feature's text as a newline.
     with pytest.raises(cuprum.PipelineError) as caught:
-        build(text).run_sync(check=True, timeout=60)
+        build_pipeline(text).run_sync(check=True, timeout=60)
     job.error = caught.value
     job.result = caught.value.result
 

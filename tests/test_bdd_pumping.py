@@ -17,13 +17,10 @@ import typing as typ
 from pipes import collect, endless, feed, is_nonblocking, is_open, payload
 
 import pytest
-from conftest import (
-    use_backend,
-)
+from conftest import BDD_BACKENDS, use_backend
 from pytest_bdd import given, parsers, scenarios, then, when
 
 import cuprum
-from cuprum import StreamBackend
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -42,7 +39,6 @@ RESULT_TIMEOUT = 30
 """Seconds a helper thread may take; a guard against hangs, not a measure."""
 
 UNITS = {"byte": 1, "bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20}
-BACKENDS = {"pure-Python": StreamBackend.PYTHON, "Rust": StreamBackend.RUST}
 SMALL_PAYLOAD_LIMIT = 4096
 """Largest batch payload: one page, which any pipe holds without a reader."""
 
@@ -100,7 +96,7 @@ def _size(amount: int, unit: str) -> int:
 
 @given(parsers.parse("the {backend} backend is selected"))
 def _(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
-    use_backend(monkeypatch, BACKENDS[backend])
+    use_backend(monkeypatch, BDD_BACKENDS[backend])
 
 
 @given(parsers.parse("a producer with {amount:d} {unit} of data to send"))

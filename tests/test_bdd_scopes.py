@@ -14,7 +14,6 @@ import sys
 import typing as typ
 
 import pytest
-from conftest import use_backend
 from processes import children
 from pytest_bdd import given, parsers, scenarios, then, when
 
@@ -29,7 +28,6 @@ from cuprum import (
     ForbiddenProgramError,
     Program,
     ScopeConfig,
-    StreamBackend,
     TimeoutExpired,
     allow,
     before,
@@ -46,7 +44,6 @@ if typ.TYPE_CHECKING:
 
 scenarios("scopes.feature")
 
-BACKENDS = {"pure-Python": StreamBackend.PYTHON, "Rust": StreamBackend.RUST}
 PYTHON = Program(sys.executable)
 python = sh.make(PYTHON, DEFAULT_CATALOGUE.extended(programs=[PYTHON]))
 
@@ -77,11 +74,6 @@ def hooks(scene: Scene, name: str) -> ScopeConfig:
         scene.calls.append(f"{name} after {cmd.program}")
 
     return ScopeConfig(before_hooks=(started,), after_hooks=(ended,))
-
-
-@given(parsers.parse("the {backend} backend moves the bytes"))
-def backend_moves_the_bytes(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
-    use_backend(monkeypatch, BACKENDS[backend])
 
 
 @given("a scope that allows only echo")

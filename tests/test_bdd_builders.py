@@ -8,12 +8,10 @@ directory, and are skipped, naming the program, where it is not installed.
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import subprocess
 import typing as typ
 
 import pytest
+from programs import GIT_ENV, git_repository, require
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from cuprum.builders import (
@@ -39,14 +37,6 @@ COMPRESSIONS = {
     "gzip": (Compression.GZIP, ("gzip",)),
     "xz": (Compression.XZ, ("xz",)),
 }
-GIT_ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_AUTHOR_NAME": "cuprum",
-    "GIT_AUTHOR_EMAIL": "cuprum@example.invalid",
-    "GIT_COMMITTER_NAME": "cuprum",
-    "GIT_COMMITTER_EMAIL": "cuprum@example.invalid",
-}
 
 
 @dataclasses.dataclass
@@ -65,12 +55,6 @@ class Job:
 @pytest.fixture
 def job() -> Job:
     return Job()
-
-
-def require(*programs: str) -> None:
-    missing = [program for program in programs if shutil.which(program) is None]
-    if missing:
-        pytest.skip(f"not installed: {', '.join(missing)}")
 
 
 def run(
@@ -98,19 +82,8 @@ def _(job: Job, tmp_path: pathlib.Path, name: str, text: str) -> None:
 
 @given("a git repository with one commit")
 def _(job: Job, tmp_path: pathlib.Path) -> None:
-    require("git")
     job.directory = tmp_path
-    env = {**os.environ, **GIT_ENV}
-    for argv in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "first"]):
-        subprocess.run(["git", *argv], cwd=tmp_path, env=env, check=True)
-    job.commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"],
-        cwd=tmp_path,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    job.commit = git_repository(tmp_path)
 
 
 @when(

@@ -7,15 +7,13 @@ and are skipped, naming the program, where it is missing.
 
 from __future__ import annotations
 
-import os
 import pathlib
-import shutil
-import subprocess
 import typing as typ
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from programs import GIT_ENV, git_repository, require
 
 from cuprum import DEFAULT_CATALOGUE, GIT, RSYNC, TAR
 from cuprum.builders import (
@@ -53,12 +51,6 @@ RSYNC_OPTIONS = st.builds(
     verbose=st.booleans(),
     compress=st.booleans(),
 )
-
-
-def require(*programs: str) -> None:
-    missing = [program for program in programs if shutil.which(program) is None]
-    if missing:
-        pytest.skip(f"not installed: {', '.join(missing)}")
 
 
 # safe_path
@@ -469,21 +461,8 @@ def test_tar_create_then_extract_for_real(
     assert (restore / "-v").read_text() == "a file named like a flag\n"
 
 
-GIT_ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_AUTHOR_NAME": "cuprum",
-    "GIT_AUTHOR_EMAIL": "cuprum@example.invalid",
-    "GIT_COMMITTER_NAME": "cuprum",
-    "GIT_COMMITTER_EMAIL": "cuprum@example.invalid",
-}
-
-
 def test_git_builders_for_real(tmp_path: pathlib.Path) -> None:
-    require("git")
-    env = {**os.environ, **GIT_ENV}
-    for argv in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "first"]):
-        subprocess.run(["git", *argv], cwd=tmp_path, env=env, check=True)
+    git_repository(tmp_path)
 
     def run(command: SafeCmd) -> str:
         result = command.run_sync(cwd=tmp_path, env=GIT_ENV, timeout=60)

@@ -310,15 +310,15 @@ impl<'a> Endpoint<'a> {
         if let Some(protected) = self.protected.get() {
             return protected;
         }
-        let identity = self
-            .key
-            .identity
-            .map_or_else(|| sys::file_identity(self.raw()), Ok);
-        // A file whose identity cannot be learnt counts as a standard
-        // stream: when in doubt, never switch.
+        // Owned endpoints (the only ones asked) always know their file; one
+        // that does not counts as a standard stream: when in doubt, never
+        // switch.
         let protected = self.caller_fd <= 2
             || sys::is_tty(self.raw())
-            || identity.map_or(true, |(dev, ino)| is_standard_stream(dev, ino));
+            || self
+                .key
+                .identity
+                .is_none_or(|(dev, ino)| is_standard_stream(dev, ino));
         self.protected.set(Some(protected));
         protected
     }

@@ -56,6 +56,8 @@ class Child:
         self._exited: asyncio.Future[int] | None = None
         self._stop_watching: cabc.Callable[[], None] = _nothing
         self._waited_in_thread = False
+        self.before_reap: cabc.Callable[[], None] = _nothing
+        """Called once the process has exited, just before it is reaped."""
 
     @property
     def pid(self) -> int:
@@ -98,6 +100,7 @@ class Child:
 
         def on_exit() -> None:
             self._stop_watching()
+            self.before_reap()
             self._reaped(exited, self._collect())
 
         def stop_watching() -> None:
@@ -112,6 +115,9 @@ class Child:
         self, loop: asyncio.AbstractEventLoop, exited: asyncio.Future[int]
     ) -> None:
         def wait_in_thread() -> None:
+            with contextlib.suppress(ChildProcessError):  # reaped elsewhere
+                os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
+                self.before_reap()
             status = self._collect()
             # Told here too: with the loop closed, nobody else would tell it
             # (and Popen would warn that its process is still running).

@@ -24,8 +24,12 @@ How a run goes (contract sections 7 and 9):
 * the last stage's stdout (unless redirected or streamed) and every
   stage's stderr (unless redirected) are read concurrently from pipes of
   this process, with ``loop.add_reader``;
-* when a stage fails on its own, the others are terminated (``SIGTERM`` to
-  each process group, a grace period, then ``SIGKILL``);
+* whom to signal, when, and whom to blame is `cuprum._termination`'s
+  (contract section 11 rules 1 and 2): when a stage fails on its own, the
+  stages before it are terminated (``SIGTERM`` to each process group, a
+  grace period, then ``SIGKILL``) and those after it finish on its output;
+  a timeout, a cancellation or a stream left early ends every stage. This
+  module only tells the policy what happened and sends what it says;
 * an observed run (`cuprum._observe.Observer`) tells each stage's spawn,
   exit and output lines read here; a hook's failure ends the run as a
   failing stage does, and is raised after the clean-up.
@@ -57,14 +61,13 @@ from cuprum._fdio import Capture, Fd, Fds, read_into, readers_gone, write_from
 from cuprum._pump import pump_many_async
 from cuprum._request import merge_env
 from cuprum._tasks import finish_despite_cancel, join, settle
+from cuprum._termination import Termination
 from cuprum.results import (
-    SIGPIPE_CODES,
     PipelineResult,
     ProgramNotFoundError,
     RunOutputOptions,
     StageResult,
     TimeoutExpired,
-    died_of_our_signal,
 )
 
 if typ.TYPE_CHECKING:
@@ -76,7 +79,7 @@ if typ.TYPE_CHECKING:
 _SETTLE_BOUND: typ.Final = 2.0
 """Seconds clean-up waits for pumps and readers once every stage is reaped."""
 _REAP_BOUND: typ.Final = 2.0
-"""Seconds clean-up waits to see terminated stages exit before abandoning them."""
+"""Seconds clean-up waits, past the grace, to see stages exit before abandoning them."""
 _DROP: typ.Final = RunOutputOptions(capture=False)
 """Output read only so that its writer never stalls."""
 _log = logging.getLogger("cuprum.pipeline")
@@ -198,9 +201,6 @@ class _Stage:
     process: Child | None = None
     watcher: asyncio.Task[None] | None = None
     returncode: int | None = None
-    signalled: bool = False
-    own_failure: bool = False
-    excused: bool = False
 
 
 class Run:
@@ -221,7 +221,9 @@ class Run:
         self._request = request
         self._stages = stages
         self._observer = observer
-        last_lines = observer.attach(self.terminate, request) if observer else None
+        self._policy = Termination(len(stages), request.terminate_grace)
+        self._police_at: asyncio.TimerHandle | None = None
+        last_lines = observer.attach(self.end_all, request) if observer else None
         self.stream_lines = last_lines if stream else None
         """What tells the streamed stdout's lines, when the run is observed."""
         self._stdout: Capture | None = None
@@ -236,7 +238,6 @@ class Run:
         self._hops: list[_Hop] = []
         self._pump: asyncio.Task[object] | None = None
         self._readers: list[asyncio.Task[None]] = []
-        self._terminator: asyncio.Task[None] | None = None
         self._progress_closed = False
         self._close_error: Exception | None = None
         self._started = time.monotonic()
@@ -358,6 +359,7 @@ class Run:
             # The child holds its own copies now (or was never made).
             for end in made:
                 end.close()
+        stage.process.before_reap = lambda: self._before_reap(stage)
         stage.watcher = asyncio.create_task(self._watch(stage))
         if self._observer is not None:
             self._observer.start(stage.index, stage.process.pid)
@@ -378,7 +380,7 @@ class Run:
         for hop in self._hops:
             hop.up_read.close()
             hop.down_write.close()
-        self.terminate()
+        self.end_all()
 
     def _hop_done(self, index: int, result: int | OSError | EngineError) -> None:
         """Hop ``index`` ended: close its parent ends (EOF downstream, SIGPIPE up)."""
@@ -392,62 +394,51 @@ class Run:
             hop.written = result
         if hop.error is None and hop.down_write.fd is not None:
             hop.downstream_gone = readers_gone(hop.down_write.fd)
+        if hop.downstream_gone:
+            self._policy.downstream_left(index)
         hop.up_read.close()
         hop.down_write.close()
+        self._policy.input_ended(index + 1, _now())
+        self._police()
 
     async def _watch(self, stage: _Stage) -> None:
         process = typ.cast("Child", stage.process)
         stage.returncode = code = await process.wait()
         if self._observer is not None:
             self._observer.exit(stage.index, code)
-        if stage.signalled and not died_of_our_signal(code):
-            # It exited with a status of its own (before our signal reached
-            # it, or catching it): it was not terminated, and a non-zero
-            # status is its own failure.
-            stage.signalled = False
-        if code == 0:
-            return
-        if stage.signalled or self._upstream_of_gone_downstream(stage, code):
-            stage.excused = True
-            return
-        stage.own_failure = True
-        self.terminate()
+        self._policy.exited(stage.index, code, _now())
+        self._police()
 
-    def _upstream_of_gone_downstream(self, stage: _Stage, code: int) -> bool:
-        if code not in SIGPIPE_CODES:
-            return False
-        if stage.index == len(self._hops):
-            return self.reader_left
-        if stage.index > len(self._hops):
-            return False
-        downstream = self._stages[stage.index + 1]
-        return (
-            self._hops[stage.index].downstream_gone or downstream.returncode is not None
-        )
+    def _before_reap(self, stage: _Stage) -> None:
+        """Kill what a signalled stage left in its group, before reaping it.
 
-    def terminate(self) -> None:
-        """Terminate every stage still running (once; see `_terminate`)."""
-        if self._terminator is None:
-            self._terminator = asyncio.create_task(self._terminate())
+        The leader is a zombie until it is reaped, so its group id cannot
+        have been handed to anyone else yet (after the reaping it could).
+        """
+        if self._policy.signalled(stage.index):
+            self._signal_group(stage, signal.SIGKILL)
 
-    async def _terminate(self) -> None:
-        # A stage that already exited (not yet reaped) is not signalled: its
-        # own exit status stands.
-        running = [
-            stage
-            for stage in self._stages
-            if self._running(stage)
-            and not typ.cast("Child", stage.process).has_exited()
-        ]
-        for stage in running:
-            stage.signalled = True
-            self._signal_group(stage, signal.SIGTERM)
-        watchers = [stage.watcher for stage in running if stage.watcher is not None]
-        if watchers:
-            await asyncio.wait(watchers, timeout=self._grace)
-        for stage in running:
-            if self._running(stage):
-                self._signal_group(stage, signal.SIGKILL)
+    def end_all(self) -> None:
+        """End the run: every stage still running is terminated."""
+        self._policy.end_all(_now())
+        self._police()
+
+    def _police(self) -> None:
+        """Send the signals the policy says are due; ask again when it says."""
+        if self._police_at is not None:
+            self._police_at.cancel()
+            self._police_at = None
+        for index, signum in self._policy.due(_now(), self._has_exited):
+            self._signal_group(self._stages[index], signum)
+        deadline = self._policy.next_deadline()
+        if deadline is not None:
+            loop = asyncio.get_running_loop()
+            self._police_at = loop.call_at(deadline, self._police)
+
+    def _has_exited(self, index: int) -> bool:
+        """Say whether stage ``index`` has exited (or was never spawned)."""
+        process = self._stages[index].process
+        return process is None or process.has_exited()
 
     @staticmethod
     def _running(stage: _Stage) -> bool:
@@ -456,8 +447,9 @@ class Run:
 
     @staticmethod
     def _signal_group(stage: _Stage, signum: int) -> None:
+        """Signal ``stage``'s process group; only while its leader is unreaped."""
         process = stage.process
-        if process is None:
+        if process is None or process.returncode is not None:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signum)
@@ -470,6 +462,7 @@ class Run:
         run's output is, so no stage stalls while it is ended.
         """
         self.reader_left = True
+        self._policy.downstream_left(len(self._stages) - 1)
         end = self.stream_end
         if end is not None and end.fd is not None:
             self._read(end, None)
@@ -481,7 +474,6 @@ class Run:
         `shutdown` still needs them to reap the stages and collect output.
         """
         await join(stage.watcher for stage in self._stages)
-        await join([self._terminator])
         await join([self._pump])
         await join(self._readers)
 
@@ -491,14 +483,10 @@ class Run:
         """End and reap every stage, settle pump and readers, close every fd."""
         try:
             if abnormal or any(self._running(stage) for stage in self._stages):
-                self.terminate()
-            await join([self._terminator], raise_errors=False)
-            await self._reap_within(_REAP_BOUND)
-            if abnormal or self._terminator is not None:
-                # Whatever a stage left behind in its group (a background
-                # child holding a pipe) goes too.
-                for stage in self._stages:
-                    self._signal_group(stage, signal.SIGKILL)
+                self.end_all()
+            await self._reap_within(self._grace + _REAP_BOUND)
+            if self._police_at is not None:
+                self._police_at.cancel()
             tasks: list[asyncio.Task[typ.Any]] = [*self._readers]
             if self._pump is not None:
                 tasks.append(self._pump)
@@ -527,10 +515,11 @@ class Run:
     async def _reap_within(self, bound: float) -> None:
         """Wait at most ``bound`` seconds for every stage's watcher.
 
-        Every stage has been signalled by now (or exited), so this only
-        waits long when a stage's exit can never be seen; that stage is
-        then killed once more and abandoned (its watcher cancelled, its
-        exit status unknown), so the clean-up always ends.
+        Every stage has been told to end by now (or exited), and ``SIGKILL``
+        follows ``SIGTERM`` within the grace, so this only waits long when
+        a stage's exit can never be seen; that stage is then killed once
+        more and abandoned (its watcher cancelled, its exit status
+        unknown), so the clean-up always ends.
         """
         watchers = [stage.watcher for stage in self._stages if stage.watcher]
         if not watchers:
@@ -566,7 +555,7 @@ class Run:
     def result(self) -> PipelineResult:
         """Build the result from what the run saw (partial before the end)."""
         stdout = None if self._stdout is None else self._stdout.value()
-        last = len(self._stages) - 1
+        last, policy = len(self._stages) - 1, self._policy
         stages = tuple(
             StageResult(
                 program=stage.argv[0],
@@ -575,15 +564,14 @@ class Run:
                 pid=stage.process.pid if stage.process is not None else -1,
                 stdout=stdout if stage.index == last else None,
                 stderr=None if stage.stderr is None else stage.stderr.value(),
-                excused=stage.excused and not stage.signalled,
-                terminated=stage.signalled,
+                excused=policy.excused(stage.index),
+                terminated=policy.signalled(stage.index),
             )
             for stage in self._stages
         )
-        failures = [stage.index for stage in self._stages if stage.own_failure]
         return PipelineResult(
             stages=stages,
-            failure_index=failures[0] if failures else None,
+            failure_index=policy.failure_index,
             hop_bytes=tuple(hop.written for hop in self._hops),
             hop_seconds=tuple(
                 (hop.ended_at or time.monotonic()) - self._started for hop in self._hops
@@ -598,3 +586,8 @@ def _exit_code(stage: _Stage) -> int:
     if process is not None and process.returncode is not None:
         return process.returncode
     return -signal.SIGKILL
+
+
+def _now() -> float:
+    """Return the running loop's clock (the policy's times and the timers')."""
+    return asyncio.get_running_loop().time()

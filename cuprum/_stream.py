@@ -91,6 +91,12 @@ class PipelineStream:
         self._expired = False
         self._eof = False
         self._done = False
+        self._held = bytearray()
+        """Output read from the pipe but not yet handed out (lines cut from it)."""
+        output = request.output
+        self._codec = (output.encoding, output.errors)
+        self._text: _TextLines | None = None
+        """Where lines are cut when a newline is not one byte in the encoding."""
 
     @property
     def result(self) -> PipelineResult:
@@ -201,23 +207,86 @@ class PipelineStream:
     def lines(self) -> Lines:
         r"""Iterate over the output's lines, decoded per the run's ``output``.
 
-        Each line ends with the ``\\n`` that ended it; a last line without
+        Each line ends with the ``\n`` that ended it; a last line without
         one comes as it is; a line longer than `LINE_LIMIT` characters
-        comes in pieces of that size.
+        comes in pieces of that size. Iterating may be left and started
+        again, and mixed with reading chunks: each continues where the last
+        stopped (contract section 11 rule 6).
         """
-        output = self._request.output
-        return Lines(self.read_chunk, output.encoding, output.errors)
+        return Lines(self)
 
     async def read_chunk(self) -> bytes:
-        """Return the next chunk of the output, or ``b""`` at its end.
+        r"""Return the next chunk of the output, or ``b""`` at its end.
+
+        Output already read for ``lines()`` and not yet handed out comes
+        first.
 
         Raises
         ------
         TimeoutExpired
             When the deadline passed, after every stage is reaped.
+        RuntimeError
+            After ``lines()`` of an encoding in which ``\n`` is not the
+            byte ``\n`` (UTF-16, UTF-32) left decoded text unread.
 
         """
         self._check_entered()
+        if self._text is not None and self._text.holds_text():
+            msg = (
+                f"lines() of this {self._codec[0]} output hold decoded text: "
+                "read them to the end before reading chunks"
+            )
+            raise RuntimeError(msg)
+        if self._held:
+            data = bytes(self._held)
+            self._held.clear()
+            return data
+        return await self._read_pipe()
+
+    def cut_line(self) -> str | None:
+        """Return the next line already read, or ``None`` if more must be read.
+
+        At the end of the output, what is left comes as the last line; after
+        that, ``None`` as well (`next_line` tells the two apart).
+        """
+        if self._text is not None:
+            return self._text.cut(self._held, ended=self._eof)
+        held = self._held
+        end = held.find(b"\n") + 1
+        if end == 0 and len(held) < LINE_LIMIT and not (self._eof and held):
+            return None
+        if end == 0:  # a piece of an overlong line, or the last line
+            return self._decode_piece()
+        line = held[:end]
+        del held[:end]
+        return line.decode(*self._codec)
+
+    async def next_line(self) -> str | None:
+        """Return the next line of the output, or ``None`` after the last."""
+        self._check_entered()
+        if self._text is None and not _newline_is_one_byte(self._codec[0]):
+            self._text = _TextLines(*self._codec)
+        while (line := self.cut_line()) is None:
+            if self._done or self._eof:
+                return None
+            self._held += await self._read_pipe()
+        return line
+
+    def _decode_piece(self) -> str:
+        r"""Cut and decode at most `LINE_LIMIT` bytes of a line without ``\n``.
+
+        A character the piece would split stays held for the next piece.
+        """
+        held = self._held
+        final = self._eof and len(held) <= LINE_LIMIT
+        decoder = codecs.getincrementaldecoder(self._codec[0])(errors=self._codec[1])
+        text = decoder.decode(bytes(held[:LINE_LIMIT]), final=final)
+        left = decoder.getstate()[0]
+        del held[: min(len(held), LINE_LIMIT) - len(left)]
+        return text
+
+    async def _read_pipe(self) -> bytes:
+        """Read the next chunk from the last stage's pipe (``b""`` at its end)."""
         if self._done or self._eof:
             return b""
         run = typ.cast("Run", self._run)
@@ -259,7 +328,7 @@ class PipelineStream:
         """Mark the deadline passed and terminate the stages (raised when read)."""
         self._mark_expired()
         if self._run is not None:
-            self._run.terminate()
+            self._run.end_all()
 
     def _mark_expired(self) -> None:
         """Note the deadline passed; tell the observers once, before the exits."""
@@ -291,19 +360,14 @@ class PipelineStream:
 
 
 class Lines:
-    """The decoded lines of a stream's output (``out.lines()``)."""
+    """The decoded lines of a stream's output (``async for line in out.lines()``).
 
-    def __init__(
-        self,
-        chunks: cabc.Callable[[], cabc.Awaitable[bytes]],
-        encoding: str,
-        errors: str,
-    ) -> None:
-        self._chunks = chunks
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors=errors)
-        self._ready: collections.deque[str] = collections.deque()
-        self._partial = ""
-        self._ended = False
+    The lines are the stream's: another ``lines()`` continues where this one
+    stopped.
+    """
+
+    def __init__(self, stream: PipelineStream) -> None:
+        self._stream = stream
 
     def __aiter__(self) -> Lines:
         """Iterate over the lines."""
@@ -311,24 +375,52 @@ class Lines:
 
     async def __anext__(self) -> str:
         """Return the next line."""
-        while not self._ready:
-            if self._ended:
-                raise StopAsyncIteration
-            chunk = await self._chunks()
-            self._ended = not chunk
-            self._split(self._decoder.decode(chunk, final=self._ended))
-        return self._ready.popleft()
+        line = await self._stream.next_line()
+        if line is None:
+            raise StopAsyncIteration
+        return line
 
-    def _split(self, text: str) -> None:
-        parts = (self._partial + text).split("\n")
+
+class _TextLines:
+    r"""Lines cut from decoded text, for encodings whose ``\n`` is not a byte.
+
+    It takes every byte the stream holds and keeps the text it decoded, so
+    chunks cannot be read again until its lines are.
+    """
+
+    def __init__(self, encoding: str, errors: str) -> None:
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors=errors)
+        self._ready: collections.deque[str] = collections.deque()
+        self._partial = ""
+
+    def holds_text(self) -> bool:
+        """Say whether decoded text waits to be handed out as lines."""
+        return bool(self._ready or self._partial)
+
+    def cut(self, held: bytearray, *, ended: bool) -> str | None:
+        """Decode ``held`` (emptying it) and return the next line, if whole."""
+        parts = (self._partial + self._decoder.decode(bytes(held), final=ended)).split(
+            "\n"
+        )
+        held.clear()
         self._partial = parts.pop()
         self._ready.extend(part + "\n" for part in parts)
         while len(self._partial) >= LINE_LIMIT:
             self._ready.append(self._partial[:LINE_LIMIT])
             self._partial = self._partial[LINE_LIMIT:]
-        if self._ended and self._partial:
+        if ended and self._partial:
             self._ready.append(self._partial)
             self._partial = ""
+        return self._ready.popleft() if self._ready else None
+
+
+def _newline_is_one_byte(encoding: str) -> bool:
+    r"""Say whether ``encoding`` writes ``\n`` as the byte ``\n`` alone.
+
+    Then no other character's bytes contain it (UTF-8, Latin-1 and every
+    other ASCII-compatible encoding), and lines can be cut before decoding.
+    """
+    return "\n".encode(encoding) == b"\n"
 
 
 class SyncPipelineStream:
@@ -408,12 +500,19 @@ class SyncPipelineStream:
         return chunk
 
     def lines(self) -> cabc.Iterator[str]:
-        """Iterate over the output's decoded lines; see `PipelineStream.lines`."""
+        """Iterate over the output's decoded lines; see `PipelineStream.lines`.
+
+        Lines already read are handed out without turning the loop: it runs
+        once per chunk read from the pipe, not once per line.
+        """
         if self._closed:
             return
         runner = self._started()
-        lines = self._stream.lines()
-        while not self._closed and (line := runner.run(_next_line(lines))) is not None:
+        stream = self._stream
+        while not self._closed:
+            line = stream.cut_line()
+            if line is None and (line := runner.run(stream.next_line())) is None:
+                return
             yield line
 
     def _started(self) -> asyncio.Runner:
@@ -430,11 +529,3 @@ def _stream_fd(run: Run) -> int:
         msg = "the run has no stream"
         raise AssertionError(msg)
     return end.number
-
-
-async def _next_line(lines: Lines) -> str | None:
-    """Return the next line, or ``None`` after the last."""
-    try:
-        return await lines.__anext__()
-    except StopAsyncIteration:
-        return None

@@ -138,10 +138,11 @@ class StageResult(CommandResult):
         True when the stage ended by ``SIGPIPE`` because its downstream left
         (not a failure, contract section 7).
     terminated
-        True when the stage died of a signal cuprum sent it (``SIGTERM`` or
-        ``SIGKILL``: fail-fast, timeout or cancellation). A stage that
-        exited with a status of its own was not terminated, whoever
-        signalled it.
+        True when cuprum signalled the stage (``SIGTERM``, then ``SIGKILL``
+        after the grace: fail-fast, timeout, cancellation, a stream left
+        early). Such a stage is never a failure of its own, whatever
+        status it then exits with (it may catch ``SIGTERM`` and exit 0,
+        or 20 as rsync does).
 
     """
 

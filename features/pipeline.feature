@@ -38,6 +38,19 @@ Feature: Pipelines of commands
       | pure-Python |
       | Rust        |
 
+  Scenario Outline: A failing stage's output reaches the result
+    Given the <backend> backend moves the bytes
+    When I run printf "b\na\n" piped into cat - /no/such/file piped into sort
+    Then the pipeline fails within 5 seconds
+    And the failing stage is stage 1
+    And its output lines are "a b"
+    And the last stage ended on its own with status 0
+
+    Examples:
+      | backend     |
+      | pure-Python |
+      | Rust        |
+
   Scenario Outline: A pipeline that outlives its timeout
     Given the <backend> backend moves the bytes
     When I run yes piped into sleep 30 with a timeout of 1 second

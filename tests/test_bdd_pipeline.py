@@ -81,6 +81,20 @@ def _(run: Run, text: str) -> None:
     assert run.result.stdout == text + "\n"
 
 
+@then(parsers.parse('its output lines are "{words}"'))
+def _(run: Run, words: str) -> None:
+    assert run.result is not None
+    assert run.result.stdout is not None
+    assert run.result.stdout.splitlines() == words.split()
+
+
+@then(parsers.parse("the last stage ended on its own with status {status:d}"))
+def _(run: Run, status: int) -> None:
+    assert run.result is not None
+    last = run.result.stages[-1]
+    assert (last.exit_code, last.terminated) == (status, False)
+
+
 @then("the first stage ended by SIGPIPE without counting as a failure")
 def _(run: Run) -> None:
     assert run.result is not None

@@ -105,6 +105,66 @@ def test_a_very_long_line_comes_in_pieces(stream_backend: StreamBackend) -> None
     assert lengths == [LINE_LIMIT, LINE_LIMIT, 11, 3]
 
 
+def test_lines_continue_where_the_last_iteration_stopped(
+    stream_backend: StreamBackend,
+) -> None:
+    numbers = [f"{n}\n" for n in range(1, 20001)]  # several chunks
+    with (seq("1", "20000") | cat()).stream_sync() as out:
+        assert next(out.lines()) == "1\n"  # the generator is dropped
+        for line in out.lines():
+            if line == "10\n":
+                break
+        rest = list(out.lines())
+    assert [*numbers[:10], *rest] == numbers
+    assert out.result.ok
+    assert all(not stage.terminated for stage in out.result.stages)
+
+
+def test_lines_and_chunks_mix_without_losing_a_byte(
+    stream_backend: StreamBackend,
+) -> None:
+    expected = "".join(f"{n}\n" for n in range(1, 20001)).encode()
+    with seq("1", "20000").stream_sync(text=False) as out:
+        read = bytearray()
+        for line in out.lines():
+            read += line.encode()
+            if len(read) > 100:
+                break
+        read += next(iter(out))  # what lines() held comes first
+        for line in out.lines():
+            read += line.encode()
+            if len(read) > CHUNK * 2:
+                break
+        read += b"".join(out)
+    assert bytes(read) == expected
+    assert out.result.ok
+
+
+def test_async_lines_continue_where_the_last_iteration_stopped(
+    stream_backend: StreamBackend,
+) -> None:
+    async def scenario() -> list[str]:
+        async with seq("1", "5").stream() as out:
+            async for line in out.lines():
+                first = line
+                break
+            return [first] + [line async for line in out.lines()]
+
+    assert asyncio.run(scenario()) == ["1\n", "2\n", "3\n", "4\n", "5\n"]
+
+
+def test_lines_of_a_wide_encoding_refuse_a_chunk_while_they_hold_text(
+    stream_backend: StreamBackend,
+) -> None:
+    script = "import sys; sys.stdout.buffer.write('a\\nb\\nc'.encode('utf-16'))"
+    wide = RunOutputOptions(encoding="utf-16")
+    with python("-c", script).stream_sync(output=wide) as out:
+        assert next(out.lines()) == "a\n"
+        with pytest.raises(RuntimeError, match="read them to the end"):
+            next(iter(out))
+        assert list(out.lines()) == ["b\n", "c"]
+
+
 def test_stderr_is_still_captured(stream_backend: StreamBackend) -> None:
     talk = "import sys; sys.stderr.write('noted'); print('out')"
     with (python("-c", talk) | cat()).stream_sync(text=False) as out:

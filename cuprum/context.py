@@ -291,12 +291,18 @@ class CuprumContext:
         object.__setattr__(self, "allowlist", frozenset(self.allowlist))
 
     def is_allowed(self, program: Program | str) -> bool:
-        """Say whether ``program`` is in the allowlist (membership only).
+        """Say whether a run in this context may start ``program``.
 
-        `check_allowed` is what runs use: it also lets the root's empty
-        allowlist allow everything.
+        The answer `check_allowed` acts on: every program in a permissive
+        context (empty allowlist, not restricted: the root), the
+        allowlist's programs otherwise.
         """
-        return program in self.allowlist
+        return self.permissive or program in self.allowlist
+
+    @property
+    def permissive(self) -> bool:
+        """Whether every program is allowed (no scope or list restricts it)."""
+        return not self.allowlist and not self.restricted
 
     def check_allowed(self, program: Program | str) -> None:
         """Return if a run may start ``program``; raise otherwise.
@@ -307,15 +313,7 @@ class CuprumContext:
             If the allowlist is restricted or not empty and lacks ``program``.
 
         """
-        if not self.allowlist and not self.restricted:
-            return
-        if program not in self.allowlist:
-            _log.warning(
-                "program %s refused by the context's allowlist restricted_state=%s",
-                program,
-                self.restricted,
-                extra={"operation": program, "restricted_state": self.restricted},
-            )
+        if not self.is_allowed(program):
             raise ForbiddenProgramError(
                 typ.cast("Program", program), restricted_state=self.restricted
             )
@@ -394,6 +392,12 @@ def _without(hooks: tuple[_H, ...], hook: _H) -> tuple[_H, ...]:
     return tuple(each for each in hooks if each is not hook)
 
 
+def _without_one(hooks: tuple[_H, ...], hook: object) -> tuple[_H, ...]:
+    """Return ``hooks`` less the first occurrence of ``hook``."""
+    index = next((at for at, each in enumerate(hooks) if each is hook), len(hooks))
+    return hooks[:index] + hooks[index + 1 :]
+
+
 _ROOT: typ.Final = CuprumContext()
 _current: contextvars.ContextVar[CuprumContext] = contextvars.ContextVar(
     "cuprum_context", default=_ROOT
@@ -418,18 +422,58 @@ class _Registration(VarHandle[CuprumContext]):
         super().__init__(_current, changed)
 
 
-class AllowRegistration(_Registration):
-    """Programs added to the current allowlist; see `allow`."""
+class _Undoable(_Registration):
+    """A registration whose ``detach()`` undoes its own change and no other's.
 
-    __slots__ = ("programs",)
+    Handles may be detached in any order: ``detach()`` restores the context
+    as it was at registration when nothing changed it since, and otherwise
+    takes the current context and removes exactly what this handle added
+    (`_undo`), where restoring the older context would also drop what later
+    handles added. The token is reset first either way, so a detach from
+    another thread or task is refused as `VarHandle` refuses it.
+    """
+
+    __slots__ = ("_changed",)
+
+    def __init__(self, changed: CuprumContext) -> None:
+        self._changed = changed
+        super().__init__(changed)
+
+    def detach(self) -> None:
+        """Remove what this handle added (once); see the class."""
+        if self._token is None:
+            return
+        current = self._var.get()
+        super().detach()  # ValueError in another context; nothing changes then
+        if current is not self._changed:
+            self._var.set(self._undo(current))
+
+    def _undo(self, context: CuprumContext) -> CuprumContext:
+        raise NotImplementedError
+
+
+class AllowRegistration(_Undoable):
+    """Programs added to the current allowlist; see `allow`.
+
+    In a permissive context (the root) every program is allowed already,
+    and the context is left as it is.
+    """
+
+    __slots__ = ("_added", "programs")
 
     def __init__(self, *programs: Program) -> None:
         self.programs = frozenset(programs)
         context = current_context()
-        super().__init__(context.with_allowlist(context.allowlist | self.programs))
+        self._added = (
+            frozenset() if context.permissive else self.programs - context.allowlist
+        )
+        super().__init__(context.with_allowlist(context.allowlist | self._added))
+
+    def _undo(self, context: CuprumContext) -> CuprumContext:
+        return dc.replace(context, allowlist=context.allowlist - self._added)
 
 
-class HookRegistration(_Registration):
+class HookRegistration(_Undoable):
     """A hook added to the current context; see `before`, `after`, `observe`."""
 
     __slots__ = ("hook", "kind")
@@ -455,6 +499,17 @@ class HookRegistration(_Registration):
             msg = f"unknown hook kind {kind!r}: use before, after or observe"
             raise ValueError(msg)
         super().__init__(changed)
+
+    def _undo(self, context: CuprumContext) -> CuprumContext:
+        """Remove one registration of the hook (it may be registered twice)."""
+        if self.kind == "before":
+            before = _without_one(context.before_hooks, self.hook)
+            return dc.replace(context, before_hooks=before)
+        if self.kind == "after":
+            after = _without_one(context.after_hooks, self.hook)
+            return dc.replace(context, after_hooks=after)
+        observe = _without_one(context.observe_hooks, self.hook)
+        return dc.replace(context, observe_hooks=observe)
 
 
 class EnvRegistration(_Registration):

@@ -41,7 +41,8 @@ def test_the_root_context_allows_every_program() -> None:
     assert root.allowlist == frozenset()
     assert not root.restricted
     root.check_allowed(LS)  # no error: nothing restricts the root
-    assert not root.is_allowed(LS)  # membership only
+    assert root.is_allowed(LS)  # the answer check_allowed acts on
+    assert root.permissive
 
 
 def test_a_scope_narrows_and_never_widens() -> None:
@@ -225,14 +226,51 @@ def test_each_task_has_its_own_context() -> None:
 
 
 def test_a_detach_in_another_context_is_refused() -> None:
-    handle = allow(LS)
-    try:
-        with pytest.raises(ValueError, match="created in a different Context"):
-            contextvars.Context().run(handle.detach)
-        assert current_context().allowlist == frozenset([LS])  # still attached
-    finally:
-        handle.detach()
-    assert current_context().allowlist == frozenset()
+    with scoped(ScopeConfig(allowlist=frozenset([ECHO]))):
+        handle = allow(LS)
+        try:
+            with pytest.raises(ValueError, match="created in a different Context"):
+                contextvars.Context().run(handle.detach)
+            assert current_context().allowlist == frozenset([ECHO, LS])  # attached
+        finally:
+            handle.detach()
+        assert current_context().allowlist == frozenset([ECHO])
+
+
+def test_allow_at_the_top_level_forbids_nothing(stream_backend: StreamBackend) -> None:
+    assert current_context().is_allowed(ECHO)  # the root allows every program
+    with allow(LS):
+        assert current_context().is_allowed(LS)
+        assert current_context().is_allowed(ECHO)
+        assert sh.make(ECHO)("still runs").run_sync().stdout == "still runs\n"
+    assert current_context().permissive
+
+
+def test_handles_detach_in_any_order() -> None:
+    def first(_cmd: SafeCmd) -> None:
+        return None
+
+    def second(_cmd: SafeCmd) -> None:
+        return None
+
+    with scoped(ScopeConfig(allowlist=frozenset([ECHO]))):
+        one, two = before(first), before(second)
+        one.detach()
+        assert current_context().before_hooks == (second,)
+        two.detach()
+        assert current_context().before_hooks == ()
+        again = before(first)
+        twice = before(first)
+        again.detach()
+        assert current_context().before_hooks == (first,)  # twice's stays
+        twice.detach()
+        ls, cat = allow(LS), allow(CAT)
+        ls.detach()
+        assert current_context().allowlist == frozenset([ECHO, CAT])
+        cat.detach()
+        echo = allow(ECHO)  # already allowed: detaching it takes nothing away
+        echo.detach()
+        assert current_context().allowlist == frozenset([ECHO])
 
 
 def test_a_streamed_run_meets_the_hooks_too() -> None:

@@ -102,17 +102,28 @@ def validate_drain_timeout(drain_timeout: object) -> float | None:
         If it is negative or not finite.
 
     """
-    if drain_timeout is None:
-        return None
-    if isinstance(drain_timeout, bool) or not isinstance(drain_timeout, int | float):
-        msg = (
-            "drain_timeout must be a number of seconds or None, "
-            f"not {type(drain_timeout).__name__}"
-        )
+    return (
+        None if drain_timeout is None else check_seconds(drain_timeout, "drain_timeout")
+    )
+
+
+def check_seconds(value: object, name: str) -> float:
+    """Return ``value`` as a number of seconds, named ``name`` in errors.
+
+    Raises
+    ------
+    TypeError
+        If it is not a real number (``bool`` included).
+    ValueError
+        If it is negative or not finite (NaN, infinity).
+
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{name} must be a number of seconds, not {type(value).__name__}"
         raise TypeError(msg)
-    seconds = float(drain_timeout)
+    seconds = float(value)
     if not 0.0 <= seconds < float("inf"):
-        msg = f"drain_timeout must be a finite number >= 0, got {drain_timeout}"
+        msg = f"{name} must be a finite number >= 0, got {value}"
         raise ValueError(msg)
     return seconds
 

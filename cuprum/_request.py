@@ -34,7 +34,7 @@ import os
 import typing as typ
 
 from cuprum._fdio import check_redirect
-from cuprum._options import validate_drain_timeout
+from cuprum._options import check_seconds, validate_drain_timeout
 from cuprum.results import RunOutputOptions
 
 if typ.TYPE_CHECKING:
@@ -82,7 +82,7 @@ class ExecutionContext:
         The working directory of every stage (``cwd=``).
     cancel_grace
         Seconds between ``SIGTERM`` and ``SIGKILL`` when stages are ended
-        (``terminate_grace=``).
+        (``terminate_grace=``; the same default, 1 s).
     timeout
         Seconds the run may take (``timeout=``; over a scope's timeout).
     stdout_sink, stderr_sink
@@ -98,13 +98,21 @@ class ExecutionContext:
 
     env: cabc.Mapping[str, str | None] | None = None
     cwd: StrPath | None = None
-    cancel_grace: float = 0.5
+    cancel_grace: float = DEFAULT_TERMINATE_GRACE
     timeout: float | None = None
     stdout_sink: typ.IO[str] | None = None
     stderr_sink: typ.IO[str] | None = None
     encoding: str = "utf-8"
     errors: str = "replace"
     tags: cabc.Mapping[str, object] | None = None
+
+    def __post_init__(self) -> None:
+        """Check the grace: a finite number of seconds, not negative."""
+        object.__setattr__(
+            self,
+            "cancel_grace",
+            check_seconds(self.cancel_grace, "ExecutionContext.cancel_grace"),
+        )
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -274,9 +282,7 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
     if timeout is None:
         timeout = given.timeout if given.timeout is not None else _scope_timeout(scope)
     if terminate_grace is None:
-        terminate_grace = (
-            DEFAULT_TERMINATE_GRACE if context is None else context.cancel_grace
-        )
+        terminate_grace = given.cancel_grace
     if cwd is None:
         cwd = given.cwd
     if timeout is not None and math.isnan(timeout):
@@ -293,7 +299,7 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
         check=bool(check),
         timeout=timeout,
         drain_timeout=validate_drain_timeout(drain_timeout),
-        terminate_grace=terminate_grace,
+        terminate_grace=check_seconds(terminate_grace, "terminate_grace"),
         on_progress=on_progress,
         input=data,
         env=merge_env(

@@ -39,6 +39,7 @@ from cuprum import (
     scoped,
     sh,
 )
+from cuprum._request import DEFAULT_TERMINATE_GRACE, make_request
 
 if typ.TYPE_CHECKING:
     from pathlib import Path
@@ -237,3 +238,25 @@ def test_a_timeout_of_zero_or_less_has_already_passed(
     assert all(stage.terminated for stage in caught.value.result.stages)
     with pytest.raises(ValueError, match="timeout"):
         sh.make(CAT)().run_sync(timeout=float("nan"))
+
+
+def test_one_default_grace_with_or_without_a_context() -> None:
+    plain = make_request()
+    assert plain.terminate_grace == DEFAULT_TERMINATE_GRACE
+    assert (
+        make_request(context=ExecutionContext()).terminate_grace
+        == plain.terminate_grace
+    )
+    assert (
+        make_request(context=ExecutionContext(cancel_grace=0.2)).terminate_grace == 0.2
+    )
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1.0, float("inf")])
+def test_a_grace_that_is_not_seconds_is_refused(bad: float) -> None:
+    with pytest.raises(ValueError, match="terminate_grace must be a finite number"):
+        sh.make(ECHO)("x").run_sync(terminate_grace=bad)
+    with pytest.raises(ValueError, match="cancel_grace must be a finite number"):
+        ExecutionContext(cancel_grace=bad)
+    with pytest.raises(TypeError, match="terminate_grace must be a number"):
+        sh.make(ECHO)("x").run_sync(terminate_grace="1")  # type: ignore[arg-type]

@@ -27,6 +27,10 @@ CATALOGUE = ProgramCatalogue(
 )
 python = sh.make(PYTHON, catalogue=CATALOGUE)
 CHATTY = "import sys; print('out1'); print('out2'); print('err1', file=sys.stderr)"
+READS_THEN_CHATS = (
+    "import sys; sys.stdin.buffer.read(); " + CHATTY[len("import sys; ") :]
+)
+"""CHATTY reading its input first: the input is written whole, never refused."""
 LOGGER = "cuprum.test.adapters"
 
 
@@ -104,7 +108,7 @@ def test_metrics_count_executions_lines_and_durations(
 ) -> None:
     metrics = InMemoryMetrics()
     with observe(MetricsHook(metrics)):
-        python("-c", CHATTY).run_sync(input=b"12345")
+        python("-c", READS_THEN_CHATS).run_sync(input=b"12345")
         python("-c", "raise SystemExit(3)").run_sync()
     assert metrics.counters == {
         "cuprum_executions_total": 2.0,

@@ -46,6 +46,10 @@ python = sh.make(PYTHON, catalogue=CATALOGUE)
 PROMPT = 10.0
 """Seconds within which a run that a hook failed must end."""
 CHATTY = "import sys; print('out1'); print('out2'); print('err1', file=sys.stderr)"
+READS_THEN_CHATS = (
+    "import sys; sys.stdin.buffer.read(); " + CHATTY[len("import sys; ") :]
+)
+"""CHATTY reading its input first: the input is written whole, never refused."""
 
 
 class Recorder:
@@ -85,7 +89,7 @@ def recorder() -> typ.Iterator[Recorder]:
 def test_command_phases_in_order(
     stream_backend: StreamBackend, recorder: Recorder
 ) -> None:
-    result = python("-c", CHATTY).run_sync(input=b"ignored")
+    result = python("-c", READS_THEN_CHATS).run_sync(input=b"ignored")
     assert result.ok
     phases = recorder.phases()
     assert phases[:2] == ["plan", "start"]

@@ -7,6 +7,7 @@ one blamed. Every test runs on each backend.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import typing as typ
@@ -22,6 +23,7 @@ from cuprum import (
     Program,
     ProgramCatalogue,
     ProjectSettings,
+    TimeoutExpired,
     sh,
 )
 
@@ -106,3 +108,28 @@ def test_stages_before_a_failure_are_terminated_and_not_blamed(
     assert (result.exit_codes[0], result.stages[0].terminated) == (20, True)
     assert (result.exit_codes[2], result.stages[2].terminated) == (0, False)
     assert_reaped(stage.pid for stage in result.stages)
+
+
+def test_no_group_is_signalled_once_its_leader_is_reaped(
+    stream_backend: StreamBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A reaped leader's group id may be handed to a new process (another
+    # run's stage, most likely under run_concurrent): never signal it then.
+    late: list[tuple[int, int]] = []
+    real_killpg = os.killpg
+
+    def killpg(pgid: int, signum: int) -> None:
+        try:
+            os.waitid(os.P_PID, pgid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            late.append((pgid, signum))  # reaped already
+        real_killpg(pgid, signum)
+
+    monkeypatch.setattr(os, "killpg", killpg)
+    fails = shell("-c", "echo ready; exit 3")
+    waits = "import sys, signal; sys.stdin.readline(); signal.pause()"
+    result = (fails | python("-c", waits)).run_sync(timeout=GUARD, terminate_grace=0.2)
+    assert result.stages[1].terminated
+    with pytest.raises(TimeoutExpired):
+        (shell("-c", "sleep 30") | sh.make(CAT)()).run_sync(timeout=0.5)
+    assert late == []

@@ -677,6 +677,11 @@ def test_a_second_ctrl_c_ends_the_wait_for_a_stuck_pair(
             assert _read_line(err, CHILD_GUARD_SECONDS) == b"hung\n"
             os.kill(child.pid, signal.SIGINT)
             assert _read_line(err, CHILD_GUARD_SECONDS) == b"int\n"
+            # Only once the first KeyboardInterrupt has left its handler and
+            # the batch is cancelled: a Ctrl-C still inside the handler would
+            # run a nested handler there, and its exception would be the
+            # first one, not a second.
+            assert _read_line(err, CHILD_GUARD_SECONDS) == b"cancelled\n"
             os.kill(child.pid, signal.SIGINT)
             assert _read_line(err, INTERRUPT_GUARD_SECONDS) == b"int\n", (
                 "the second Ctrl-C was not even handled: the wait ignores signals"

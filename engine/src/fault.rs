@@ -12,8 +12,10 @@
 //!   stop after their first step, as a write to a stopped terminal does,
 //!   until [`release_hung_pairs`]: they see no cancel meanwhile. Each says
 //!   `hung` on a descriptor of the test's choosing as it stops, so a test
-//!   acts only once the pair really is stuck. Tests use it to prove that a
-//!   caller is never held hostage by such a pair.
+//!   acts only once the pair really is stuck, and `cancelled` there when a
+//!   caller cancels a batch while a pair is hung ([`note_cancel`]), so a
+//!   test knows the caller is in its wait for the engine to let go. Tests
+//!   use it to prove that a caller is never held hostage by such a pair.
 
 use std::io::IoSlice;
 use std::os::fd::RawFd;
@@ -39,6 +41,8 @@ pub(crate) fn take() -> bool {
 static HANG: AtomicUsize = AtomicUsize::new(0);
 /// Where a pair says `hung\n` as it stops (-1: nowhere).
 static HUNG_NOTICE: AtomicI32 = AtomicI32::new(-1);
+/// Pairs hung right now.
+static HUNG_NOW: AtomicUsize = AtomicUsize::new(0);
 /// Bumped by each release; a hung pair waits for it to change.
 static RELEASES: Mutex<u64> = Mutex::new(0);
 static RELEASED: Condvar = Condvar::new();
@@ -67,6 +71,7 @@ pub(crate) fn maybe_hang() {
     let releases = RELEASES.lock().unwrap_or_else(PoisonError::into_inner);
     let start = *releases;
     let notice = HUNG_NOTICE.load(Ordering::SeqCst);
+    HUNG_NOW.fetch_add(1, Ordering::SeqCst);
     if notice >= 0 {
         let _ = crate::sys::writev(notice, &[IoSlice::new(b"hung\n")]);
     }
@@ -75,4 +80,13 @@ pub(crate) fn maybe_hang() {
             .wait_while(releases, |now| *now == start)
             .unwrap_or_else(PoisonError::into_inner),
     );
+    HUNG_NOW.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Called when a caller cancels a batch: say `cancelled` if a pair is hung.
+pub(crate) fn note_cancel() {
+    let notice = HUNG_NOTICE.load(Ordering::SeqCst);
+    if notice >= 0 && HUNG_NOW.load(Ordering::SeqCst) > 0 {
+        let _ = crate::sys::writev(notice, &[IoSlice::new(b"cancelled\n")]);
+    }
 }

@@ -393,5 +393,7 @@ impl Batch {
         self.cancelled.store(true, Ordering::Release);
         // A dead reactor has already failed every pair.
         let _ = self.shared.send(Command::Cancel { batch: self.id });
+        #[cfg(feature = "fault-injection")]
+        crate::fault::note_cancel();
     }
 }

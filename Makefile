@@ -13,7 +13,7 @@ MD_FILES := README.md $(wildcard docs/*.md)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv build demo test test-rust test-python test-python-only bench \
-	test-wheels check-fmt fmt lint typecheck markdownlint check clean
+	test-pinned test-wheels check-fmt fmt lint typecheck markdownlint check clean
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,9 @@ demo: build ## The main job: a real producer | tr | sha256sum pipeline pumped by
 
 test: build test-rust ## Every test: cargo tests, then pytest (unit + BDD) with the engine required
 	CUPRUM_REQUIRE_RUST=1 CUPRUM_REQUIRE_FAULT_INJECTION=1 $(BIN)/python -m pytest
+
+test-pinned: build ## The pytest suite pinned to one CPU, as a loaded CI machine runs it (races show)
+	CUPRUM_REQUIRE_RUST=1 CUPRUM_REQUIRE_FAULT_INJECTION=1 taskset -c 0 $(BIN)/python -m pytest -q
 
 test-rust: ## Rust unit and integration tests of the engine, splice path and copy path
 	cargo test -p cuprum-engine --features fault-injection

@@ -26,9 +26,13 @@ How a stream goes (contract 9.9):
   the caller reads as it reads them, and a hook's failure is raised at the
   block's exit (or from the iteration a timeout ends), after the clean-up.
 
-Invariants: cuprum holds at most one chunk of the output, plus for
-``lines()`` the lines of one chunk and one unfinished line of at most
-`LINE_LIMIT` characters; the block's exit returns or raises only after
+Lines are the stream's, not an iterator's (contract section 11 rule 6):
+the stream holds the bytes it read and has not handed out, ``lines()``
+cuts lines from them and chunks hand them out first, so iterations can be
+left, started again and mixed without losing or repeating a byte.
+
+Invariants: cuprum holds at most one chunk of the output plus one
+unfinished line of at most `LINE_LIMIT` bytes; the block's exit returns or raises only after
 every stage is reaped and every descriptor the run made is closed; an
 exception that leaves the block is never replaced by the run's own.
 """

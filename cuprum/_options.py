@@ -15,10 +15,12 @@ This module imports no other part of cuprum but `cuprum._errors`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import fcntl
 import os
+import stat
 import typing as typ
 
 from cuprum._errors import EngineError
@@ -162,7 +164,8 @@ def validate_pairs(pairs: object) -> list[tuple[int, int]]:
     TypeError
         If ``pairs`` is not an iterable of 2-tuples of integers.
     ValueError
-        If a descriptor is negative or too large.
+        If a descriptor is negative or too large, or a reader is a socket
+        that keeps message boundaries (`check_source`).
 
     """
     if isinstance(pairs, str | bytes) or not hasattr(pairs, "__iter__"):
@@ -180,7 +183,43 @@ def validate_pairs(pairs: object) -> list[tuple[int, int]]:
                 validate_fd(writer, f"pairs[{index}] writer_fd"),
             )
         )
+    for index, (reader, _) in enumerate(checked):
+        with contextlib.suppress(OSError):  # not open: that pair's EBADF, later
+            check_source(reader, f"pairs[{index}] reader_fd")
     return checked
+
+
+def check_source(fd: int, name: str = "reader_fd") -> None:
+    """Refuse a reader that cannot be pumped without losing bytes.
+
+    A socket that keeps message boundaries (datagram, sequenced packet)
+    cuts a message a read has no room for and reads an empty one as EOF.
+
+    Raises
+    ------
+    ValueError
+        For such a socket.
+    OSError
+        When ``fd`` is not open.
+
+    """
+    if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+        return
+    import socket  # noqa: PLC0415 - only when a socket is pumped
+
+    probe = socket.socket(fileno=fd)
+    try:
+        kind = probe.type
+    finally:
+        probe.detach()  # the caller's descriptor stays open
+    if kind != socket.SOCK_STREAM:
+        kind_name = getattr(kind, "name", f"type {int(kind)}")
+        msg = (
+            f"{name} {fd} is a {kind_name} socket: its messages would be cut to "
+            "the buffer and an empty one read as the end; read it with recv() "
+            "yourself, or pump a stream socket or a pipe"
+        )
+        raise ValueError(msg)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

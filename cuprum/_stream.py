@@ -32,8 +32,8 @@ cuts lines from them and chunks hand them out first, so iterations can be
 left, started again and mixed without losing or repeating a byte.
 
 Invariants: cuprum holds at most one chunk of the output plus one
-unfinished line of at most `LINE_LIMIT` bytes; the block's exit returns or raises only after
-every stage is reaped and every descriptor the run made is closed; an
+unfinished line of at most `LINE_LIMIT` bytes; the block's exit returns or
+raises only after every stage is reaped and every descriptor the run made is closed; an
 exception that leaves the block is never replaced by the run's own.
 """
 

@@ -14,7 +14,9 @@ Invariants:
   caller made (never for descriptors 0 to 2, another descriptor of their
   file, or a terminal), counted per open file description across pairs and
   batches, and restored once its last pair releases it;
-* a pair holds at most ``buffer_size`` unwritten bytes; a write to a broken
+* a pair holds at most ``buffer_size`` unwritten bytes, or a page when
+  ``buffer_size`` is smaller (`WHOLE_READ`: no read drops part of a
+  packet); a write to a broken
   downstream (``EPIPE``/``ECONNRESET``) starts the drain: the reader is read
   and discarded until EOF (or the drain bound), and the pair ends with the
   bytes written before the break.
@@ -33,7 +35,7 @@ import threading
 import time
 import typing as typ
 
-from cuprum._options import check_ends
+from cuprum._options import check_ends, check_source
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -42,6 +44,10 @@ if typ.TYPE_CHECKING:
 
 _STEP_BUDGET: typ.Final = 16
 """Reads per pair per turn, so one always-ready pair cannot starve others."""
+WHOLE_READ: typ.Final = max(os.sysconf("SC_PAGE_SIZE"), select.PIPE_BUF)
+"""The least a read asks for: a pipe whose writer is in packet mode
+(``O_DIRECT``) returns one packet (at most a page) per read and drops what
+the read had no room for; the read end cannot tell that mode."""
 _BLOCKING_WRITE_CHUNK: typ.Final = 4096
 """Largest write to a descriptor left in blocking mode after ``POLLOUT``."""
 POLL_READ: typ.Final = select.POLLIN | select.POLLPRI
@@ -175,15 +181,25 @@ class FdOps:
     check_ends: cabc.Callable[[int, int], None]
     acquire: cabc.Callable[[int], tuple[bool, _Description | None]]
     release: cabc.Callable[[int, _Description | None], None]
+    whole_read: int = 1
+    """The least a read asks for, whatever ``buffer_size`` (`WHOLE_READ`
+    for real descriptors; a script's reads lose nothing)."""
+
+
+def _check_pair(reader: int, writer: int) -> None:
+    """Check both ends' directions (``EBADF``) and the reader's kind."""
+    check_ends(reader, writer)
+    check_source(reader)
 
 
 OS_OPS: typ.Final = FdOps(
     os.read,
     os.write,
     select.poll,
-    check_ends,
+    _check_pair,
     _NONBLOCK.acquire,
     _NONBLOCK.release,
+    WHOLE_READ,
 )
 
 
@@ -209,6 +225,7 @@ class Pair:
         "index",
         "ops",
         "pending",
+        "read_size",
         "reader",
         "reader_key",
         "reader_loops",
@@ -243,6 +260,7 @@ class Pair:
         self.eof = False
         self.result: PairResult | None = None
         ops.check_ends(reader, writer)
+        self.read_size = max(buffer_size, ops.whole_read)
         self.reader_loops, self.reader_key = ops.acquire(reader)
         try:
             self.writer_loops, self.writer_key = ops.acquire(writer)
@@ -320,7 +338,7 @@ class Pair:
     def _read(self, now: float) -> bool:
         """Read one chunk; return False when the reader would block."""
         try:
-            data = self.ops.read(self.reader, self.buffer_size)
+            data = self.ops.read(self.reader, self.read_size)
         except (BlockingIOError, InterruptedError):
             return False
         if not data:

@@ -41,6 +41,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
+use crate::errors::EngineError;
 use crate::pair::{Sink, Source};
 use crate::sys;
 
@@ -193,6 +194,32 @@ impl Kind {
         }
         sys::fstat(fd).map(Self::Stat)
     }
+}
+
+/// Refuse a reader the engine cannot pump without loss: a socket that
+/// keeps message boundaries (datagram, sequenced packet) truncates a
+/// message a read has no room for, and reads an empty message as EOF.
+pub(crate) fn check_source(fd: RawFd, kind: &Kind) -> Result<(), EngineError> {
+    let Kind::Stat(st) = kind else {
+        return Ok(()); // a pipe
+    };
+    if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return Ok(());
+    }
+    let name = match sys::socket_type(fd)? {
+        libc::SOCK_STREAM => return Ok(()),
+        libc::SOCK_DGRAM => "SOCK_DGRAM".to_owned(),
+        libc::SOCK_SEQPACKET => "SOCK_SEQPACKET".to_owned(),
+        libc::SOCK_RAW => "SOCK_RAW".to_owned(),
+        libc::SOCK_RDM => "SOCK_RDM".to_owned(),
+        other => format!("type {other}"),
+    };
+    // The wording of the Python backend's refusal (`_options.check_source`).
+    Err(EngineError::Unpumpable(format!(
+        "reader_fd {fd} is a {name} socket: its messages would be cut to the \
+         buffer and an empty one read as the end; read it with recv() \
+         yourself, or pump a stream socket or a pipe"
+    )))
 }
 
 impl Endpoint<'static> {
@@ -382,6 +409,14 @@ impl<'a> Endpoint<'a> {
 impl Source for Endpoint<'_> {
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         sys::readv(self.raw(), bufs)
+    }
+
+    fn whole_read(&self) -> usize {
+        if self.pipe {
+            sys::page_size()
+        } else {
+            1
+        }
     }
 
     fn splice_into(&mut self, sink: RawFd, len: usize) -> Option<io::Result<usize>> {

@@ -20,6 +20,9 @@ pub enum EngineError {
     /// The engine itself is broken (a bug or an exhausted process resource
     /// the engine needs for itself, not an error of the caller's pair).
     Internal(String),
+    /// A descriptor the engine cannot pump without losing bytes (a
+    /// datagram socket as the reader), refused before anything is read.
+    Unpumpable(String),
 }
 
 impl EngineError {
@@ -34,7 +37,7 @@ impl EngineError {
     pub fn errno(&self) -> Option<i32> {
         match self {
             Self::Os(err) => err.raw_os_error(),
-            Self::Cancelled | Self::Internal(_) => None,
+            Self::Cancelled | Self::Internal(_) | Self::Unpumpable(_) => None,
         }
     }
 }
@@ -45,6 +48,7 @@ impl fmt::Display for EngineError {
             Self::Os(err) => err.fmt(f),
             Self::Cancelled => f.write_str("pair cancelled"),
             Self::Internal(msg) => write!(f, "cuprum engine failure: {msg}"),
+            Self::Unpumpable(msg) => f.write_str(msg),
         }
     }
 }
@@ -53,7 +57,7 @@ impl std::error::Error for EngineError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Os(err) => Some(err),
-            Self::Cancelled | Self::Internal(_) => None,
+            Self::Cancelled | Self::Internal(_) | Self::Unpumpable(_) => None,
         }
     }
 }

@@ -259,6 +259,9 @@ impl Handle {
             Ok(kinds) => kinds,
             Err(err) => return Started::Finished(Err(err.into())),
         };
+        if let Err(err) = endpoint::check_source(spec.reader, &reader_kind) {
+            return Started::Finished(Err(err));
+        }
         if spec.buffer_size == 0 || spec.buffer_size > MAX_BUFFER_SIZE {
             return Started::Finished(Err(EngineError::from_errno(libc::EINVAL)));
         }
@@ -345,6 +348,7 @@ impl Handle {
 fn validate(spec: &PairSpec) -> Result<Access, EngineError> {
     let reader = endpoint::check_access(spec.reader, Direction::Read)?;
     let writer = endpoint::check_access(spec.writer, Direction::Write)?;
+    endpoint::check_source(spec.reader, &Kind::of(spec.reader)?)?;
     if spec.buffer_size == 0 || spec.buffer_size > MAX_BUFFER_SIZE {
         return Err(EngineError::from_errno(libc::EINVAL));
     }

@@ -48,6 +48,15 @@ pub trait Source {
     /// Read into `bufs` in order, like `readv(2)`; `Ok(0)` means EOF.
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize>;
 
+    /// The least room a read must offer so that it loses nothing: a pipe
+    /// whose writer is in packet mode (`O_DIRECT`) returns one packet per
+    /// read and drops what the read had no room for, and a packet holds
+    /// at most a page. (The read end cannot tell that mode: every pipe is
+    /// read so.)
+    fn whole_read(&self) -> usize {
+        1
+    }
+
     /// Move up to `len` bytes straight into descriptor `sink` without a
     /// copy through user space (`splice(2)`), like a read and a write in
     /// one; `Ok(0)` means EOF and `WouldBlock` means either side would
@@ -156,6 +165,10 @@ pub struct Pair {
     splice: SpliceMode,
     /// Whether the splices have been large enough to keep splicing.
     window: SpliceWindow,
+    /// The least free space a read is made with (the reader's
+    /// [`Source::whole_read`], learnt at the first read; the ring is grown
+    /// to hold it), so that no read drops part of a packet.
+    whole: usize,
     /// `written`, published after every [`Pair::drive`] for progress
     /// reports read by other threads.
     progress: Arc<AtomicU64>,
@@ -236,6 +249,7 @@ impl Pair {
             discarded: 0,
             splice: SpliceMode::Untried,
             window: SpliceWindow::default(),
+            whole: 1,
             progress: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -279,7 +293,7 @@ impl Pair {
     #[must_use]
     pub fn wants_read(&self) -> bool {
         match self.state {
-            State::Copying => !self.reader_eof && !self.ring.is_full(),
+            State::Copying => !self.reader_eof && self.has_room(),
             State::Draining { .. } => !self.reader_eof,
             State::Finished(_) | State::Failed(_) => false,
         }
@@ -358,6 +372,7 @@ impl Pair {
         if deadline.is_some_and(|d| now >= d) {
             return self.finish();
         }
+        self.learn_whole_read(reader);
         while !reader_blocked && !self.reader_eof {
             if budget.exhausted() {
                 return Step::Yield;
@@ -463,7 +478,8 @@ impl Pair {
     where
         R: Source + ?Sized,
     {
-        while !*blocked && !self.reader_eof && !self.ring.is_full() && !budget.exhausted() {
+        self.learn_whole_read(reader);
+        while !*blocked && !self.reader_eof && self.has_room() && !budget.exhausted() {
             match reader.read_vectored(&mut self.ring.writable_io()).into() {
                 Outcome::Ended => self.reader_eof = true,
                 Outcome::Moved(n) => {
@@ -476,6 +492,25 @@ impl Pair {
             }
         }
         None
+    }
+
+    /// Whether the ring has room for one whole read.
+    fn has_room(&self) -> bool {
+        self.ring.free() >= self.whole
+    }
+
+    /// Learn the least room `reader` must be read with, and grow the ring
+    /// to hold at least that (a ring smaller than a page would drop part
+    /// of every packet).
+    fn learn_whole_read<R>(&mut self, reader: &R)
+    where
+        R: Source + ?Sized,
+    {
+        let whole = reader.whole_read();
+        if whole != self.whole {
+            self.whole = whole;
+            self.ring.grow_to(whole);
+        }
     }
 
     /// Write the ring out until it is empty, the writer blocks, or the
@@ -560,7 +595,7 @@ impl Pair {
                     if self.reader_eof && self.ring.is_empty() {
                         return self.finish();
                     }
-                    let can_read = !reader_blocked && !self.reader_eof && !self.ring.is_full();
+                    let can_read = !reader_blocked && !self.reader_eof && self.has_room();
                     let can_write = !writer_blocked && !self.ring.is_empty();
                     if !can_read && !can_write {
                         return Step::Wait {

@@ -86,6 +86,10 @@ impl Source for Probed<'_, '_> {
         self.end.read_vectored(bufs)
     }
 
+    fn whole_read(&self) -> usize {
+        self.end.whole_read()
+    }
+
     fn splice_into(&mut self, sink: RawFd, len: usize) -> Option<io::Result<usize>> {
         if self.splice {
             self.end.splice_into(sink, len)

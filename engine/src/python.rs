@@ -34,6 +34,9 @@ const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(50);
 /// (`BrokenPipeError`, `FileNotFoundError`, ...).
 impl From<EngineError> for PyErr {
     fn from(error: EngineError) -> Self {
+        if let EngineError::Unpumpable(msg) = &error {
+            return PyValueError::new_err(msg.clone());
+        }
         match error.errno() {
             Some(errno) => {
                 // std formats an OS error as "<strerror> (os error N)".

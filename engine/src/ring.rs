@@ -64,6 +64,7 @@ impl Ring {
     }
 
     /// True when no free space is left.
+    #[cfg(test)]
     #[must_use]
     pub fn is_full(&self) -> bool {
         self.len == self.capacity()
@@ -141,6 +142,23 @@ impl Ring {
         } else {
             self.head = (self.head + n) % self.capacity();
         }
+    }
+
+    /// Make the capacity at least `capacity`, keeping the buffered bytes in
+    /// order (they move to the front of the new buffer).
+    pub fn grow_to(&mut self, capacity: usize) {
+        if capacity <= self.capacity {
+            return;
+        }
+        if !self.buf.is_empty() {
+            let mut buf = vec![0; capacity].into_boxed_slice();
+            let (a, b) = self.readable_slices();
+            buf[..a.len()].copy_from_slice(a);
+            buf[a.len()..a.len() + b.len()].copy_from_slice(b);
+            self.buf = buf;
+            self.head = 0;
+        }
+        self.capacity = capacity;
     }
 
     /// Drop every buffered byte; returns how many were dropped.
@@ -273,5 +291,24 @@ mod tests {
             }
             prop_assert_eq!(out, data);
         }
+    }
+
+    #[test]
+    fn growing_keeps_the_bytes_in_order() {
+        let mut ring = Ring::new(8);
+        let mut out = Vec::new();
+        fill(&mut ring, b"abcdefgh");
+        drain(&mut ring, 5, &mut out);
+        fill(&mut ring, b"ijk"); // wraps: "fgh" then "ijk"
+        ring.grow_to(32);
+        assert_eq!(ring.capacity(), 32);
+        assert_eq!(fill(&mut ring, b"lmnopqrstuvwxyz"), 15);
+        drain(&mut ring, 100, &mut out);
+        assert_eq!(out, b"abcdefghijklmnopqrstuvwxyz");
+        let mut lazy = Ring::new(4); // never allocated: only the size changes
+        lazy.grow_to(2);
+        assert_eq!(lazy.capacity(), 4);
+        lazy.grow_to(16);
+        assert_eq!(fill(&mut lazy, &[7; 20]), 16);
     }
 }

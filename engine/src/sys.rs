@@ -49,6 +49,36 @@ pub(crate) fn is_pipe(fd: RawFd) -> bool {
     unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) >= 0 }
 }
 
+/// The memory page size: the most a packet-mode pipe puts in one packet
+/// (a write of more is split into packets of at most a page).
+pub(crate) fn page_size() -> usize {
+    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: sysconf takes a constant and touches no memory of ours.
+        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(size).unwrap_or(4096).max(libc::PIPE_BUF)
+    })
+}
+
+/// The type of socket `fd` (`SOCK_STREAM`, `SOCK_DGRAM`, ...).
+pub(crate) fn socket_type(fd: RawFd) -> io::Result<libc::c_int> {
+    let mut kind: libc::c_int = 0;
+    let mut len = libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>())
+        .expect("an int's size fits a socklen_t");
+    // SAFETY: SO_TYPE writes one c_int into `kind`, whose size `len` gives;
+    // both outlive the call.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&raw mut kind).cast(),
+            &raw mut len,
+        )
+    })?;
+    Ok(kind)
+}
+
 /// `fcntl(F_SETFL)`.
 pub(crate) fn set_flags(fd: RawFd, flags: libc::c_int) -> io::Result<()> {
     // SAFETY: F_SETFL takes an integer argument; a bad descriptor is an

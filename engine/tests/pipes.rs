@@ -560,3 +560,79 @@ fn wait_one(done: &cuprum_engine::CompletionQueue) -> u64 {
         }
     }
 }
+
+#[test]
+fn packets_arrive_whole_through_a_ring_smaller_than_a_packet() {
+    // Each 3,000-byte write is one packet; a read with 1,000 bytes of room
+    // would return 1,000 and drop 2,000. A pipe downstream: the pair
+    // splices until its small splices give way to the ring, and a regular
+    // file downstream copies through the ring from the start.
+    for to_file in [false, true] {
+        let (in_r, in_w) = common::packet_pipe();
+        let sent: Vec<u8> = (0..120).flat_map(|i| payload(i, 3000)).collect();
+        let writer = std::thread::spawn({
+            let sent = sent.clone();
+            move || {
+                let mut in_w = in_w;
+                for packet in sent.chunks(3000) {
+                    in_w.write_all(packet).unwrap();
+                }
+            }
+        });
+        let got = if to_file {
+            let path = temp_path("small-ring-packets");
+            let out = File::create(&path).unwrap();
+            let mut small = spec(&in_r, &out);
+            small.buffer_size = 1000;
+            assert_eq!(pump(small).unwrap(), 360_000);
+            let got = std::fs::read(&path).unwrap();
+            std::fs::remove_file(&path).unwrap();
+            got
+        } else {
+            // A splice moves the packets on as packets (pipe(7) gives no
+            // way to tell them from the read end): the next pipe's reader
+            // reads a page or more at a time, as cat does.
+            let (out_r, out_w) = pipe();
+            let reader = std::thread::spawn(move || {
+                let mut out_r = out_r;
+                let (mut got, mut chunk) = (Vec::new(), vec![0; 65536]);
+                loop {
+                    match out_r.read(&mut chunk).unwrap() {
+                        0 => break got,
+                        n => got.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+            let mut small = spec(&in_r, &out_w);
+            small.buffer_size = 1000;
+            assert_eq!(pump(small).unwrap(), 360_000);
+            drop(out_w);
+            reader.join().unwrap()
+        };
+        writer.join().unwrap();
+        assert!(
+            got == sent,
+            "bytes lost or reordered (to a file: {to_file}): {} of {}",
+            got.len(),
+            sent.len()
+        );
+    }
+}
+
+#[test]
+fn a_datagram_socket_is_refused_as_a_reader() {
+    use std::os::unix::net::UnixDatagram;
+    let (a, _b) = UnixDatagram::pair().unwrap();
+    let (_out_r, out_w) = pipe();
+    let err = pump(spec(&a, &out_w)).unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Unpumpable(msg) if msg.contains("SOCK_DGRAM")),
+        "{err:?}"
+    );
+    let handle = Handle::global().expect("engine");
+    let Started::Finished(Err(EngineError::Unpumpable(_))) =
+        handle.start_one(spec(&a, &out_w), cuprum_engine::CompletionQueue::new(1))
+    else {
+        panic!("the inline start must refuse it too");
+    };
+}

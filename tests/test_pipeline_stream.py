@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pathlib
 import select
 import signal
 import subprocess
@@ -398,7 +399,7 @@ def test_ctrl_c_while_streaming_cleans_up(stream_backend: StreamBackend) -> None
         ready, _, _ = select.select([child.stdout], [], [], PROMPT)
         assert ready, "the child never started streaming"
         assert child.stdout.readline() == b"streaming\n"
-        time.sleep(0.2)  # the child waits in the stream's next step
+        wait_in_epoll(child.pid)  # the child waits in the stream's next step
         child.send_signal(signal.SIGINT)
         try:
             out, err = child.communicate(timeout=PROMPT)
@@ -406,13 +407,32 @@ def test_ctrl_c_while_streaming_cleans_up(stream_backend: StreamBackend) -> None
             child.kill()
             child.communicate()
             pytest.fail("still running after Ctrl-C")
-    verdict = json.loads(out.decode().splitlines()[-1])
+    lines = out.decode().splitlines()
+    assert lines, f"no verdict; stderr: {err.decode(errors='replace')}"
+    verdict = json.loads(lines[-1])
     assert verdict == {
         "interrupted": True,
         "ok": True,
         "terminated": [True, True],
         "children": 0,
     }, err.decode(errors="replace")
+
+
+def wait_in_epoll(pid: int) -> None:
+    """Wait until process ``pid`` sleeps in ``epoll_wait`` (polling /proc).
+
+    No event says so; its kernel wait channel does. Where the kernel hides
+    it (``0``), a sleeping state is taken as the sign.
+    """
+    deadline = time.monotonic() + PROMPT
+    proc = pathlib.Path(f"/proc/{pid}")
+    while time.monotonic() < deadline:
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        channel = (proc / "wchan").read_text()
+        if state == "S" and channel in {"do_epoll_wait", "ep_poll", "0"}:
+            return
+        time.sleep(0.001)
+    pytest.fail(f"process {pid} never waited in epoll_wait")
 
 
 def test_a_stream_whose_program_is_missing_starts_nothing(

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::completion::Completion;
+use crate::completion::{Completion, Report};
 use crate::errors::EngineError;
 use crate::job::Job;
 use crate::pair::{PairResult, Step};
@@ -42,9 +42,13 @@ pub(crate) fn spawn(
     completion: Arc<dyn Completion>,
 ) -> io::Result<()> {
     sys::spawn_masked("cuprum-blocking", move || {
-        let index = job.index;
-        let result = run(job, &cancelled);
-        completion.complete(index, result);
+        // Made on the thread: a thread that never started leaves the
+        // report to the caller (the spawn error); once made, a panic in
+        // `run` still reports the pair (`Report`'s drop).
+        let report = Report::new(&completion, job.index);
+        #[cfg(feature = "fault-injection")]
+        crate::fault::maybe_panic();
+        report.send(run(job, &cancelled));
     })
 }
 

@@ -8,8 +8,11 @@
 //! - `complete` is called exactly once per pair, from whichever thread
 //!   ended it (the reactor, a blocking-path thread, or the submitting
 //!   thread for a pair that failed at submit); it never blocks for long
-//!   and never touches Python.
+//!   and never touches Python. From the moment a pair is handed to the
+//!   reactor or its blocking thread, a [`Report`] carries what it owes: a
+//!   panic that drops the pair unreported still reports it.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -23,6 +26,47 @@ pub trait Completion: Send + Sync + 'static {
     /// validation at submit). Must be cheap and never block for long; never
     /// touches Python.
     fn complete(&self, index: usize, result: PairResult);
+}
+
+/// One pair's report, owed to its [`Completion`] (contract 3.10): `send`
+/// delivers it; a `Report` dropped unsent (engine code panicked while it
+/// held the pair, or dropped it by mistake) delivers
+/// [`EngineError::Internal`] instead, so the waiter never waits for ever.
+/// A panicking `complete` is contained (it must not take the engine down).
+pub(crate) struct Report {
+    completion: Arc<dyn Completion>,
+    index: usize,
+    sent: bool,
+}
+
+impl Report {
+    /// The report of pair `index`, owed to `completion`.
+    pub(crate) fn new(completion: &Arc<dyn Completion>, index: usize) -> Self {
+        Self {
+            completion: Arc::clone(completion),
+            index,
+            sent: false,
+        }
+    }
+
+    /// Deliver how the pair ended.
+    pub(crate) fn send(mut self, result: PairResult) {
+        self.sent = true;
+        let (completion, index) = (&self.completion, self.index);
+        let _ = catch_unwind(AssertUnwindSafe(|| completion.complete(index, result)));
+    }
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        if !self.sent {
+            let lost = EngineError::Internal(
+                "the engine lost this pair before reporting it (a bug: please report it)".into(),
+            );
+            let (completion, index) = (&self.completion, self.index);
+            let _ = catch_unwind(AssertUnwindSafe(|| completion.complete(index, Err(lost))));
+        }
+    }
 }
 
 /// A ready-made [`Completion`] for blocking callers (a mutex and a

@@ -14,6 +14,10 @@
 //! - The eventfd is closed only when the last reference goes, and every
 //!   in-flight pair's completion holds one, so the reactor never writes to
 //!   a closed (or reused) descriptor number.
+//! - A forked child shares the eventfd's counter with its parent: a
+//!   doorbell inherited across `fork()` never reads or writes it, so the
+//!   child can neither take the parent's pending ring (whose queued
+//!   completions would then never ring again) nor ring the parent's loop.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -22,6 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::completion::Completion;
+use crate::handle::{generation, watch_forks};
 use crate::pair::PairResult;
 use crate::sys;
 
@@ -34,15 +39,19 @@ pub struct Doorbell {
     bell: File,
     queue: Mutex<Vec<Tagged>>,
     next_op: AtomicU64,
+    /// The fork generation it was made in (see the invariants).
+    generation: u64,
 }
 
 impl Doorbell {
     /// A doorbell with a fresh eventfd.
     pub fn new() -> io::Result<Arc<Self>> {
+        watch_forks()?;
         Ok(Arc::new(Self {
             bell: sys::new_eventfd()?,
             queue: Mutex::new(Vec::new()),
             next_op: AtomicU64::new(1),
+            generation: generation(),
         }))
     }
 
@@ -64,20 +73,29 @@ impl Doorbell {
         (op, completion)
     }
 
-    /// Take every completion waiting, resetting the ring.
+    /// Take every completion waiting, resetting the ring (in the process
+    /// that made the doorbell; an inherited one leaves the ring alone).
     pub fn take(&self) -> Vec<Tagged> {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut counter = [0_u8; 8];
-        // WouldBlock: the counter was already 0. Nothing else can fail on
-        // an eventfd the doorbell owns.
-        let _ = (&self.bell).read(&mut counter);
+        if self.is_own() {
+            let mut counter = [0_u8; 8];
+            // WouldBlock: the counter was already 0. Nothing else can fail
+            // on an eventfd the doorbell owns.
+            let _ = (&self.bell).read(&mut counter);
+        }
         std::mem::take(&mut *queue)
+    }
+
+    /// Whether this process made the doorbell (not a forked child of it).
+    #[must_use]
+    pub fn is_own(&self) -> bool {
+        self.generation == generation()
     }
 
     fn push(&self, tagged: Tagged) {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         queue.push(tagged);
-        if queue.len() == 1 {
+        if queue.len() == 1 && self.is_own() {
             // Adding 1 to an eventfd counter cannot block in practice (the
             // limit is 2^64 - 2); a failure would only delay the wake-up.
             let _ = (&self.bell).write(&1_u64.to_ne_bytes());

@@ -119,10 +119,35 @@ pub(crate) struct Endpoint<'a> {
     pipe: bool,
     /// Decided on first use by [`Endpoint::is_protected`].
     protected: Cell<Option<bool>>,
+    /// How a read or write here avoids depending on the file's own
+    /// `O_NONBLOCK` flag, which other parties may clear (contract 3.8).
+    nowait: Cell<NoWait>,
     /// A short splice or write proves nothing here (sticky): the reactor
     /// saw the end hang up or fail, and no edge need come again.
     short_proves_nothing: bool,
     use_: Use,
+}
+
+/// How I/O on an endpoint stays non-blocking without the file's own
+/// `O_NONBLOCK` flag, which belongs to the open file description and so to
+/// every process and library holding it: one that clears it (a forked
+/// child whose pair ended, `os.set_blocking(fd, True)` on a duplicate)
+/// must not make a read or write block the reactor (contract 3.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoWait {
+    /// `preadv2`/`pwritev2` with `RWF_NOWAIT` (pipes, Linux 5.8+).
+    Pipe,
+    /// `recvmsg`/`sendmsg` with `MSG_DONTWAIT`.
+    Socket,
+    /// Plain `readv`/`writev`: the flag the engine set is relied on (any
+    /// other file, or a kernel whose pipes refuse `RWF_NOWAIT`).
+    Flag,
+}
+
+/// Whether a `RWF_NOWAIT` call failed only because the file or kernel
+/// does not support the flag (`EOPNOTSUPP`; `EINVAL` before Linux 4.14).
+fn nowait_unsupported(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EINVAL))
 }
 
 /// What the reactor has done with an endpoint; checked when it is dropped.
@@ -275,17 +300,19 @@ impl<'a> Endpoint<'a> {
             regular: self.regular,
             pipe: self.pipe,
             protected: self.protected,
+            nowait: self.nowait,
             short_proves_nothing: self.short_proves_nothing,
             use_: self.use_,
         })
     }
 
     fn new(caller_fd: RawFd, access: Option<libc::c_int>, kind: &Kind, fd: Fd<'a>) -> Self {
-        let (regular, pipe, identity) = match kind {
-            Kind::Pipe => (false, true, None),
+        let (regular, pipe, socket, identity) = match kind {
+            Kind::Pipe => (false, true, false, None),
             Kind::Stat(st) => (
                 st.st_mode & libc::S_IFMT == libc::S_IFREG,
                 st.st_mode & libc::S_IFMT == libc::S_IFIFO,
+                st.st_mode & libc::S_IFMT == libc::S_IFSOCK,
                 Some((st.st_dev, st.st_ino)),
             ),
         };
@@ -299,6 +326,13 @@ impl<'a> Endpoint<'a> {
             regular,
             pipe,
             protected,
+            nowait: Cell::new(if pipe {
+                NoWait::Pipe
+            } else if socket {
+                NoWait::Socket
+            } else {
+                NoWait::Flag
+            }),
             short_proves_nothing: false,
             use_: Use {
                 readiness: if regular {
@@ -408,7 +442,18 @@ impl<'a> Endpoint<'a> {
 
 impl Source for Endpoint<'_> {
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        sys::readv(self.raw(), bufs)
+        let fd = self.raw();
+        match self.nowait.get() {
+            NoWait::Pipe => match sys::readv_nowait(fd, bufs) {
+                Err(e) if nowait_unsupported(&e) => {
+                    self.nowait.set(NoWait::Flag);
+                    sys::readv(fd, bufs)
+                }
+                done => done,
+            },
+            NoWait::Socket => sys::recv_nowait(fd, bufs),
+            NoWait::Flag => sys::readv(fd, bufs),
+        }
     }
 
     fn whole_read(&self) -> usize {
@@ -437,7 +482,18 @@ impl Source for Endpoint<'_> {
 
 impl Sink for Endpoint<'_> {
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let result = sys::writev(self.raw(), bufs);
+        let fd = self.raw();
+        let result = match self.nowait.get() {
+            NoWait::Pipe => match sys::writev_nowait(fd, bufs) {
+                Err(e) if nowait_unsupported(&e) => {
+                    self.nowait.set(NoWait::Flag);
+                    sys::writev(fd, bufs)
+                }
+                done => done,
+            },
+            NoWait::Socket => sys::send_nowait(fd, bufs),
+            NoWait::Flag => sys::writev(fd, bufs),
+        };
         if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) {
             sys::consume_sigpipe();
         }

@@ -16,6 +16,9 @@
 //!   caller cancels a batch while a pair is hung ([`note_cancel`]), so a
 //!   test knows the caller is in its wait for the engine to let go. Tests
 //!   use it to prove that a caller is never held hostage by such a pair.
+//! - [`panic_next_blocking_pairs`] makes the next pairs of the blocking
+//!   path panic on their thread before they start, as an engine bug would:
+//!   tests use it to prove that every pair still completes exactly once.
 
 use std::io::IoSlice;
 use std::os::fd::RawFd;
@@ -35,6 +38,22 @@ pub(crate) fn take() -> bool {
     PENDING
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok()
+}
+
+/// Blocking-path pairs still to panic.
+static PANIC: AtomicUsize = AtomicUsize::new(0);
+
+/// Make the next `count` blocking-path pairs panic on their thread.
+pub fn panic_next_blocking_pairs(count: usize) {
+    PANIC.store(count, Ordering::SeqCst);
+}
+
+/// Called by a blocking-path pair's thread as it starts: panic if armed.
+pub(crate) fn maybe_panic() {
+    let armed = PANIC
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    assert!(!armed, "injected panic (fault-injection feature)");
 }
 
 /// Blocking-path pairs still to hang.

@@ -22,7 +22,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::blocking;
-use crate::completion::Completion;
+use crate::completion::{Completion, Report};
 use crate::endpoint::{self, splice_enabled, Direction, Endpoint, Kind};
 use crate::errors::EngineError;
 use crate::inline;
@@ -97,8 +97,21 @@ extern "C" fn forked() {
     GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 
+/// Make [`generation`] move at every `fork()` from now on (once per
+/// process; whatever keeps a generation calls it first).
+pub(crate) fn watch_forks() -> std::io::Result<()> {
+    // Registered before the flag says so: a fork in between leaves a child
+    // that registers again (its generation then moves by two: harmless),
+    // never one that believes in a handler it lacks.
+    if !AT_FORK.load(Ordering::Acquire) {
+        sys::at_fork_child(forked)?;
+        AT_FORK.store(true, Ordering::Release);
+    }
+    Ok(())
+}
+
 /// The calling process's fork generation.
-fn generation() -> u64 {
+pub(crate) fn generation() -> u64 {
     GENERATION.load(Ordering::Acquire)
 }
 
@@ -115,15 +128,9 @@ fn find(generation: u64) -> Option<&'static Handle> {
 /// Start this process's engine in a fresh slot (called by the one claimant
 /// thread of the process).
 fn claim() -> Result<&'static Handle, EngineError> {
-    // Registered before the flag says so: a fork in between leaves a child
-    // that registers again (its generation then moves by two: harmless),
-    // never one that believes in a handler it lacks.
-    if !AT_FORK.load(Ordering::Acquire) {
-        sys::at_fork_child(forked).map_err(|err| {
-            EngineError::Internal(format!("cannot register the engine's fork handler: {err}"))
-        })?;
-        AT_FORK.store(true, Ordering::Release);
-    }
+    watch_forks().map_err(|err| {
+        EngineError::Internal(format!("cannot register the engine's fork handler: {err}"))
+    })?;
     let generation = generation();
     if let Some(handle) = find(generation) {
         return Ok(handle);
@@ -317,18 +324,21 @@ impl Handle {
         if jobs.is_empty() {
             return;
         }
+        let jobs = jobs
+            .into_iter()
+            .map(|job| {
+                let report = Report::new(completion, job.index);
+                (job, report)
+            })
+            .collect();
         let command = Command::Submit {
             batch: batch.id,
             cancelled: Arc::clone(&batch.cancelled),
-            completion: Arc::clone(completion),
             jobs,
         };
         if let Err(Command::Submit { jobs, .. }) = self.shared.send(command) {
-            for job in jobs {
-                completion.complete(
-                    job.index,
-                    Err(EngineError::Internal("reactor stopped".into())),
-                );
+            for (_, report) in jobs {
+                report.send(Err(EngineError::Internal("reactor stopped".into())));
             }
         }
     }

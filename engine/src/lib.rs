@@ -63,7 +63,9 @@ pub use doorbell::Doorbell;
 pub use endpoint::{set_splice_enabled, splice_enabled};
 pub use errors::EngineError;
 #[cfg(feature = "fault-injection")]
-pub use fault::{fail_next_pairs, hang_next_blocking_pairs, release_hung_pairs};
+pub use fault::{
+    fail_next_pairs, hang_next_blocking_pairs, panic_next_blocking_pairs, release_hung_pairs,
+};
 pub use handle::{Batch, Handle, PairSpec, Started, MAX_BUFFER_SIZE};
 pub use pair::PairResult;
 pub use sys::is_nonblocking;

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use crate::completion::Completion;
+use crate::completion::Report;
 use crate::endpoint::{Endpoint, NonblockTable};
 use crate::errors::EngineError;
 use crate::job::Job;
@@ -55,8 +55,8 @@ pub(crate) enum Command {
     Submit {
         batch: u64,
         cancelled: Arc<AtomicBool>,
-        completion: Arc<dyn Completion>,
-        jobs: Vec<Job<'static>>,
+        /// Each job with the report it owes (sent however the job ends).
+        jobs: Vec<(Job<'static>, Report)>,
     },
     Cancel {
         batch: u64,
@@ -159,8 +159,7 @@ struct Entry {
     /// Unique per pair for the life of the reactor (slots are reused).
     serial: u64,
     batch: u64,
-    index: usize,
-    completion: Arc<dyn Completion>,
+    report: Report,
     pair: Pair,
     reader: Endpoint<'static>,
     writer: Endpoint<'static>,
@@ -168,11 +167,6 @@ struct Entry {
     queued: bool,
     /// The earliest timer armed for this pair, if any.
     timer: Option<Instant>,
-}
-
-/// Report one pair's end; a panicking completion must not kill the reactor.
-fn complete(completion: &Arc<dyn Completion>, index: usize, result: PairResult) {
-    let _ = catch_unwind(AssertUnwindSafe(|| completion.complete(index, result)));
 }
 
 struct Reactor {
@@ -297,14 +291,13 @@ impl Reactor {
                 Command::Submit {
                     batch,
                     cancelled,
-                    completion,
                     jobs,
                 } => {
-                    for job in jobs {
+                    for (job, report) in jobs {
                         if cancelled.load(Ordering::Acquire) {
-                            complete(&completion, job.index, Err(EngineError::Cancelled));
+                            report.send(Err(EngineError::Cancelled));
                         } else {
-                            self.admit(batch, &completion, job);
+                            self.admit(batch, report, job);
                         }
                     }
                 }
@@ -314,9 +307,9 @@ impl Reactor {
     }
 
     /// Register a new pair's ends and schedule its first drive.
-    fn admit(&mut self, batch: u64, completion: &Arc<dyn Completion>, job: Job<'static>) {
+    fn admit(&mut self, batch: u64, report: Report, job: Job<'static>) {
         let Job {
-            index,
+            index: _,
             pair,
             mut reader,
             mut writer,
@@ -347,10 +340,10 @@ impl Reactor {
             if matches!(err.raw_os_error(), Some(libc::EBADF | libc::EINVAL))
                 && !self.poll_is_ours()
             {
-                complete(completion, index, Err(stopped(&err)));
+                report.send(Err(stopped(&err)));
                 self.broken = Some(err);
             } else {
-                complete(completion, index, Err(err.into()));
+                report.send(Err(err.into()));
             }
             return;
         }
@@ -359,8 +352,7 @@ impl Reactor {
         self.slab[slot] = Some(Entry {
             serial,
             batch,
-            index,
-            completion: Arc::clone(completion),
+            report,
             pair,
             reader,
             writer,
@@ -462,16 +454,14 @@ impl Reactor {
         };
         self.released.push(slot);
         let Entry {
-            index,
-            completion,
+            report,
             pair,
             reader,
             writer,
             ..
         } = entry;
         self.release(reader, writer);
-        let result = result.unwrap_or_else(|| pair.into_result());
-        complete(&completion, index, result);
+        report.send(result.unwrap_or_else(|| pair.into_result()));
     }
 
     /// The poll failed for good: refuse new work, fail everything in flight.
@@ -491,12 +481,9 @@ impl Reactor {
             self.finish(slot, Some(Err(broken())));
         }
         for command in commands {
-            if let Command::Submit {
-                completion, jobs, ..
-            } = command
-            {
-                for job in jobs {
-                    complete(&completion, job.index, Err(broken()));
+            if let Command::Submit { jobs, .. } = command {
+                for (_, report) in jobs {
+                    report.send(Err(broken()));
                 }
             }
         }

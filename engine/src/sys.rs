@@ -186,6 +186,52 @@ pub(crate) fn writev(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     cvt_size(unsafe { libc::writev(fd, bufs.as_ptr().cast(), count) })
 }
 
+/// `preadv2(RWF_NOWAIT)` at the file position: a read that never blocks,
+/// whatever the file's `O_NONBLOCK` flag (pipes, on Linux 5.8 and later;
+/// `EOPNOTSUPP` where the file or kernel does not support it).
+pub(crate) fn readv_nowait(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    let count = libc::c_int::try_from(bufs.len().min(1024)).unwrap_or(1024);
+    // SAFETY: as for `readv`; offset -1 means the current file position.
+    cvt_size(unsafe { libc::preadv2(fd, bufs.as_mut_ptr().cast(), count, -1, libc::RWF_NOWAIT) })
+}
+
+/// `pwritev2(RWF_NOWAIT)` at the file position: a write that never
+/// blocks, whatever the file's `O_NONBLOCK` flag (see `readv_nowait`).
+pub(crate) fn writev_nowait(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let count = libc::c_int::try_from(bufs.len().min(1024)).unwrap_or(1024);
+    // SAFETY: as for `writev`; offset -1 means the current file position.
+    cvt_size(unsafe { libc::pwritev2(fd, bufs.as_ptr().cast(), count, -1, libc::RWF_NOWAIT) })
+}
+
+/// A `msghdr` naming `count` iovecs at `iov` and nothing else.
+fn iov_msghdr(iov: *mut libc::iovec, count: usize) -> libc::msghdr {
+    // SAFETY: `msghdr` is plain data; all-zero is a valid value (no name,
+    // no control data, no flags).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count.min(1024) as _;
+    msg
+}
+
+/// `recvmsg(MSG_DONTWAIT)` into `bufs`: a socket read that never blocks,
+/// whatever the file's `O_NONBLOCK` flag.
+pub(crate) fn recv_nowait(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    let mut msg = iov_msghdr(bufs.as_mut_ptr().cast(), bufs.len());
+    // SAFETY: `IoSliceMut` is ABI-compatible with `iovec`; the message names
+    // `msg_iovlen` valid, writable buffers of `bufs`, which outlive the call.
+    cvt_size(unsafe { libc::recvmsg(fd, &raw mut msg, libc::MSG_DONTWAIT) })
+}
+
+/// `sendmsg(MSG_DONTWAIT | MSG_NOSIGNAL)` from `bufs`: a socket write that
+/// never blocks and never raises `SIGPIPE` (`EPIPE` is returned).
+pub(crate) fn send_nowait(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    // The kernel only reads through `msg_iov` for sendmsg.
+    let msg = iov_msghdr(bufs.as_ptr().cast_mut().cast(), bufs.len());
+    // SAFETY: `IoSlice` is ABI-compatible with `iovec`; the message names
+    // `msg_iovlen` valid, readable buffers of `bufs`, which outlive the call.
+    cvt_size(unsafe { libc::sendmsg(fd, &raw const msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) })
+}
+
 /// Move up to `len` bytes from pipe `from` to pipe `to` inside the kernel,
 /// without blocking on either pipe (`SPLICE_F_NONBLOCK`). `Ok(0)` is EOF;
 /// `WouldBlock` does not say which side blocked.

@@ -35,3 +35,18 @@ fn an_injected_failure_fails_one_pair_and_the_next_one_runs() {
     dst_r.read_to_end(&mut moved).expect("read");
     assert_eq!(moved, b"after");
 }
+
+#[test]
+fn a_pair_whose_thread_panics_still_completes_once() {
+    // A terminal end takes the blocking path: a thread of its own, where a
+    // panic (an engine bug) once left the caller waiting for ever.
+    let (_master, slave) = common::pty();
+    let (src_r, src_w) = pipe();
+    drop(src_w);
+    cuprum_engine::panic_next_blocking_pairs(1);
+    match pump(spec(&src_r, &slave)) {
+        Err(EngineError::Internal(message)) => assert!(message.contains("lost"), "{message}"),
+        other => panic!("expected the engine to report the lost pair, got {other:?}"),
+    }
+    assert_eq!(pump(spec(&src_r, &slave)).expect("the next pair runs"), 0);
+}

@@ -46,3 +46,42 @@ fn child_gets_a_fresh_reactor_and_parent_is_unaffected() {
     assert_eq!(libc::WEXITSTATUS(status), 0, "child pump failed");
     assert!(pump_hello(), "parent after fork");
 }
+
+#[test]
+fn a_child_never_takes_its_parents_doorbell_ring() {
+    // The eventfd's counter is shared with a forked child: a child that
+    // took the ring would leave the parent's queued completion unrung.
+    use cuprum_engine::Doorbell;
+    let doorbell = Doorbell::new().expect("eventfd");
+    let (_op, completion) = doorbell.operation();
+    completion.complete(0, Ok(3)); // queued, and rung
+                                   // SAFETY: the child only takes from the doorbell (a lock no other
+                                   // thread holds) and leaves with `_exit`; SIGALRM ends it should it hang.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let taken = doorbell.take().len();
+        completion.complete(1, Ok(4)); // the child's own: rings nobody
+                                       // SAFETY: as above.
+        unsafe {
+            libc::alarm(20);
+            libc::_exit(i32::from(taken != 1 || doorbell.is_own()));
+        }
+    }
+    let mut status = 0;
+    // SAFETY: `status` is a writable int; `pid` is our own child.
+    let rc = unsafe { libc::waitpid(pid, &raw mut status, 0) };
+    assert_eq!(rc, pid, "waitpid");
+    assert_eq!(libc::WEXITSTATUS(status), 0, "child saw {status:#x}");
+    let mut ring = [libc::pollfd {
+        fd: doorbell.fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // SAFETY: one valid pollfd, no wait.
+    let ready = unsafe { libc::poll(ring.as_mut_ptr(), 1, 0) };
+    assert_eq!(ready, 1, "the parent's ring was taken");
+    let taken = doorbell.take();
+    assert_eq!(taken.len(), 1);
+    assert!(matches!(taken[0], (_, 0, Ok(3))));
+}

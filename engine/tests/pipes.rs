@@ -636,3 +636,72 @@ fn a_datagram_socket_is_refused_as_a_reader() {
         panic!("the inline start must refuse it too");
     };
 }
+
+/// Wait (polling: no event tells it) until `fd`'s file is non-blocking.
+fn until_nonblocking(fd: &File) {
+    let deadline = Instant::now() + GUARD;
+    while !nonblocking(fd) {
+        assert!(Instant::now() < deadline, "the engine never switched it");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn an_end_made_blocking_by_someone_else_holds_no_other_pair() {
+    // O_NONBLOCK belongs to the open file: another holder (a duplicate, a
+    // forked child whose pair ended) may clear it under a registered end.
+    // Its own pair may slow down; the reactor, and every other pair, not.
+    for side in ["reader", "writer"] {
+        let handle = Handle::global().expect("engine");
+        let (a_r, a_w) = pipe();
+        let (a_out_r, a_out_w) = pipe();
+        let a_done = BlockingWaiter::new(1);
+        let a = handle.submit(vec![spec(&a_r, &a_out_w)], Arc::clone(&a_done) as _);
+        let a_producer = if side == "reader" {
+            until_nonblocking(&a_r);
+            set_nonblocking(&a_r, false);
+            // Read at once, then read again: on a blocking file, for ever.
+            // (The producer's pipe stays open until A's output is drained.)
+            let mut a_w = a_w;
+            a_w.write_all(b"wake").unwrap();
+            std::thread::spawn(move || {
+                std::thread::park();
+                drop(a_w);
+                4
+            })
+        } else {
+            until_nonblocking(&a_out_w);
+            set_nonblocking(&a_out_w, false);
+            // Nobody reads a_out yet: the writes fill it, then the next blocks.
+            produce(a_w, payload(9, 256 * 1024))
+        };
+        let deadline = Instant::now() + GUARD;
+        while a.progress()[0] < 4 {
+            assert!(Instant::now() < deadline, "pair A never moved");
+            std::thread::yield_now();
+        }
+        let (b_r, b_w) = pipe();
+        let (b_out_r, b_out_w) = pipe();
+        let sent = payload(10, 100_000);
+        let producer = produce(b_w, sent.clone());
+        let reader = consume(b_out_r);
+        let b_done = BlockingWaiter::new(1);
+        let _b = handle.submit(vec![spec(&b_r, &b_out_w)], Arc::clone(&b_done) as _);
+        let b_finished = b_done.wait_all_timeout(GUARD);
+        // Unstick A either way (a reader for its output, then EOF).
+        let drained = consume(a_out_r);
+        a_producer.thread().unpark();
+        a_producer.join().unwrap();
+        assert!(
+            a_done.wait_all_timeout(GUARD),
+            "pair A never ended ({side})"
+        );
+        drop(a_out_w);
+        drained.join().unwrap();
+        assert!(b_finished, "pair B waited behind A's {side} made blocking");
+        assert_eq!(b_done.take_results().pop().unwrap().unwrap(), 100_000);
+        drop(b_out_w);
+        producer.join().unwrap();
+        assert!(reader.join().unwrap() == sent);
+    }
+}

@@ -52,7 +52,8 @@ pub(crate) fn spawn(
     })
 }
 
-fn run(job: Job<'static>, cancelled: &AtomicBool) -> PairResult {
+/// Run `job` to its end on this thread (until `cancelled`).
+pub(crate) fn run(job: Job<'_>, cancelled: &AtomicBool) -> PairResult {
     let Job {
         mut pair,
         mut reader,

@@ -150,6 +150,14 @@ fn nowait_unsupported(error: &io::Error) -> bool {
     matches!(error.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EINVAL))
 }
 
+/// What owning an endpoint takes, made before it is given up
+/// ([`Endpoint::prepare_own`]).
+pub(crate) struct Owning {
+    key: FileKey,
+    /// The duplicate of a borrowed end.
+    dup: Option<OwnedFd>,
+}
+
 /// What the reactor has done with an endpoint; checked when it is dropped.
 #[derive(Debug)]
 struct Use {
@@ -276,24 +284,40 @@ impl<'a> Endpoint<'a> {
         Ok(())
     }
 
-    /// The same endpoint on a descriptor the engine owns (a duplicate of a
-    /// borrowed one), so that it may outlive the caller's call. An end not
-    /// checked yet is checked for `direction` now (`EBADF` when open the
-    /// wrong way): nothing unchecked reaches the reactor, where a wrong
-    /// direction would wait for ever (contract 2.9).
-    pub(crate) fn own(self, direction: Direction) -> io::Result<Endpoint<'static>> {
+    /// Prepare the same endpoint on a descriptor the engine owns (a
+    /// duplicate of a borrowed one), so that it may outlive the caller's
+    /// call. An end not checked yet is checked for `direction` now (`EBADF`
+    /// when open the wrong way): nothing unchecked reaches the reactor,
+    /// where a wrong direction would wait for ever (contract 2.9).
+    ///
+    /// Everything that can fail (the access check, the duplicate, the
+    /// identity) happens here, without giving the endpoint up: a caller
+    /// whose hand-over fails keeps the pair. [`Endpoint::own_with`] then
+    /// makes the owned endpoint.
+    pub(crate) fn prepare_own(&self, direction: Direction) -> io::Result<Owning> {
         let mut key = self.key;
         if key.access.is_none() {
             key.access = Some(check_access(self.raw(), direction)?);
         }
-        let fd = match self.fd {
-            Fd::Borrowed(fd) => sys::dup_cloexec(fd.as_raw_fd())?,
-            Fd::Owned(fd) => fd,
+        let dup = match &self.fd {
+            Fd::Borrowed(fd) => Some(sys::dup_cloexec(fd.as_raw_fd())?),
+            Fd::Owned(_) => None,
         };
         if key.identity.is_none() {
-            key.identity = Some(sys::file_identity(fd.as_raw_fd())?);
+            let fd = dup.as_ref().map_or(self.raw(), AsRawFd::as_raw_fd);
+            key.identity = Some(sys::file_identity(fd)?);
         }
-        Ok(Endpoint {
+        Ok(Owning { key, dup })
+    }
+
+    /// The owned endpoint, from what [`Endpoint::prepare_own`] made.
+    pub(crate) fn own_with(self, owning: Owning) -> Endpoint<'static> {
+        let fd = match (self.fd, owning.dup) {
+            (Fd::Owned(fd), _) | (Fd::Borrowed(_), Some(fd)) => fd,
+            (Fd::Borrowed(_), None) => unreachable!("prepare_own duplicates a borrowed end"),
+        };
+        let key = owning.key;
+        Endpoint {
             fd: Fd::Owned(fd),
             caller_fd: self.caller_fd,
             key,
@@ -303,7 +327,7 @@ impl<'a> Endpoint<'a> {
             nowait: self.nowait,
             short_proves_nothing: self.short_proves_nothing,
             use_: self.use_,
-        })
+        }
     }
 
     fn new(caller_fd: RawFd, access: Option<libc::c_int>, kind: &Kind, fd: Fd<'a>) -> Self {
@@ -355,6 +379,25 @@ impl<'a> Endpoint<'a> {
     #[must_use]
     pub(crate) fn is_pipe(&self) -> bool {
         self.pipe
+    }
+
+    /// Whether a read or write here returns `WouldBlock` rather than
+    /// blocking, whatever the file's own flags (a pipe or socket, through
+    /// [`NoWait`]), or never has to wait (a regular file).
+    #[must_use]
+    pub(crate) fn never_blocks(&self) -> bool {
+        self.regular || self.nowait.get() != NoWait::Flag
+    }
+
+    /// A `RWF_NOWAIT` call failed with `error`: where the flag is not
+    /// supported, fall back to plain I/O and say `Interrupted`, so the
+    /// caller's loop retries (and a blocking-mode caller probes first).
+    fn nowait_failed(&self, error: io::Error) -> io::Error {
+        if nowait_unsupported(&error) {
+            self.nowait.set(NoWait::Flag);
+            return io::ErrorKind::Interrupted.into();
+        }
+        error
     }
 
     /// A regular file (always ready, never registered).
@@ -444,13 +487,7 @@ impl Source for Endpoint<'_> {
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         let fd = self.raw();
         match self.nowait.get() {
-            NoWait::Pipe => match sys::readv_nowait(fd, bufs) {
-                Err(e) if nowait_unsupported(&e) => {
-                    self.nowait.set(NoWait::Flag);
-                    sys::readv(fd, bufs)
-                }
-                done => done,
-            },
+            NoWait::Pipe => sys::readv_nowait(fd, bufs).map_err(|e| self.nowait_failed(e)),
             NoWait::Socket => sys::recv_nowait(fd, bufs),
             NoWait::Flag => sys::readv(fd, bufs),
         }
@@ -484,13 +521,7 @@ impl Sink for Endpoint<'_> {
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let fd = self.raw();
         let result = match self.nowait.get() {
-            NoWait::Pipe => match sys::writev_nowait(fd, bufs) {
-                Err(e) if nowait_unsupported(&e) => {
-                    self.nowait.set(NoWait::Flag);
-                    sys::writev(fd, bufs)
-                }
-                done => done,
-            },
+            NoWait::Pipe => sys::writev_nowait(fd, bufs).map_err(|e| self.nowait_failed(e)),
             NoWait::Socket => sys::send_nowait(fd, bufs),
             NoWait::Flag => sys::writev(fd, bufs),
         };

@@ -40,6 +40,30 @@ pub(crate) fn take() -> bool {
         .is_ok()
 }
 
+/// Hand-overs from the inline path still to fail, and where each says so.
+static OWN_FAILURES: AtomicUsize = AtomicUsize::new(0);
+static OWN_NOTICE: AtomicI32 = AtomicI32::new(-1);
+
+/// Make the next `count` hand-overs from the inline path fail as if out of
+/// descriptors (`EMFILE`), each writing `own failed\n` to `notice` (when
+/// it is not negative) as it does.
+pub fn fail_next_own(count: usize, notice: RawFd) {
+    OWN_NOTICE.store(notice, Ordering::SeqCst);
+    OWN_FAILURES.store(count, Ordering::SeqCst);
+}
+
+/// Take one armed hand-over failure, if any (true: fail this one).
+pub(crate) fn take_own_failure() -> bool {
+    let armed = OWN_FAILURES
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    let notice = OWN_NOTICE.load(Ordering::SeqCst);
+    if armed && notice >= 0 {
+        let _ = crate::sys::writev(notice, &[IoSlice::new(b"own failed\n")]);
+    }
+    armed
+}
+
 /// Blocking-path pairs still to panic.
 static PANIC: AtomicUsize = AtomicUsize::new(0);
 

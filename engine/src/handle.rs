@@ -236,7 +236,7 @@ impl Handle {
             }
             match job {
                 Err(err) => completion.complete(index, Err(err)),
-                Ok(job) if job.reader.is_protected() || job.writer.is_protected() => {
+                Ok(job) if job.needs_a_thread() => {
                     if let Err(err) =
                         blocking::spawn(job, Arc::clone(&batch.cancelled), Arc::clone(&completion))
                     {
@@ -296,7 +296,10 @@ impl Handle {
             // The pair outlives this call: the engine takes duplicates now.
             match job.own() {
                 Ok(job) => Started::Running(self.hand_over(job, &completion)),
-                Err(err) => Started::Finished(Err(err.into())),
+                // It cannot be handed over (no descriptor for a duplicate):
+                // it ends here, on the caller's thread, as on the blocking
+                // path, so the bytes its ring holds are still delivered.
+                Err(job) => Started::Finished(blocking::run(*job, &AtomicBool::new(false))),
             }
         });
         started.unwrap_or_else(|err| Started::Finished(Err(err.into())))
@@ -307,7 +310,7 @@ impl Handle {
     fn hand_over(&self, job: Job<'static>, completion: &Arc<dyn Completion>) -> Batch {
         let mut batch = self.batch(self.shared.next_batch());
         batch.progress = vec![Some(job.pair.progress())];
-        if job.reader.is_protected() || job.writer.is_protected() {
+        if job.needs_a_thread() {
             if let Err(err) =
                 blocking::spawn(job, Arc::clone(&batch.cancelled), Arc::clone(completion))
             {

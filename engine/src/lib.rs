@@ -64,7 +64,8 @@ pub use endpoint::{set_splice_enabled, splice_enabled};
 pub use errors::EngineError;
 #[cfg(feature = "fault-injection")]
 pub use fault::{
-    fail_next_pairs, hang_next_blocking_pairs, panic_next_blocking_pairs, release_hung_pairs,
+    fail_next_own, fail_next_pairs, hang_next_blocking_pairs, panic_next_blocking_pairs,
+    release_hung_pairs,
 };
 pub use handle::{Batch, Handle, PairSpec, Started, MAX_BUFFER_SIZE};
 pub use pair::PairResult;

@@ -144,8 +144,13 @@ pub enum Step {
 
 /// Syscalls allowed per [`Pair::drive`] call.
 const MAX_OPS_PER_DRIVE: u32 = 64;
-/// Ring-fulls of bytes read per [`Pair::drive`] call.
-const RINGS_PER_DRIVE: usize = 4;
+/// Ring-fulls of bytes moved (read, spliced and written, each counted) per
+/// [`Pair::drive`] call...
+const RINGS_PER_DRIVE: usize = 8;
+/// ...and never more than this, whatever the ring's size (up to 1 GiB):
+/// one turn of one pair must not keep every other pair, cancel and submit
+/// waiting for long (contract 3.8).
+const MAX_BYTES_PER_DRIVE: usize = 8 << 20;
 /// The least a splice asks for, whatever the ring's size: a splice moves
 /// page references, not through the ring, so asking for more costs nothing
 /// and one call empties a source pipe larger than the ring (pipelines'
@@ -186,7 +191,9 @@ impl Budget {
         Self {
             ops: 0,
             bytes: 0,
-            max_bytes: capacity.saturating_mul(RINGS_PER_DRIVE),
+            max_bytes: capacity
+                .saturating_mul(RINGS_PER_DRIVE)
+                .min(MAX_BYTES_PER_DRIVE),
         }
     }
 
@@ -535,7 +542,7 @@ impl Pair {
                 Outcome::Moved(n) => {
                     self.ring.consume(n);
                     self.written += n as u64;
-                    budget.spend(0);
+                    budget.spend(n);
                     // Filled: the next write would only say WouldBlock.
                     *blocked = n < offered && writer.short_means_full();
                 }

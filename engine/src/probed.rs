@@ -4,10 +4,13 @@
 //!
 //! # Invariants
 //!
-//! - A probed endpoint's flags are never touched: a read or write of
-//!   anything but a regular file happens only after `poll(2)` said the end
-//!   is ready, and a write then offers at most `PIPE_BUF` bytes, which a
-//!   pipe reported writable accepts whole.
+//! - A probed endpoint's flags are never touched. A pipe or socket is read
+//!   and written with calls that return `WouldBlock` whatever its flags
+//!   (`Endpoint::never_blocks`), and a regular file never waits: those go
+//!   straight through. Anything else (a terminal) is read or written only
+//!   after `poll(2)` said the end is ready, and a write then offers at most
+//!   `PIPE_BUF` bytes. (Between that `poll` and the call, another reader of
+//!   the same terminal can take the input: that call may then block.)
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::RawFd;
@@ -56,10 +59,10 @@ pub(crate) fn wait_ready(
 }
 
 /// An endpoint used in blocking mode (its flags are never touched), by the
-/// inline path and the blocking path: each read or write of anything but a
-/// regular file first asks `poll(2)` whether it is ready and reports
-/// `WouldBlock` when not; such writes are capped at `PIPE_BUF` bytes, which
-/// a pipe reported writable accepts without blocking. With `splice`, pipes
+/// inline path and the blocking path: a read or write of an end that could
+/// block (a terminal) first asks `poll(2)` whether it is ready and reports
+/// `WouldBlock` when not, and such a write is capped at `PIPE_BUF` bytes;
+/// pipes, sockets and regular files go straight through (see the module). With `splice`, pipes
 /// splice as they would in the reactor (`SPLICE_F_NONBLOCK` never blocks on
 /// a pipe, whatever the descriptor's own flags).
 pub(crate) struct Probed<'e, 'a> {
@@ -80,7 +83,7 @@ fn would_block() -> io::Error {
 
 impl Source for Probed<'_, '_> {
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        if !self.end.is_regular() && !ready_now(self.end.raw(), libc::POLLIN)? {
+        if !self.end.never_blocks() && !ready_now(self.end.raw(), libc::POLLIN)? {
             return Err(would_block());
         }
         self.end.read_vectored(bufs)
@@ -101,7 +104,7 @@ impl Source for Probed<'_, '_> {
 
 impl Sink for Probed<'_, '_> {
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        if self.end.is_regular() {
+        if self.end.never_blocks() {
             return self.end.write_vectored(bufs);
         }
         if !ready_now(self.end.raw(), libc::POLLOUT)? {

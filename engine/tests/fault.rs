@@ -50,3 +50,46 @@ fn a_pair_whose_thread_panics_still_completes_once() {
     }
     assert_eq!(pump(spec(&src_r, &slave)).expect("the next pair runs"), 0);
 }
+
+#[test]
+fn a_pair_that_cannot_be_handed_over_still_delivers_every_byte() {
+    // Inline, a file's bytes go into the ring and the sink (a full pipe)
+    // would make the pair wait: it is handed to the engine, which takes
+    // duplicates; that fails as if out of descriptors. The ring's bytes once
+    // went with the error; the pair must end here, every byte delivered.
+    use std::os::fd::AsRawFd;
+    let path = std::env::temp_dir().join(format!("cuprum-own-{}", std::process::id()));
+    let sent = common::payload(4, 3000);
+    std::fs::write(&path, &sent).unwrap();
+    let source = std::fs::File::open(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let (mut sink_r, mut sink_w) = pipe();
+    common::set_nonblocking(&sink_w, true);
+    let mut filler = 0;
+    while let Ok(n) = sink_w.write(&[b'f'; 4096]) {
+        filler += n;
+    }
+    common::set_nonblocking(&sink_w, false);
+    let (mut notice_r, notice_w) = pipe();
+    cuprum_engine::fail_next_own(1, notice_w.as_raw_fd());
+    let drainer = std::thread::spawn(move || {
+        let mut said = [0_u8; 11];
+        notice_r.read_exact(&mut said).unwrap(); // only then make room
+        assert_eq!(&said, b"own failed\n");
+        let mut got = Vec::new();
+        sink_r.read_to_end(&mut got).unwrap();
+        got
+    });
+    let started = cuprum_engine::Handle::global().expect("engine").start_one(
+        spec(&source, &sink_w),
+        cuprum_engine::CompletionQueue::new(1),
+    );
+    drop(sink_w);
+    let got = drainer.join().unwrap();
+    let cuprum_engine::Started::Finished(result) = started else {
+        panic!("the pair was handed over after all");
+    };
+    assert_eq!(result.expect("delivered"), 3000);
+    assert_eq!(got.len(), filler + 3000);
+    assert!(got[filler..] == sent[..], "the ring's bytes were lost");
+}

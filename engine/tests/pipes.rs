@@ -705,3 +705,36 @@ fn an_end_made_blocking_by_someone_else_holds_no_other_pair() {
         assert!(reader.join().unwrap() == sent);
     }
 }
+
+#[test]
+fn a_regular_file_is_never_read_on_the_reactor_thread() {
+    // A read from a file may wait for the disk; on the reactor's thread it
+    // would hold every other pair meanwhile. Such a pair runs (and reports)
+    // on a thread of its own.
+    struct Where(std::sync::Mutex<Vec<String>>);
+    impl cuprum_engine::Completion for Where {
+        fn complete(&self, _index: usize, result: cuprum_engine::PairResult) {
+            assert_eq!(result.expect("copied"), 5);
+            let name = std::thread::current().name().unwrap_or("?").to_owned();
+            self.0.lock().unwrap().push(name);
+        }
+    }
+    let path = temp_path("file-off-reactor");
+    std::fs::write(&path, b"disk!").unwrap();
+    let file = File::open(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let (out_r, out_w) = pipe();
+    let reader = consume(out_r);
+    let seen = Arc::new(Where(std::sync::Mutex::new(Vec::new())));
+    let _batch = Handle::global()
+        .expect("engine")
+        .submit(vec![spec(&file, &out_w)], Arc::clone(&seen) as _);
+    drop(out_w);
+    assert_eq!(reader.join().unwrap(), b"disk!");
+    let deadline = Instant::now() + GUARD;
+    while seen.0.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "never completed");
+        std::thread::yield_now();
+    }
+    assert_eq!(seen.0.lock().unwrap().as_slice(), ["cuprum-blocking"]);
+}

@@ -677,3 +677,19 @@ proptest! {
         prop_assert_eq!(w.out, sent.concat());
     }
 }
+
+#[test]
+fn one_turn_moves_a_bounded_number_of_bytes_whatever_the_ring() {
+    // A 256 MiB ring once let one turn move 1 GiB while every other pair
+    // waited; a turn now stops at a fixed number of bytes (reads and writes
+    // counted), and the pair yields.
+    let input = vec![7_u8; 48 << 20];
+    let mut r = FakeReader::new(&input, vec![Act::Up(1 << 20); 48]);
+    let mut w = FakeWriter::new(vec![]);
+    let mut pair = Pair::new(256 << 20, None);
+    assert_eq!(pair.drive(&mut r, &mut w, Instant::now()), Step::Yield);
+    let moved = w.out.len();
+    assert!(moved > 0 && moved <= super::MAX_BYTES_PER_DRIVE, "{moved}");
+    run(&mut pair, &mut r, &mut w);
+    assert_eq!(w.out.len(), input.len());
+}

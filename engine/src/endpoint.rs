@@ -35,7 +35,7 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use mio::unix::SourceFd;
@@ -474,11 +474,32 @@ impl<'a> Endpoint<'a> {
     }
 
     /// Deregister (before the duplicate is closed). Errors are ignored: the
-    /// registration dies with the duplicate in any case.
-    pub(crate) fn deregister(&mut self, registry: &Registry) {
+    /// registration dies with the duplicate in any case. With `poll_lost`
+    /// the poll is not told (its number may name someone else's file now).
+    pub(crate) fn deregister(&mut self, registry: &Registry, poll_lost: bool) {
         if self.use_.readiness == Readiness::Registered {
-            let _ = registry.deregister(&mut SourceFd(&self.raw()));
+            if !poll_lost {
+                let _ = registry.deregister(&mut SourceFd(&self.raw()));
+            }
             self.use_.readiness = Readiness::Unwatched;
+        }
+    }
+
+    /// Whether this owned end's number still names the file it was opened
+    /// for. After a lost poll (numbers the engine held were closed or
+    /// replaced under it), one that does not is someone else's now.
+    fn names_its_file(&self) -> bool {
+        self.key.identity.is_some() && sys::file_identity(self.raw()).ok() == self.key.identity
+    }
+
+    /// Give up this end's number without closing it or touching its flags:
+    /// it names someone else's file now.
+    fn abandon(self) {
+        let Endpoint { fd, mut use_, .. } = self;
+        use_.readiness = Readiness::Unwatched;
+        use_.flag = FlagUse::Untouched;
+        if let Fd::Owned(fd) = fd {
+            let _ = fd.into_raw_fd();
         }
     }
 }
@@ -582,6 +603,9 @@ pub fn splice_enabled() -> bool {
 #[derive(Debug, Default)]
 pub(crate) struct NonblockTable {
     keys: HashMap<FileKey, KeyUsers>,
+    /// The reactor's poll was lost: every number the engine holds is
+    /// suspect, and is used (or closed) only while it names its file.
+    pub(crate) suspect: bool,
 }
 
 #[derive(Debug, Default)]
@@ -610,6 +634,20 @@ impl NonblockTable {
     /// last user of its description, and close the duplicate.
     pub(crate) fn release(&mut self, mut ep: Endpoint<'static>) {
         debug_assert!(!ep.is_registered(), "release before deregister");
+        if self.suspect && !ep.names_its_file() {
+            // Someone else's number now: count it out, touch nothing.
+            let (flag, key) = (ep.use_.flag, ep.key);
+            ep.abandon();
+            if flag != FlagUse::Untouched {
+                if let Some(users) = self.keys.get_mut(&key) {
+                    users.users -= 1;
+                    if users.users == 0 {
+                        self.restore(key);
+                    }
+                }
+            }
+            return;
+        }
         let flag = std::mem::replace(&mut ep.use_.flag, FlagUse::Untouched);
         if flag == FlagUse::Untouched {
             return;
@@ -635,10 +673,26 @@ impl NonblockTable {
             }
         }
         if users.users == 0 {
-            for fd in users.deferred.drain(..) {
+            self.restore(ep.key);
+        }
+    }
+
+    /// The last user of `key` is gone: restore the flag through the kept
+    /// duplicates (while suspect, only those that still name the file;
+    /// the others are given up unclosed).
+    fn restore(&mut self, key: FileKey) {
+        let Some(users) = self.keys.remove(&key) else {
+            return;
+        };
+        for fd in users.deferred {
+            let ours = !self.suspect
+                || (key.identity.is_some()
+                    && sys::file_identity(fd.as_raw_fd()).ok() == key.identity);
+            if ours {
                 let _ = sys::set_nonblocking(fd.as_raw_fd(), false);
+            } else {
+                let _ = fd.into_raw_fd();
             }
-            self.keys.remove(&ep.key);
         }
     }
 }

@@ -221,6 +221,7 @@ impl Reactor {
         loop {
             self.run_commands();
             if let Some(err) = self.broken.take() {
+                self.nonblock.suspect = true;
                 self.die(&err);
                 return Stop::PollLost;
             }
@@ -235,11 +236,15 @@ impl Reactor {
                 Ok(()) => {}
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => {
+                    // Decided before the clean-up: a lost poll means the
+                    // numbers the engine holds may be someone else's now.
+                    let lost = !self.poll_is_ours();
+                    self.nonblock.suspect = lost;
                     self.die(&err);
-                    return if self.poll_is_ours() {
-                        Stop::PollFailed
-                    } else {
+                    return if lost {
                         Stop::PollLost
+                    } else {
+                        Stop::PollFailed
                     };
                 }
             }
@@ -440,8 +445,8 @@ impl Reactor {
     /// Deregister, restore flags, close the duplicates: in that order.
     fn release(&mut self, mut reader: Endpoint<'static>, mut writer: Endpoint<'static>) {
         let registry = self.poll.registry();
-        reader.deregister(registry);
-        writer.deregister(registry);
+        reader.deregister(registry, self.nonblock.suspect);
+        writer.deregister(registry, self.nonblock.suspect);
         self.nonblock.release(reader);
         self.nonblock.release(writer);
     }

@@ -1,13 +1,16 @@
 //! The blocking path: a pair with an end the engine must never switch to
-//! non-blocking (fd 0 to 2, or a terminal; contract 2.10) runs on its own
-//! plain thread (`cuprum-blocking`), one per such pair.
+//! non-blocking (fd 0 to 2, or a terminal; contract 2.10), or with a
+//! regular file (contract 3.8), runs on its own plain thread
+//! (`cuprum-blocking`), one per such pair.
 //!
 //! # Invariants
 //!
-//! - Neither end's flags are touched. Each read or write first probes
-//!   readiness with `poll(2)` (`probed::Probed`) so the pair can still stop
-//!   between chunks; writes to anything but a regular file are capped at
-//!   `PIPE_BUF` bytes.
+//! - Neither end's flags are touched. Pipes and sockets are read and
+//!   written with calls that return `WouldBlock` whatever their flags; any
+//!   other end (a terminal) is probed with `poll(2)` first and written at
+//!   most `PIPE_BUF` bytes at a time (`probed::Probed`), so the pair can
+//!   still stop between chunks. Pairs with a regular-file end run here too:
+//!   their reads may wait for the disk, never on the reactor's thread.
 //! - Between chunks the thread waits with `poll(2)` for at most
 //!   [`POLL_SLICE`], then checks its batch's cancel flag: cancellation is
 //!   seen within about that long.

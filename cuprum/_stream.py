@@ -2,8 +2,9 @@
 
 Owns `PipelineStream` (``async with pipeline.stream(...) as out``),
 `SyncPipelineStream` (``with pipeline.stream_sync(...) as out``, which
-drives an event loop of its own step by step, with no thread) and `Lines`
-(the decoded lines of ``out.lines()``). Both drive a `cuprum._run.Run`
+drives an event loop of its own step by step, with no thread) and what
+they hold of the output (`_Held`: whole lines and a rest, as bytes; lines
+are decoded as they are handed out). Both drive a `cuprum._run.Run`
 made with ``stream=True``: its last stage writes to a pipe whose read end
 the caller's iteration reads directly, one chunk at a time.
 
@@ -95,11 +96,12 @@ class PipelineStream:
         self._expired = False
         self._eof = False
         self._done = False
-        self._held = bytearray()
-        """Output read from the pipe but not yet handed out (lines cut from it)."""
         output = request.output
         self._codec = (output.encoding, output.errors)
-        self._text: _TextLines | None = None
+        bytewise = _newline_is_one_byte(output.encoding)
+        self._held = _Held(split=bytewise)
+        """Output read from the pipe but not yet handed out (lines cut from it)."""
+        self._text = None if bytewise else _TextLines(*self._codec)
         """Where lines are cut when a newline is not one byte in the encoding."""
 
     @property
@@ -208,7 +210,7 @@ class PipelineStream:
             raise StopAsyncIteration
         return chunk
 
-    def lines(self) -> Lines:
+    async def lines(self) -> cabc.AsyncIterator[str]:
         r"""Iterate over the output's lines, decoded per the run's ``output``.
 
         Each line ends with the ``\n`` that ended it; a last line without
@@ -217,7 +219,14 @@ class PipelineStream:
         again, and mixed with reading chunks: each continues where the last
         stopped (contract section 11 rule 6).
         """
-        return Lines(self)
+        whole, (encoding, errors) = self._held.lines, self._codec
+        while True:
+            while whole:  # the lines of the chunks read so far, undecoded
+                yield whole.popleft().decode(encoding, errors) + "\n"
+            line = await self.next_line()
+            if line is None:
+                return
+            yield line
 
     async def read_chunk(self) -> bytes:
         r"""Return the next chunk of the output, or ``b""`` at its end.
@@ -242,10 +251,21 @@ class PipelineStream:
             )
             raise RuntimeError(msg)
         if self._held:
-            data = bytes(self._held)
-            self._held.clear()
-            return data
+            return self._held.take()
         return await self._read_pipe()
+
+    @property
+    def codec(self) -> tuple[str, str]:
+        """The output's encoding and errors, as lines are decoded."""
+        return self._codec
+
+    def held_lines(self) -> collections.deque[bytes]:
+        """Return the whole lines held, undecoded and without their newline.
+
+        Always empty under an encoding whose newline is not one byte (its
+        lines are cut from decoded text). Handing one out removes it.
+        """
+        return self._held.lines
 
     def cut_line(self) -> str | None:
         """Return the next line already read, or ``None`` if more must be read.
@@ -253,27 +273,24 @@ class PipelineStream:
         At the end of the output, what is left comes as the last line; after
         that, ``None`` as well (`next_line` tells the two apart).
         """
-        if self._text is not None:
-            return self._text.cut(self._held, ended=self._eof)
         held = self._held
-        end = held.find(b"\n") + 1
-        if end == 0 and len(held) < LINE_LIMIT and not (self._eof and held):
-            return None
-        if end == 0:  # a piece of an overlong line, or the last line
+        if self._text is not None:
+            return self._text.cut(held.take(), ended=self._eof)
+        if held.lines:
+            return held.lines.popleft().decode(*self._codec) + "\n"
+        rest = held.rest
+        if len(rest) >= LINE_LIMIT or (self._eof and rest):
+            # A piece of an overlong line, or the last line.
             return self._decode_piece()
-        line = held[:end]
-        del held[:end]
-        return line.decode(*self._codec)
+        return None
 
     async def next_line(self) -> str | None:
         """Return the next line of the output, or ``None`` after the last."""
         self._check_entered()
-        if self._text is None and not _newline_is_one_byte(self._codec[0]):
-            self._text = _TextLines(*self._codec)
         while (line := self.cut_line()) is None:
             if self._done or self._eof:
                 return None
-            self._held += await self._read_pipe()
+            self._held.add(await self._read_pipe())
         return line
 
     def _decode_piece(self) -> str:
@@ -281,12 +298,12 @@ class PipelineStream:
 
         A character the piece would split stays held for the next piece.
         """
-        held = self._held
-        final = self._eof and len(held) <= LINE_LIMIT
+        rest = self._held.rest
+        final = self._eof and len(rest) <= LINE_LIMIT
         decoder = codecs.getincrementaldecoder(self._codec[0])(errors=self._codec[1])
-        text = decoder.decode(bytes(held[:LINE_LIMIT]), final=final)
+        text = decoder.decode(rest[:LINE_LIMIT], final=final)
         left = decoder.getstate()[0]
-        del held[: min(len(held), LINE_LIMIT) - len(left)]
+        self._held.rest = rest[min(len(rest), LINE_LIMIT) - len(left) :]
         return text
 
     async def _read_pipe(self) -> bytes:
@@ -363,26 +380,42 @@ class PipelineStream:
         raise TimeoutExpired(typ.cast("float", self._request.timeout), self._result)
 
 
-class Lines:
-    """The decoded lines of a stream's output (``async for line in out.lines()``).
+class _Held:
+    r"""Output read and not yet handed out: whole lines, then the rest.
 
-    The lines are the stream's: another ``lines()`` continues where this one
-    stopped.
+    Lines are kept as bytes without their ``\n`` (cut with one C-level
+    ``split`` per chunk) and decoded one by one as they are handed out, so
+    chunks read later get the same bytes back.
     """
 
-    def __init__(self, stream: PipelineStream) -> None:
-        self._stream = stream
+    __slots__ = ("lines", "rest", "split")
 
-    def __aiter__(self) -> Lines:
-        """Iterate over the lines."""
-        return self
+    def __init__(self, *, split: bool) -> None:
+        self.lines: collections.deque[bytes] = collections.deque()
+        self.rest = b""
+        self.split = split
+        """Whether to cut lines at the byte ``\\n`` (else all is ``rest``)."""
 
-    async def __anext__(self) -> str:
-        """Return the next line."""
-        line = await self._stream.next_line()
-        if line is None:
-            raise StopAsyncIteration
-        return line
+    def __bool__(self) -> bool:
+        """Say whether anything is held."""
+        return bool(self.lines or self.rest)
+
+    def add(self, data: bytes) -> None:
+        """Hold ``data`` too, cut into whole lines and a rest."""
+        if not self.split or b"\n" not in data:
+            self.rest += data
+            return
+        parts = (self.rest + data).split(b"\n")
+        self.rest = parts.pop()
+        self.lines.extend(parts)
+
+    def take(self) -> bytes:
+        """Hand out everything held, as bytes."""
+        lines = self.lines
+        data = b"\n".join(lines) + b"\n" if lines else b""
+        lines.clear()  # in place: an iteration may hold this deque
+        data, self.rest = data + self.rest, b""
+        return data
 
 
 class _TextLines:
@@ -401,12 +434,9 @@ class _TextLines:
         """Say whether decoded text waits to be handed out as lines."""
         return bool(self._ready or self._partial)
 
-    def cut(self, held: bytearray, *, ended: bool) -> str | None:
-        """Decode ``held`` (emptying it) and return the next line, if whole."""
-        parts = (self._partial + self._decoder.decode(bytes(held), final=ended)).split(
-            "\n"
-        )
-        held.clear()
+    def cut(self, held: bytes, *, ended: bool) -> str | None:
+        """Decode ``held`` too and return the next line, if whole."""
+        parts = (self._partial + self._decoder.decode(held, final=ended)).split("\n")
         self._partial = parts.pop()
         self._ready.extend(part + "\n" for part in parts)
         while len(self._partial) >= LINE_LIMIT:
@@ -513,7 +543,10 @@ class SyncPipelineStream:
             return
         runner = self._started()
         stream = self._stream
+        whole, (encoding, errors) = stream.held_lines(), stream.codec
         while not self._closed:
+            while whole:  # the lines of the chunks read so far, undecoded
+                yield whole.popleft().decode(encoding, errors) + "\n"
             line = stream.cut_line()
             if line is None and (line := runner.run(stream.next_line())) is None:
                 return

@@ -30,6 +30,7 @@ import dataclasses as dc
 import errno
 import fcntl
 import os
+import pathlib
 import select
 import subprocess
 import sys
@@ -163,9 +164,21 @@ class Redirect:
             return self.fd
         if self.devnull:
             return fds.open(os.devnull, _PATH_FLAGS[self.name] & ~os.O_CREAT).number
-        return fds.open(
-            typ.cast("str | bytes", self.path), _PATH_FLAGS[self.name]
-        ).number
+        path = typ.cast("str | bytes", self.path)
+        try:
+            return fds.open(path, _PATH_FLAGS[self.name]).number
+        except FileNotFoundError as error:
+            if os.fsdecode(path).startswith("/"):
+                raise
+            # A path relative to this process's directory, which cwd= (the
+            # stages' directory) does not change: say so.
+            here = str(pathlib.Path.cwd())
+            msg = (
+                f"{self.name}={os.fsdecode(path)!r} not found in {here!r}: "
+                f"{self.name}= paths are taken from this process's working "
+                "directory, not from cwd=; pass an absolute path"
+            )
+            raise FileNotFoundError(error.errno, msg, error.filename) from error
 
 
 def check_redirect(name: str, value: object) -> Redirect | None:

@@ -189,6 +189,17 @@ def validate_pairs(pairs: object) -> list[tuple[int, int]]:
     return checked
 
 
+def validate_pair(reader_fd: object, writer_fd: object) -> tuple[int, int]:
+    """Return one call's ``(reader_fd, writer_fd)``, validated as `validate_pairs`.
+
+    Errors name the arguments as the single-pair calls spell them.
+    """
+    pair = (validate_fd(reader_fd, "reader_fd"), validate_fd(writer_fd, "writer_fd"))
+    with contextlib.suppress(OSError):  # not open: the pair's EBADF, later
+        check_source(pair[0])
+    return pair
+
+
 def check_source(fd: int, name: str = "reader_fd") -> None:
     """Refuse a reader that cannot be pumped without losing bytes.
 

@@ -26,6 +26,7 @@ from cuprum._options import (
     PairResult,
     ProgressCallback,
     PumpOptions,
+    validate_pair,
     validate_pairs,
     written_or_raise,
 )
@@ -128,7 +129,7 @@ def pump_stream(  # noqa: PLR0913 - keyword-only options of one call
         # 1 KiB call's 4.4 (issue 12).
         backend = _backend.resolved_module or pump_backend()
         return backend.pump_stream(reader_fd, writer_fd, buffer_size)
-    (pair,) = validate_pairs([(reader_fd, writer_fd)])
+    pair = validate_pair(reader_fd, writer_fd)
     options = PumpOptions.check(
         buffer_size, drain_timeout, None, _single(on_progress), progress_interval
     )
@@ -191,7 +192,7 @@ async def pump_stream_async(  # noqa: PLR0913 - keyword-only options of one call
     ):
         # The fast path of small awaited calls, as `pump_stream`'s.
         return await pump_backend().pump_stream_async(reader_fd, writer_fd, buffer_size)
-    (pair,) = validate_pairs([(reader_fd, writer_fd)])
+    pair = validate_pair(reader_fd, writer_fd)
     options = PumpOptions.check(
         buffer_size, drain_timeout, None, _single(on_progress), progress_interval
     )

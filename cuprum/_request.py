@@ -163,7 +163,7 @@ class CommandStreamKeywords(typ.TypedDict, total=False):
     check: bool
     timeout: float | None
     terminate_grace: float | None
-    input: bytes | str | None
+    input: bytes | bytearray | memoryview | str | None
     env: cabc.Mapping[str, str | None] | None
     cwd: StrPath | None
     stdin: Redirection | StdinInput
@@ -223,6 +223,69 @@ class RunRequest:
     tags: cabc.Mapping[str, object] = dc.field(default_factory=dict)
 
 
+_SUBPROCESS_SPELLINGS: typ.Final = {
+    "capture_output": "output is captured by default; capture=False drops it",
+    "shell": (
+        "cuprum runs no shell, by design: pass each argument separately, "
+        "join commands with |, and use stdin=/stdout= for redirections"
+    ),
+    "universal_newlines": "output is text by default; text=False gives bytes",
+    "encoding": "use output=RunOutputOptions(encoding=...)",
+    "errors": "use output=RunOutputOptions(errors=...)",
+    "executable": "the catalogue names the program (sh.make(program))",
+    "preexec_fn": "not supported: cuprum runs no Python code in the child",
+    "start_new_session": "every stage already runs in a process group of its own",
+    "close_fds": "a stage gets its three standard streams and nothing else",
+}
+"""What a `subprocess` keyword is in cuprum, for the error that refuses it."""
+
+
+def _input_bytes(given: object, encoding: str) -> bytes | None:
+    """Return ``input=`` as the bytes to write (``None``: no input).
+
+    Raises
+    ------
+    TypeError
+        For anything but ``str`` and bytes-like values, at once: a list, a
+        generator or an open file would otherwise be written as nothing and
+        leave the first stage waiting for input.
+
+    """
+    if given is None or isinstance(given, bytes):
+        return given
+    if isinstance(given, str):
+        return given.encode(encoding)
+    if isinstance(given, bytearray | memoryview):
+        return bytes(given)
+    msg = (
+        "input= must be str or bytes-like (bytes, bytearray, memoryview), "
+        f"not {type(given).__name__}; to feed a file or a stream, pass "
+        "stdin= a path, a file object or a descriptor"
+    )
+    raise TypeError(msg)
+
+
+def check_keywords(options: cabc.Mapping[str, object], caller: str) -> None:
+    """Refuse a keyword ``caller`` does not take, saying what to use instead.
+
+    Raises
+    ------
+    TypeError
+        Naming ``caller`` and the keyword; for a `subprocess` keyword, the
+        cuprum spelling (or why there is none).
+
+    """
+    known = _RUN_KEYWORDS
+    for name in options:
+        if name in known:
+            continue
+        hint = _SUBPROCESS_SPELLINGS.get(name)
+        msg = f"{caller}() got an unexpected keyword argument {name!r}"
+        if hint is not None:
+            msg += f" (a subprocess keyword: {hint})"
+        raise TypeError(msg)
+
+
 def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
     *,
     output: RunOutputOptions | None = None,
@@ -234,7 +297,7 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
     terminate_grace: float | None = None,
     on_progress: ProgressCallback | None = None,
-    input: bytes | str | None = None,  # noqa: A002 - subprocess's name
+    input: bytes | bytearray | memoryview | str | None = None,  # noqa: A002 - subprocess's name
     env: cabc.Mapping[str, str | None] | None = None,
     cwd: StrPath | None = None,
     stdin: Redirection | StdinInput = None,
@@ -293,7 +356,7 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
             "stdin= and input= cannot both be given: input= is the first stage's stdin"
         )
         raise ValueError(msg)
-    data = input.encode(options.encoding) if isinstance(input, str) else input
+    data = _input_bytes(input, options.encoding)
     return RunRequest(
         output=options,
         check=bool(check),
@@ -440,3 +503,13 @@ def _merge_output_options(
     if text is not None:
         options = dc.replace(options, text=text)
     return options
+
+
+_RUN_KEYWORDS: typ.Final = frozenset(
+    name
+    for name in make_request.__code__.co_varnames[
+        : make_request.__code__.co_kwonlyargcount
+    ]
+    if name != "scope"
+)
+"""The keywords a run takes (`make_request`'s, less the scope it is given)."""

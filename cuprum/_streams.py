@@ -43,7 +43,7 @@ from cuprum._options import (
     PairResult,
     ProgressCallback,
     PumpOptions,
-    validate_pairs,
+    validate_pair,
     written_or_raise,
 )
 from cuprum._streams_pair import OS_OPS, POLL_READ, FdOps, Pair, Poller
@@ -214,7 +214,7 @@ def pump_stream(reader_fd: int, writer_fd: int, buffer_size: int, /) -> int:
     The descriptor numbers are checked here (`cuprum._pump` leaves that to
     the backend on this path); the pair's error is raised.
     """
-    (pair,) = validate_pairs([(reader_fd, writer_fd)])
+    pair = validate_pair(reader_fd, writer_fd)
     options = PumpOptions(buffer_size, None, None, None, DEFAULT_PROGRESS_INTERVAL)
     return written_or_raise(pump_many([pair], options)[0])
 
@@ -224,7 +224,7 @@ async def pump_stream_async(reader_fd: int, writer_fd: int, buffer_size: int, /)
 
     Checked and reported as `pump_stream`.
     """
-    (pair,) = validate_pairs([(reader_fd, writer_fd)])
+    pair = validate_pair(reader_fd, writer_fd)
     options = PumpOptions(buffer_size, None, None, None, DEFAULT_PROGRESS_INTERVAL)
     return written_or_raise((await pump_many_async([pair], options))[0])
 

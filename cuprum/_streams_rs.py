@@ -41,7 +41,7 @@ from cuprum._options import (
     DEFAULT_PROGRESS_INTERVAL,
     PumpOptions,
     pair_error,
-    validate_pairs,
+    validate_pair,
     written_or_raise,
 )
 
@@ -290,7 +290,7 @@ async def pump_stream_async(reader_fd: int, writer_fd: int, buffer_size: int, /)
     loop = asyncio.get_running_loop()
     doorbell = _doorbells.get(loop)
     if doorbell is None:
-        (pair,) = validate_pairs([(reader_fd, writer_fd)])
+        pair = validate_pair(reader_fd, writer_fd)
         options = PumpOptions(buffer_size, None, None, None, DEFAULT_PROGRESS_INTERVAL)
         return written_or_raise((await pump_many_async([pair], options))[0])
     started = doorbell.start_one(reader_fd, writer_fd, buffer_size)

@@ -37,6 +37,23 @@ class UnknownProgramError(LookupError):
     """A command named a program that its catalogue does not list."""
 
 
+def _unknown(program: str) -> str:
+    """Say why ``program`` is not found, and the one-line fix."""
+    words = program.split()
+    if len(words) > 1 or (words and words[0] != program):
+        args = ", ".join(repr(word) for word in words[1:])
+        return (
+            f"program {program!r} is not in the catalogue: a program is one name, "
+            f"and its arguments go separately: sh.make(Program({words[0]!r}))({args})"
+        )
+    return (
+        f"program {program!r} is not in the catalogue; allow it with "
+        f"catalogue = DEFAULT_CATALOGUE.extended(programs=[{program!r}]), then "
+        f"sh.make(Program({program!r}), catalogue) or, for a block, "
+        "with scoped(catalogue=catalogue): ..."
+    )
+
+
 class DuplicateProjectError(ValueError):
     """Two projects of one catalogue share a name.
 
@@ -198,11 +215,7 @@ class ProgramCatalogue:
             raise TypeError(msg)
         project = self._by_program.get(program)
         if project is None:
-            msg = (
-                f"program {program!r} is not in the catalogue; add it to a "
-                "ProjectSettings of a ProgramCatalogue to allow it"
-            )
-            raise UnknownProgramError(msg)
+            raise UnknownProgramError(_unknown(program))
         return ProgramEntry(Program(program), project)
 
     @classmethod

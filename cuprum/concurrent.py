@@ -297,6 +297,8 @@ async def run_concurrent(
             msg = (
                 f"run_concurrent() runs SafeCmd commands, not {type(command).__name__}"
             )
+            if isinstance(command, list | tuple):
+                msg += "; pass them one by one: run_concurrent(*commands)"
             raise TypeError(msg)
     context = current_context()
     for command in commands:

@@ -32,6 +32,7 @@ from cuprum._request import (
     StageSpec,
     check_cwd,
     check_env,
+    check_keywords,
     make_request,
     merge_env,
 )
@@ -176,7 +177,7 @@ class SafeCmd:
             When the program is not on ``PATH``.
 
         """
-        context, request, result = await _execute((self,), options)
+        context, request, result = await _execute((self,), options, "SafeCmd.run")
         (stage,) = result.stages
         ended = CommandResult(
             program=stage.program,
@@ -389,7 +390,7 @@ class Pipeline:
             For a bad keyword (nothing is spawned).
 
         """
-        context, request, result = await _execute(self._stages, options)
+        context, request, result = await _execute(self._stages, options, "Pipeline.run")
         after_hooks(context, zip(self._stages, result.stages, strict=True))
         if request.check and not result.ok:
             raise PipelineError(result)
@@ -438,6 +439,7 @@ class Pipeline:
         if "stdout" in options:
             msg = "stream() takes no stdout=: the stream is the last stage's stdout"
             raise TypeError(msg)
+        check_keywords(options, "Pipeline.stream")
         context = admit(self._stages)
         _report_hops(self._stages)
         request = make_request(scope=context, **options)
@@ -476,13 +478,16 @@ def _specs(stages: cabc.Iterable[SafeCmd]) -> list[StageSpec]:
 
 
 async def _execute(
-    stages: tuple[SafeCmd, ...], options: CommandKeywords | PipelineKeywords
+    stages: tuple[SafeCmd, ...],
+    options: CommandKeywords | PipelineKeywords,
+    caller: str,
 ) -> tuple[CuprumContext, RunRequest, PipelineResult]:
     """Admit ``stages`` in the current context and run them with ``options``.
 
     Returns the context (for the after hooks), the checked request and the
     result; ``check=True`` is left to the caller, after its after hooks.
     """
+    check_keywords(options, caller)
     context = admit(stages)
     request = make_request(scope=context, **options)
     _report_hops(stages)

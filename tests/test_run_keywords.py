@@ -1,0 +1,84 @@
+"""A run's keywords: wrong ones refused at once, saying what to use instead."""
+
+from __future__ import annotations
+
+import io
+import typing as typ
+
+import pytest
+from processes import children
+
+import cuprum
+from cuprum import CAT, LS, WC, Program, run_concurrent_sync, sh
+
+if typ.TYPE_CHECKING:
+    import pathlib
+
+    from cuprum import StreamBackend
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [[b"a"], (chunk for chunk in [b"a"]), io.BytesIO(b"a"), 5],
+    ids=["list", "generator", "file", "int"],
+)
+def test_a_wrong_input_is_refused_before_anything_is_spawned(bad: object) -> None:
+    before = children()
+    with pytest.raises(TypeError, match=r"input= must be str or bytes-like .* stdin="):
+        sh.make(WC)("-c").run_sync(input=bad, timeout=5)  # type: ignore[arg-type]
+    assert children() == before
+
+
+def test_bytes_like_input_is_written(stream_backend: StreamBackend) -> None:
+    for given in (bytearray(b"abc"), memoryview(b"abc"), "abc", b"abc"):
+        assert sh.make(CAT)().run_sync(input=given).stdout == "abc"
+
+
+@pytest.mark.parametrize(
+    ("keyword", "says"),
+    [
+        ("capture_output", "captured by default"),
+        ("shell", "no shell, by design"),
+        ("universal_newlines", "text=False"),
+        ("preexec_fn", "not supported"),
+    ],
+)
+def test_a_subprocess_keyword_is_answered_with_the_cuprum_spelling(
+    keyword: str, says: str
+) -> None:
+    with pytest.raises(TypeError, match=rf"SafeCmd.run\(\) .*'{keyword}'.*{says}"):
+        sh.make(LS)().run_sync(**{keyword: True})  # type: ignore[arg-type]
+    pipeline = sh.make(LS)() | sh.make(CAT)()
+    with pytest.raises(TypeError, match=rf"Pipeline.run\(\) .*'{keyword}'"):
+        pipeline.run_sync(**{keyword: True})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=rf"Pipeline.stream\(\) .*'{keyword}'"):
+        pipeline.stream_sync(**{keyword: True})  # type: ignore[arg-type]
+
+
+def test_an_unknown_keyword_names_the_call() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"^SafeCmd.run\(\) got an unexpected keyword argument 'tiemout'$",
+    ):
+        sh.make(LS)().run_sync(tiemout=3)  # type: ignore[call-arg]
+
+
+def test_a_relative_stdin_path_is_said_to_be_taken_from_here(
+    tmp_path: pathlib.Path,
+) -> None:
+    (tmp_path / "in.txt").write_text("there\n")
+    with pytest.raises(FileNotFoundError, match=r"not from cwd=; pass an absolute"):
+        sh.make(CAT)().run_sync(stdin="cuprum-no-such-in.txt", cwd=tmp_path)
+    given = tmp_path / "in.txt"
+    assert sh.make(CAT)().run_sync(stdin=given, cwd=tmp_path).stdout == "there\n"
+
+
+def test_errors_that_say_the_fix() -> None:
+    with pytest.raises(LookupError, match=r"extended\(programs=\['date'\]\)"):
+        sh.make(Program("date"))
+    with pytest.raises(LookupError, match=r"sh.make\(Program\('ls'\)\)\('-l'\)"):
+        sh.make(Program("ls -l"))
+    with pytest.raises(TypeError, match=r"run_concurrent\(\*commands\)"):
+        run_concurrent_sync([sh.make(LS)()])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^writer_fd must be an int"):
+        cuprum.pump_stream(0, "x")  # type: ignore[arg-type]

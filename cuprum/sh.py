@@ -154,6 +154,27 @@ def _argv(
     return (*positional, *named)
 
 
+def _flags(who: str, flags: cabc.Mapping[str, object]) -> list[str]:
+    """Turn a command's keywords into options, as sh and plumbum users expect.
+
+    ``all=True`` is ``--all`` and ``all=False`` nothing; a one-letter name is
+    a short option (``l=True`` is ``-l``, ``n=5`` is ``-n 5``); any other
+    value is ``--name=value``, with ``_`` in the name as ``-``.
+    """
+    argv: list[str] = []
+    for name, value in flags.items():
+        option = f"-{name}" if len(name) == 1 else f"--{name.replace('_', '-')}"
+        if value is True:
+            argv.append(option)
+        elif value is False:
+            continue
+        elif len(name) == 1:
+            argv += [option, _arg_text(value, f"{who}: keyword {name}")]
+        else:
+            argv.append(f"{option}={_arg_text(value, f'{who}: keyword {name}')}")
+    return argv
+
+
 class CommandBuilder:
     """Builds `SafeCmd` objects for one catalogued program.
 
@@ -174,7 +195,11 @@ class CommandBuilder:
     def __call__(self, *args: ArgValue, **flags: ArgValue) -> SafeCmd:
         """Return the command ``program *args --flag=value ...``.
 
-        See `build_argv` for how arguments become argv items. A keyword
+        Positional arguments become argv items as in `build_argv`; keywords
+        become options: ``all=True`` is ``--all``, ``all=False`` is left
+        out, ``l=True`` is ``-l``, ``n=5`` is ``-n 5``, ``level=2`` is
+        ``--level=2`` (`build_argv` keeps the older cuprum's
+        ``--name=True``). A keyword
         that is an option of ``run`` (``timeout``, ``cwd``, ``env``,
         ``stdin``, ...) is refused rather than made a flag: pass it to
         ``run``, or give the flag as a positional ``"--cwd=..."``.
@@ -190,7 +215,7 @@ class CommandBuilder:
 
         """
         _refuse_run_options(flags)
-        argv = _argv(self._program, args, flags)
+        argv = (*_argv(self._program, args, {}), *_flags(self._program, flags))
         return SafeCmd(self._program, argv, self._project)
 
     def __repr__(self) -> str:

@@ -15,6 +15,8 @@ from cuprum import (
     CAT,
     ECHO,
     FALSE,
+    HEAD,
+    LS,
     Pipeline,
     Program,
     ProgramCatalogue,
@@ -50,8 +52,18 @@ def test_unknown_program_fails_when_building() -> None:
 
 def test_arguments_are_stringified_and_keywords_become_flags() -> None:
     cmd = sh.make(ECHO)("a", 3, 1.5, Path("/srv/x"), dry_run=True, level=2)
-    assert cmd.argv == ("a", "3", "1.5", "/srv/x", "--dry-run=True", "--level=2")
+    assert cmd.argv == ("a", "3", "1.5", "/srv/x", "--dry-run", "--level=2")
+    # build_argv keeps the older cuprum's spelling of a boolean.
     assert sh.build_argv("status", porcelain=True) == ("status", "--porcelain=True")
+
+
+def test_boolean_and_one_letter_keywords_read_as_sh_and_plumbum_users_expect() -> None:
+    ls = sh.make(LS)
+    assert ls(all=True).argv == ("--all",)
+    assert ls(all=False, l=False).argv == ()
+    assert ls("/srv", l=True, sort="size").argv == ("/srv", "-l", "--sort=size")
+    assert sh.make(HEAD)(n=5).argv == ("-n", "5")
+    assert sh.make(HEAD)(n=1).run_sync(input="a\nb\n").stdout == "a\n"
 
 
 def test_a_run_option_is_not_taken_for_a_flag() -> None:

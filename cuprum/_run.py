@@ -372,8 +372,11 @@ class Run:
         Without its pump no hop would ever see EOF; the parent ends of every
         hop are closed and the stages terminated, and the error propagates
         from `wait` once they are reaped. Whichever way it ended, the hops
-        are done: the progress callback is closed.
+        are done: the progress callback is given each hop's final count
+        (when the batch ended normally), then closed.
         """
+        if not pump.cancelled() and pump.exception() is None:
+            self._final_progress()
         self._close_progress()
         if pump.cancelled() or pump.exception() is None:
             return
@@ -496,6 +499,21 @@ class Run:
                 await self._observer.finish()
         finally:
             self._fds.close_all()
+
+    def _final_progress(self) -> None:
+        """Report every hop's final count, so the last report is the total.
+
+        A run shorter than the progress interval gets this one report; an
+        error from the callback is raised after the clean-up, as one from
+        ``close()`` is.
+        """
+        on_progress = self._request.on_progress
+        if on_progress is None or self._progress_closed:
+            return
+        try:
+            on_progress([hop.written for hop in self._hops])
+        except Exception as error:  # noqa: BLE001 - raised after the clean-up
+            self._close_error = error
 
     def _close_progress(self) -> None:
         """Call the progress callback's ``close()``, if it has one, once.

@@ -171,3 +171,15 @@ def test_the_printer_writes_nothing_of_its_own_after_the_run(
     printer([1, 2])
     assert sink.getvalue() == before
     assert sys.stderr is not sink
+
+
+def test_the_last_report_is_every_hop_total(stream_backend: StreamBackend) -> None:
+    # Shorter than one interval: the final report is the only one.
+    reports: list[list[int]] = []
+    pipeline = sh.make(ECHO)("hi") | sh.make(CAT)() | sh.make(CAT)()
+    result = pipeline.run_sync(on_progress=reports.append)
+    assert reports
+    assert reports[-1] == list(result.hop_bytes) == [3, 3]
+    log = io.StringIO()
+    pipeline.run_sync(on_progress=cuprum.progress_printer(file=log))
+    assert log.getvalue().splitlines()[-1].startswith("hop 0: 3 B (")

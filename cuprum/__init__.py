@@ -95,6 +95,7 @@ from cuprum.program import Program
 from cuprum.pump_events import PumpEvent, PumpHook, RustPumpDeclineReason
 from cuprum.pump_observation import PumpHookRegistration, observe_pump
 from cuprum.results import (
+    CommandError,
     CommandResult,
     IOOptions,
     PipelineError,
@@ -143,6 +144,7 @@ __all__ = [
     "AfterHook",
     "AllowRegistration",
     "BeforeHook",
+    "CommandError",
     "CommandResult",
     "ConcurrentConfig",
     "ConcurrentResult",

@@ -39,7 +39,7 @@ from cuprum._request import (
 from cuprum._run import run_stages
 from cuprum._stream import PipelineStream, SyncPipelineStream
 from cuprum.pump_observation import report_hops_declined
-from cuprum.results import CommandResult, PipelineError, PipelineResult
+from cuprum.results import CommandError, CommandResult, PipelineError, PipelineResult
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -189,7 +189,7 @@ class SafeCmd:
         )
         after_hooks(context, [(self, ended)])
         if request.check and not result.ok:
-            raise PipelineError(result)
+            raise CommandError(result)
         return ended
 
     def run_sync(self, **options: typ.Unpack[CommandKeywords]) -> CommandResult:

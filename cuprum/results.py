@@ -200,6 +200,17 @@ class PipelineResult:
         return self.final.stdout
 
     @property
+    def stderr(self) -> str | bytes | None:
+        """Every stage's captured stderr, joined in stage order.
+
+        What ``2>&1`` of every stage into one terminal would show, stage by
+        stage (``str``, or ``bytes`` with ``text=False``); ``None`` when no
+        stage's stderr was captured. A stage's own is on ``stages[i]``;
+        the failing stage's is ``failure.stderr`` (and `PipelineError`'s).
+        """
+        return _joined([stage.stderr for stage in self.stages])
+
+    @property
     def ok(self) -> bool:
         """True when no stage failed on its own."""
         return self.failure_index is None
@@ -304,6 +315,13 @@ class PipelineError(subprocess.CalledProcessError):
             return f"{failed!r} {how}"
         shown = " | ".join(" ".join(stage.argv_with_program) for stage in stages)
         return f"stage {self.failure_index} ({failed!r}) of {shown!r} {how}"
+
+
+class CommandError(PipelineError):
+    """The `PipelineError` of a single command (``SafeCmd.run``, ``check=True``).
+
+    The same attributes; ``except PipelineError`` catches it too.
+    """
 
 
 def _joined(parts: list[str | bytes | None]) -> str | bytes | None:

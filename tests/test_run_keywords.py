@@ -82,3 +82,26 @@ def test_errors_that_say_the_fix() -> None:
         run_concurrent_sync([sh.make(LS)()])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^writer_fd must be an int"):
         cuprum.pump_stream(0, "x")  # type: ignore[arg-type]
+
+
+def test_check_on_one_command_raises_a_command_error() -> None:
+    with pytest.raises(cuprum.CommandError) as caught:
+        sh.make(LS)("/cuprum-no-such-dir").run_sync(check=True)
+    assert isinstance(caught.value, cuprum.PipelineError)
+    assert caught.value.returncode != 0
+    assert "cuprum-no-such-dir" in str(caught.value.stderr)
+
+
+def test_a_pipeline_result_has_every_stage_stderr_joined(
+    stream_backend: StreamBackend,
+) -> None:
+    first = sh.make(LS)("/cuprum-no-such-a")
+    second = sh.make(LS)("/cuprum-no-such-b")
+    result = (first | second).run_sync()
+    assert isinstance(result.stderr, str)
+    assert result.stderr.index("cuprum-no-such-a") < result.stderr.index(
+        "cuprum-no-such-b"
+    )
+    assert result.stderr == (result.stages[0].stderr or "") + (
+        result.stages[1].stderr or ""
+    )

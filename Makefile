@@ -8,12 +8,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NATIVE_STAMP := $(VENV)/.native-built
 export VIRTUAL_ENV := $(abspath $(VENV))
-ENGINE_SOURCES := $(wildcard engine/src/*.rs) engine/Cargo.toml Cargo.toml Cargo.lock pyproject.toml Makefile
+ENGINE_SOURCES := $(wildcard engine/src/*.rs engine/src/*/*.rs) engine/build.rs engine/Cargo.toml Cargo.toml Cargo.lock pyproject.toml Makefile
 MD_FILES := README.md $(wildcard docs/*.md)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv build demo test test-rust test-python test-python-only bench \
-	test-pinned test-wheels check-fmt fmt lint typecheck markdownlint check clean
+	test-pinned test-generic-unix test-wheels check-fmt fmt lint typecheck markdownlint check clean
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,6 +44,13 @@ test-rust: ## Rust unit and integration tests of the engine, splice path and cop
 	cargo test -p cuprum-engine --features fault-injection
 	CUPRUM_SPLICE=0 cargo test -p cuprum-engine
 
+test-generic-unix: $(STAMP) ## The engine as macOS and the BSDs build it (no splice, eventfd, RWF_NOWAIT), tested on Linux: cargo tests and pytest
+	cargo test -p cuprum-engine --features generic-unix,fault-injection
+	rm -f $(NATIVE_STAMP)
+	$(BIN)/maturin develop --release --features python,fault-injection,generic-unix --quiet
+	CUPRUM_REQUIRE_RUST=1 CUPRUM_REQUIRE_FAULT_INJECTION=1 $(BIN)/python -m pytest -q
+	$(MAKE) build
+
 test-python-only: $(STAMP) ## The whole pytest suite with the native module hidden
 	CUPRUM_TEST_HIDE_NATIVE=1 $(BIN)/python -m pytest
 
@@ -67,6 +74,7 @@ lint: $(STAMP) ## Lint (ruff check, cargo clippy -D warnings)
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --workspace --all-targets --features python -- -D warnings
 	cargo clippy --workspace --all-targets --features python,fault-injection -- -D warnings
+	cargo clippy --workspace --all-targets --features python,fault-injection,generic-unix -- -D warnings
 
 typecheck: build ## mypy --strict over cuprum/, and stubtest of the native module's .pyi
 	$(BIN)/mypy
@@ -75,7 +83,7 @@ typecheck: build ## mypy --strict over cuprum/, and stubtest of the native modul
 markdownlint: $(STAMP) ## Lint README and docs/ (pymarkdown)
 	$(BIN)/pymarkdown --config .pymarkdown.json scan $(MD_FILES)
 
-check: check-fmt lint typecheck test test-python-only test-wheels ## Every gate CI runs
+check: check-fmt lint typecheck test test-pinned test-generic-unix test-python-only test-wheels ## Every gate CI runs
 
 clean: ## Remove build products and the virtual environment
 	cargo clean

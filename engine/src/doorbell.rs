@@ -1,5 +1,6 @@
 //! The asyncio side of the engine, in pure Rust: a [`Doorbell`] collects
-//! the completions of many batches and rings one `eventfd` that an event
+//! the completions of many batches and rings one bell (`sys::Bell`: an
+//! `eventfd` on Linux, a self-pipe elsewhere; "the eventfd" below) that an event
 //! loop watches (`loop.add_reader`). The loop's reader callback then takes
 //! every waiting completion with [`Doorbell::take`] and resolves futures.
 //!
@@ -19,9 +20,8 @@
 //!   child can neither take the parent's pending ring (whose queued
 //!   completions would then never ring again) nor ring the parent's loop.
 
-use std::fs::File;
-use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, RawFd};
+use std::io;
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -36,7 +36,7 @@ pub type Tagged = (u64, usize, PairResult);
 
 /// Completions of many batches behind one eventfd.
 pub struct Doorbell {
-    bell: File,
+    bell: sys::Bell,
     queue: Mutex<Vec<Tagged>>,
     next_op: AtomicU64,
     /// The fork generation it was made in (see the invariants).
@@ -48,7 +48,7 @@ impl Doorbell {
     pub fn new() -> io::Result<Arc<Self>> {
         watch_forks()?;
         Ok(Arc::new(Self {
-            bell: sys::new_eventfd()?,
+            bell: sys::Bell::new()?,
             queue: Mutex::new(Vec::new()),
             next_op: AtomicU64::new(1),
             generation: generation(),
@@ -58,7 +58,7 @@ impl Doorbell {
     /// The descriptor to watch for readability.
     #[must_use]
     pub fn fd(&self) -> RawFd {
-        self.bell.as_raw_fd()
+        self.bell.fd()
     }
 
     /// A fresh operation id and the [`Completion`] that reports its pairs
@@ -78,10 +78,7 @@ impl Doorbell {
     pub fn take(&self) -> Vec<Tagged> {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         if self.is_own() {
-            let mut counter = [0_u8; 8];
-            // WouldBlock: the counter was already 0. Nothing else can fail
-            // on an eventfd the doorbell owns.
-            let _ = (&self.bell).read(&mut counter);
+            self.bell.reset();
         }
         std::mem::take(&mut *queue)
     }
@@ -96,9 +93,7 @@ impl Doorbell {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         queue.push(tagged);
         if queue.len() == 1 && self.is_own() {
-            // Adding 1 to an eventfd counter cannot block in practice (the
-            // limit is 2^64 - 2); a failure would only delay the wake-up.
-            let _ = (&self.bell).write(&1_u64.to_ne_bytes());
+            self.bell.ring();
         }
     }
 }
@@ -122,7 +117,7 @@ mod tests {
 
     /// Read (and so reset) the counter through a duplicate of the eventfd.
     fn counter(doorbell: &Doorbell) -> Option<u64> {
-        let mut file = doorbell.bell.try_clone().expect("dup");
+        let mut file = doorbell.bell.watched().try_clone().expect("dup");
         let mut raw = [0_u8; 8];
         file.read_exact(&mut raw)
             .ok()

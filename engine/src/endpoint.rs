@@ -69,7 +69,7 @@ pub(crate) fn check_access(fd: RawFd, direction: Direction) -> io::Result<libc::
         Direction::Read => access == libc::O_RDONLY || access == libc::O_RDWR,
         Direction::Write => access == libc::O_WRONLY || access == libc::O_RDWR,
     };
-    if flags & libc::O_PATH != 0 || !allowed {
+    if sys::is_path_only(flags) || !allowed {
         return Err(io::Error::from_raw_os_error(libc::EBADF));
     }
     Ok(access)
@@ -139,9 +139,36 @@ enum NoWait {
     Pipe,
     /// `recvmsg`/`sendmsg` with `MSG_DONTWAIT`.
     Socket,
+    /// A pipe without `RWF_NOWAIT` (another Unix, or an older kernel):
+    /// `poll` first, then a read, or a write of at most `PIPE_BUF` bytes,
+    /// which a pipe reported ready takes without blocking whatever its
+    /// flags. One more call per transfer; the only window left is another
+    /// reader or writer of the same pipe taking the readiness in between.
+    Probe,
     /// Plain `readv`/`writev`: the flag the engine set is relied on (any
     /// other file, or a kernel whose pipes refuse `RWF_NOWAIT`).
     Flag,
+}
+
+/// Whether `fd` is ready for `events` (`POLLIN` or `POLLOUT`) right now;
+/// a hang-up or error counts as ready (the next read or write reports it).
+pub(crate) fn ready_now(fd: RawFd, events: libc::c_short) -> io::Result<bool> {
+    let mut fds = [libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }];
+    Ok(sys::poll(&mut fds, std::time::Duration::ZERO)? > 0 && fds[0].revents != 0)
+}
+
+/// The first non-empty buffer of `bufs`, cut to `PIPE_BUF` bytes: what a
+/// pipe reported writable takes whole, whatever its flags.
+pub(crate) fn first_capped<'b>(bufs: &'b [IoSlice<'_>]) -> &'b [u8] {
+    let first = bufs
+        .iter()
+        .find(|b| !b.is_empty())
+        .map_or(&[][..], |b| &b[..]);
+    &first[..first.len().min(libc::PIPE_BUF)]
 }
 
 /// Whether a `RWF_NOWAIT` call failed only because the file or kernel
@@ -350,8 +377,10 @@ impl<'a> Endpoint<'a> {
             regular,
             pipe,
             protected,
-            nowait: Cell::new(if pipe {
+            nowait: Cell::new(if pipe && cfg!(linux_calls) {
                 NoWait::Pipe
+            } else if pipe {
+                NoWait::Probe
             } else if socket {
                 NoWait::Socket
             } else {
@@ -394,7 +423,7 @@ impl<'a> Endpoint<'a> {
     /// caller's loop retries (and a blocking-mode caller probes first).
     fn nowait_failed(&self, error: io::Error) -> io::Error {
         if nowait_unsupported(&error) {
-            self.nowait.set(NoWait::Flag);
+            self.nowait.set(NoWait::Probe);
             return io::ErrorKind::Interrupted.into();
         }
         error
@@ -440,9 +469,13 @@ impl<'a> Endpoint<'a> {
 
     /// An edge-triggered pipe that has not hung up: a short splice proves
     /// it emptied (or filled), a short write that it filled, and the next
-    /// change brings an edge.
+    /// change brings an edge. Not a probed pipe: its writes are cut to
+    /// `PIPE_BUF` by the engine, so a short one proves nothing.
     fn edges_follow_short_transfers(&self) -> bool {
-        self.pipe && self.is_registered() && !self.short_proves_nothing
+        self.pipe
+            && self.is_registered()
+            && !self.short_proves_nothing
+            && self.nowait.get() != NoWait::Probe
     }
 
     /// Register edge-triggered with `registry`, unless always ready. A
@@ -510,7 +543,8 @@ impl Source for Endpoint<'_> {
         match self.nowait.get() {
             NoWait::Pipe => sys::readv_nowait(fd, bufs).map_err(|e| self.nowait_failed(e)),
             NoWait::Socket => sys::recv_nowait(fd, bufs),
-            NoWait::Flag => sys::readv(fd, bufs),
+            NoWait::Probe if !ready_now(fd, libc::POLLIN)? => Err(io::ErrorKind::WouldBlock.into()),
+            NoWait::Probe | NoWait::Flag => sys::readv(fd, bufs),
         }
     }
 
@@ -544,6 +578,10 @@ impl Sink for Endpoint<'_> {
         let result = match self.nowait.get() {
             NoWait::Pipe => sys::writev_nowait(fd, bufs).map_err(|e| self.nowait_failed(e)),
             NoWait::Socket => sys::send_nowait(fd, bufs),
+            NoWait::Probe if !ready_now(fd, libc::POLLOUT)? => {
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            NoWait::Probe => sys::writev(fd, &[IoSlice::new(first_capped(bufs))]),
             NoWait::Flag => sys::writev(fd, bufs),
         };
         if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) {
@@ -580,6 +618,9 @@ pub fn set_splice_enabled(enabled: bool) {
 /// Whether the splice fast path is allowed.
 #[must_use]
 pub fn splice_enabled() -> bool {
+    if !cfg!(linux_calls) {
+        return false; // no splice(2) on this platform (see `sys`)
+    }
     match SPLICE.load(Ordering::Relaxed) {
         SPLICE_ON => true,
         SPLICE_OFF => false,

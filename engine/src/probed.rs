@@ -16,20 +16,9 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{first_capped, ready_now, Endpoint};
 use crate::pair::{Sink, Source};
 use crate::sys;
-
-/// Whether `fd` is ready for `events` (`POLLIN` or `POLLOUT`) right now;
-/// a hang-up or error counts as ready (the next read or write reports it).
-fn ready_now(fd: RawFd, events: libc::c_short) -> io::Result<bool> {
-    let mut fds = [libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    }];
-    Ok(sys::poll(&mut fds, Duration::ZERO)? > 0 && fds[0].revents != 0)
-}
 
 /// Wait until the reader is readable (when `read`) or the writer writable
 /// (when `write`), or `timeout` passes. Spurious returns are allowed.
@@ -110,12 +99,7 @@ impl Sink for Probed<'_, '_> {
         if !ready_now(self.end.raw(), libc::POLLOUT)? {
             return Err(would_block());
         }
-        let first = bufs
-            .iter()
-            .find(|b| !b.is_empty())
-            .map_or(&[][..], |b| &b[..]);
-        let capped = &first[..first.len().min(libc::PIPE_BUF)];
-        self.end.write_vectored(&[IoSlice::new(capped)])
+        self.end.write_vectored(&[IoSlice::new(first_capped(bufs))])
     }
 
     fn splice_fd(&self) -> Option<RawFd> {

@@ -4,6 +4,15 @@
 //! switch, when to splice or probe, is decided by the safe modules above
 //! (`endpoint`, `reactor`, `blocking`, `inline`).
 //!
+//! It is also the one place that knows the platform. Linux's own calls
+//! (`F_GETPIPE_SZ`, `eventfd`, `splice`, `preadv2`/`pwritev2` with
+//! `RWF_NOWAIT`, `MSG_NOSIGNAL`, `O_PATH`, `sigtimedwait`) are compiled
+//! where `linux_calls` holds (Linux, and not the `generic-unix` feature);
+//! everywhere else a portable twin of each stands in (an `fstat` probe, a
+//! self-pipe, no splice, plain I/O relying on `O_NONBLOCK`, `sigpending`
+//! and `sigwait`), so the `generic-unix` feature builds on Linux exactly
+//! the code macOS and the BSDs get.
+//!
 //! # Invariants
 //!
 //! - Every wrapper returns `io::Error` with the raw `errno` kept.
@@ -43,10 +52,30 @@ pub(crate) fn get_flags(fd: RawFd) -> io::Result<libc::c_int> {
 /// costs about half an `fstat` (that copies a whole `stat` out). `false`
 /// says nothing more: the kernel answers `EBADF` alike for a closed
 /// descriptor, an `O_PATH` one and one that is not a pipe.
+#[cfg(linux_calls)]
 pub(crate) fn is_pipe(fd: RawFd) -> bool {
     // SAFETY: F_GETPIPE_SZ takes no argument and only inspects the
     // descriptor.
     unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) >= 0 }
+}
+
+/// Without `F_GETPIPE_SZ` nothing is cheaper than the `fstat` the caller
+/// then takes, which tells a pipe by its mode: say "don't know".
+#[cfg(not(linux_calls))]
+pub(crate) fn is_pipe(_fd: RawFd) -> bool {
+    false
+}
+
+/// Whether file status `flags` say a path-only descriptor (`O_PATH`).
+#[cfg(linux_calls)]
+pub(crate) fn is_path_only(flags: libc::c_int) -> bool {
+    flags & libc::O_PATH != 0
+}
+
+/// No path-only descriptors here.
+#[cfg(not(linux_calls))]
+pub(crate) fn is_path_only(_flags: libc::c_int) -> bool {
+    false
 }
 
 /// The memory page size: the most a packet-mode pipe puts in one packet
@@ -113,12 +142,75 @@ pub(crate) fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
-/// A new non-blocking, close-on-exec `eventfd` (counter 0).
-pub(crate) fn new_eventfd() -> io::Result<File> {
-    // SAFETY: eventfd takes two integers and returns a new descriptor or -1.
-    let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) })?;
-    // SAFETY: eventfd succeeded: `fd` is a fresh descriptor owned by no one.
-    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+/// A doorbell descriptor an event loop can watch for readability: rung by
+/// [`Bell::ring`], silenced by [`Bell::reset`]. An `eventfd` on Linux; a
+/// non-blocking self-pipe elsewhere.
+#[derive(Debug)]
+pub(crate) struct Bell {
+    /// The end to watch (and, for an eventfd, to write too).
+    watch: File,
+    /// The self-pipe's write end (`None` for an eventfd).
+    #[cfg_attr(linux_calls, allow(dead_code))]
+    ring: Option<File>,
+}
+
+impl Bell {
+    /// A new, silent bell (non-blocking, close-on-exec).
+    #[cfg(linux_calls)]
+    pub(crate) fn new() -> io::Result<Self> {
+        // SAFETY: eventfd takes two integers and returns a descriptor or -1.
+        let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) })?;
+        // SAFETY: eventfd succeeded: `fd` is a fresh descriptor owned by no one.
+        let watch = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        Ok(Self { watch, ring: None })
+    }
+
+    /// A new, silent bell (non-blocking, close-on-exec).
+    #[cfg(not(linux_calls))]
+    pub(crate) fn new() -> io::Result<Self> {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` is a writable array of two ints.
+        cvt(unsafe { libc::pipe(fds.as_mut_ptr()) })?;
+        // SAFETY: pipe succeeded: both are fresh descriptors owned by no one.
+        let (watch, ring) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        for fd in [&watch, &ring] {
+            let raw = std::os::fd::AsRawFd::as_raw_fd(fd);
+            set_flags(raw, get_flags(raw)? | libc::O_NONBLOCK)?;
+            // SAFETY: F_SETFD takes an integer; `raw` is open.
+            cvt(unsafe { libc::fcntl(raw, libc::F_SETFD, libc::FD_CLOEXEC) })?;
+        }
+        Ok(Self {
+            watch: File::from(watch),
+            ring: Some(File::from(ring)),
+        })
+    }
+
+    /// The descriptor to watch.
+    pub(crate) fn fd(&self) -> RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.watch)
+    }
+
+    /// Make the watched descriptor readable. Cannot block: an eventfd
+    /// counter's limit is 2^64 - 2, and a full self-pipe is readable
+    /// already; a failure would only delay the wake-up.
+    pub(crate) fn ring(&self) {
+        use std::io::Write;
+        let target = self.ring.as_ref().unwrap_or(&self.watch);
+        let _ = (&*target).write(&1_u64.to_ne_bytes());
+    }
+
+    /// Make the watched descriptor silent again (`WouldBlock`: it was).
+    pub(crate) fn reset(&self) {
+        use std::io::Read;
+        let mut drained = [0_u8; 64];
+        while matches!((&self.watch).read(&mut drained), Ok(n) if n == drained.len()) {}
+    }
+
+    /// The watched end, for tests that read it themselves.
+    #[cfg(test)]
+    pub(crate) fn watched(&self) -> &File {
+        &self.watch
+    }
 }
 
 /// `fstat(2)`.
@@ -186,9 +278,29 @@ pub(crate) fn writev(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     cvt_size(unsafe { libc::writev(fd, bufs.as_ptr().cast(), count) })
 }
 
+/// What the `RWF_NOWAIT` calls answer where the platform lacks them: the
+/// endpoint then falls back to plain calls (relying on `O_NONBLOCK`).
+#[cfg(not(linux_calls))]
+fn unsupported() -> io::Error {
+    io::Error::from_raw_os_error(libc::EOPNOTSUPP)
+}
+
+/// `preadv2(RWF_NOWAIT)`: not here (see [`unsupported`]).
+#[cfg(not(linux_calls))]
+pub(crate) fn readv_nowait(_fd: RawFd, _bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    Err(unsupported())
+}
+
+/// `pwritev2(RWF_NOWAIT)`: not here (see [`unsupported`]).
+#[cfg(not(linux_calls))]
+pub(crate) fn writev_nowait(_fd: RawFd, _bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    Err(unsupported())
+}
+
 /// `preadv2(RWF_NOWAIT)` at the file position: a read that never blocks,
 /// whatever the file's `O_NONBLOCK` flag (pipes, on Linux 5.8 and later;
 /// `EOPNOTSUPP` where the file or kernel does not support it).
+#[cfg(linux_calls)]
 pub(crate) fn readv_nowait(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
     let count = libc::c_int::try_from(bufs.len().min(1024)).unwrap_or(1024);
     // SAFETY: as for `readv`; offset -1 means the current file position.
@@ -197,6 +309,7 @@ pub(crate) fn readv_nowait(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result
 
 /// `pwritev2(RWF_NOWAIT)` at the file position: a write that never
 /// blocks, whatever the file's `O_NONBLOCK` flag (see `readv_nowait`).
+#[cfg(linux_calls)]
 pub(crate) fn writev_nowait(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     let count = libc::c_int::try_from(bufs.len().min(1024)).unwrap_or(1024);
     // SAFETY: as for `writev`; offset -1 means the current file position.
@@ -229,12 +342,20 @@ pub(crate) fn send_nowait(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> 
     let msg = iov_msghdr(bufs.as_ptr().cast_mut().cast(), bufs.len());
     // SAFETY: `IoSlice` is ABI-compatible with `iovec`; the message names
     // `msg_iovlen` valid, readable buffers of `bufs`, which outlive the call.
-    cvt_size(unsafe { libc::sendmsg(fd, &raw const msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) })
+    cvt_size(unsafe { libc::sendmsg(fd, &raw const msg, libc::MSG_DONTWAIT | NO_SIGPIPE) })
 }
+
+/// `MSG_NOSIGNAL` where there is one; elsewhere `SIGPIPE` is blocked on
+/// every engine thread and a pending one consumed ([`consume_sigpipe`]).
+#[cfg(linux_calls)]
+const NO_SIGPIPE: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(linux_calls))]
+const NO_SIGPIPE: libc::c_int = 0;
 
 /// Move up to `len` bytes from pipe `from` to pipe `to` inside the kernel,
 /// without blocking on either pipe (`SPLICE_F_NONBLOCK`). `Ok(0)` is EOF;
 /// `WouldBlock` does not say which side blocked.
+#[cfg(linux_calls)]
 pub(crate) fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
     // SAFETY: both offsets are null (pipes have no offset), so no pointer is
     // passed; invalid descriptors or unsupported files yield an errno.
@@ -249,6 +370,13 @@ pub(crate) fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
         )
     };
     cvt_size(moved)
+}
+
+/// No `splice(2)` here: `EINVAL`, which a pair's first splice takes as
+/// "never", so it copies through its ring from then on.
+#[cfg(not(linux_calls))]
+pub(crate) fn splice(_from: RawFd, _to: RawFd, _len: usize) -> io::Result<usize> {
+    Err(io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 /// `poll(2)` over `fds` for at most `timeout` (zero: just probe); returns
@@ -400,6 +528,7 @@ impl Drop for SigpipeBlocked {
 
 /// Consume a `SIGPIPE` pending on the calling thread (after an `EPIPE`), so
 /// it is not delivered if the thread ever unblocks it.
+#[cfg(linux_calls)]
 pub(crate) fn consume_sigpipe() {
     let set = sigpipe_set();
     let zero = libc::timespec {
@@ -410,5 +539,29 @@ pub(crate) fn consume_sigpipe() {
     // allowed. With a zero timeout the call never blocks.
     unsafe {
         libc::sigtimedwait(&raw const set, std::ptr::null_mut(), &raw const zero);
+    }
+}
+
+/// Consume a `SIGPIPE` pending on the calling thread (after an `EPIPE`):
+/// without `sigtimedwait`, ask `sigpending` first, so `sigwait` (which
+/// blocks until one is pending) is called only when it returns at once.
+#[cfg(not(linux_calls))]
+pub(crate) fn consume_sigpipe() {
+    let set = sigpipe_set();
+    let mut pending = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `pending` is valid for writes; sigpending fills it on success.
+    if unsafe { libc::sigpending(pending.as_mut_ptr()) } != 0 {
+        return;
+    }
+    // SAFETY: sigpending succeeded, so `pending` is initialised.
+    let pending = unsafe { pending.assume_init() };
+    // SAFETY: `pending` is an initialised signal set.
+    if unsafe { libc::sigismember(&raw const pending, libc::SIGPIPE) } == 1 {
+        let mut taken = 0;
+        // SAFETY: `set` is initialised and `taken` writable; SIGPIPE is
+        // pending and blocked on this thread, so sigwait returns at once.
+        unsafe {
+            libc::sigwait(&raw const set, &raw mut taken);
+        }
     }
 }

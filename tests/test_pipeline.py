@@ -388,9 +388,10 @@ def test_failure_index_is_the_lowest_stage_failing_on_its_own(
 ) -> None:
     """Two stages fail at about the same time, in either order.
 
-    Whichever fails first has the other terminated; a stage that exited 1 by
-    itself (even just after termination began) is a failure of its own and
-    not "terminated", so it is named when it is the lower one.
+    Whichever fails first has the stage before it terminated. A stage cuprum
+    signalled is never the one named, even if it exited 1 by itself just
+    before the signal landed (contract 11.2); the lowest stage that failed
+    unsignalled is.
     """
     for _ in range(10):
         result = (sh.make(FALSE)() | sh.make(FALSE)()).run_sync()
@@ -400,9 +401,11 @@ def test_failure_index_is_the_lowest_stage_failing_on_its_own(
         ]
         assert any(own)
         assert result.failure_index == own.index(True)
+        assert not second.terminated  # only stages before a failure are
         for stage in (first, second):
             assert stage.exit_code in {1, -signal.SIGTERM}
-            assert stage.terminated == (stage.exit_code == -signal.SIGTERM)
+            if stage.exit_code == -signal.SIGTERM:
+                assert stage.terminated
 
 
 def test_input_feeds_the_first_stage(stream_backend: StreamBackend) -> None:

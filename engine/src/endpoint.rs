@@ -135,7 +135,13 @@ pub(crate) struct Endpoint<'a> {
 /// must not make a read or write block the reactor (contract 3.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum NoWait {
-    /// `preadv2`/`pwritev2` with `RWF_NOWAIT` (pipes, Linux 5.8+).
+    /// `preadv2`/`pwritev2` with `RWF_NOWAIT` (pipes, Linux 5.8+). Since
+    /// Linux 6.4 such a call also says `EAGAIN` when it merely found the
+    /// pipe's lock taken (by the process at the other end), with data or
+    /// room there: no readiness edge follows that, so an `EAGAIN` is
+    /// checked with `poll`, and when the pipe is ready after all the call
+    /// is made plainly (a write of at most `PIPE_BUF` bytes, which a ready
+    /// pipe takes whatever its flags).
     Pipe,
     /// `recvmsg`/`sendmsg` with `MSG_DONTWAIT`.
     Socket,
@@ -541,7 +547,13 @@ impl Source for Endpoint<'_> {
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         let fd = self.raw();
         match self.nowait.get() {
-            NoWait::Pipe => sys::readv_nowait(fd, bufs).map_err(|e| self.nowait_failed(e)),
+            NoWait::Pipe => match sys::readv_nowait(fd, bufs) {
+                // Maybe spurious (below): poll says whether it was.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && ready_now(fd, libc::POLLIN)? => {
+                    sys::readv(fd, bufs)
+                }
+                done => done.map_err(|e| self.nowait_failed(e)),
+            },
             NoWait::Socket => sys::recv_nowait(fd, bufs),
             NoWait::Probe if !ready_now(fd, libc::POLLIN)? => Err(io::ErrorKind::WouldBlock.into()),
             NoWait::Probe | NoWait::Flag => sys::readv(fd, bufs),
@@ -576,7 +588,14 @@ impl Sink for Endpoint<'_> {
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let fd = self.raw();
         let result = match self.nowait.get() {
-            NoWait::Pipe => sys::writev_nowait(fd, bufs).map_err(|e| self.nowait_failed(e)),
+            NoWait::Pipe => match sys::writev_nowait(fd, bufs) {
+                Err(e)
+                    if e.kind() == io::ErrorKind::WouldBlock && ready_now(fd, libc::POLLOUT)? =>
+                {
+                    sys::writev(fd, &[IoSlice::new(first_capped(bufs))])
+                }
+                done => done.map_err(|e| self.nowait_failed(e)),
+            },
             NoWait::Socket => sys::send_nowait(fd, bufs),
             NoWait::Probe if !ready_now(fd, libc::POLLOUT)? => {
                 Err(io::ErrorKind::WouldBlock.into())

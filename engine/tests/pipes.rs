@@ -738,3 +738,48 @@ fn a_regular_file_is_never_read_on_the_reactor_thread() {
     }
     assert_eq!(seen.0.lock().unwrap().as_slice(), ["cuprum-blocking"]);
 }
+
+#[test]
+fn every_byte_arrives_while_the_producer_still_holds_its_pipe_open() {
+    // The producer writes, then waits for all of it to arrive before it
+    // closes: no hang-up edge comes to cover for a read or write the engine
+    // gave up on too early (a pipe whose lock the other end held once made
+    // an RWF_NOWAIT call say EAGAIN with data or room there). Many rounds:
+    // the lock is held only now and then.
+    let handle = Handle::global().expect("engine");
+    for round in 0..200_u64 {
+        let (src_r, src_w) = pipe();
+        let (out_r, out_w) = pipe();
+        let sent = payload(round, 64 * 1024);
+        let done = cuprum_engine::CompletionQueue::new(1);
+        let _batch = handle.submit(vec![spec(&src_r, &out_w)], done.clone());
+        let (arrived_tx, arrived_rx) = std::sync::mpsc::channel();
+        let expected = sent.len();
+        let consumer = std::thread::spawn(move || {
+            let mut out_r = out_r;
+            let (mut got, mut chunk) = (Vec::new(), vec![0; 4096]);
+            while got.len() < expected {
+                match out_r.read(&mut chunk).unwrap() {
+                    0 => break,
+                    n => got.extend_from_slice(&chunk[..n]),
+                }
+            }
+            arrived_tx.send(()).unwrap();
+            got
+        });
+        let mut src_w = src_w;
+        for piece in sent.chunks(4096) {
+            src_w.write_all(piece).unwrap();
+        }
+        let arrived = arrived_rx.recv_timeout(GUARD).is_ok();
+        drop(src_w);
+        let got = consumer.join().unwrap();
+        assert!(
+            arrived,
+            "round {round}: stuck with {} of {expected} bytes",
+            got.len()
+        );
+        assert!(got == sent, "round {round}: bytes differ");
+        drop(out_w);
+    }
+}

@@ -12,21 +12,8 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::{nonblocking, pipe, pump, set_nonblocking, spec, GUARD};
+use common::{fds_naming, nonblocking, pipe, pump, set_nonblocking, spec, GUARD};
 use cuprum_engine::{BlockingWaiter, Handle};
-
-/// This process's descriptors whose target `readlink` gives `target`.
-fn fds_naming(target: &str) -> Vec<RawFd> {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let link = std::fs::read_link(entry.path()).ok()?;
-            let fd: RawFd = entry.file_name().to_str()?.parse().ok()?;
-            (link.to_str()? == target).then_some(fd)
-        })
-        .collect()
-}
 
 fn target_of(fd: RawFd) -> String {
     std::fs::read_link(format!("/proc/self/fd/{fd}"))

@@ -13,15 +13,7 @@ use cuprum_engine::EngineError;
 
 /// The descriptors of this process that are epoll instances.
 fn epoll_fds() -> Vec<RawFd> {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let target = std::fs::read_link(entry.path()).ok()?;
-            let fd: RawFd = entry.file_name().to_str()?.parse().ok()?;
-            (target.to_str()? == "anon_inode:[eventpoll]").then_some(fd)
-        })
-        .collect()
+    common::fds_naming("anon_inode:[eventpoll]")
 }
 
 /// One small transfer through the global engine.

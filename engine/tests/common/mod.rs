@@ -190,3 +190,17 @@ pub fn pty() -> (File, File) {
     }
     (master, slave)
 }
+
+/// This process's descriptors whose `/proc/self/fd` link reads `target`
+/// (`anon_inode:[eventpoll]`, `pipe:[1234]`, ...).
+pub fn fds_naming(target: &str) -> Vec<RawFd> {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let link = std::fs::read_link(entry.path()).ok()?;
+            let fd: RawFd = entry.file_name().to_str()?.parse().ok()?;
+            (link.to_str()? == target).then_some(fd)
+        })
+        .collect()
+}

@@ -376,9 +376,15 @@ try:
 except KeyboardInterrupt:
     result = stream.result
     me = str(os.getpid())
+    def parent_of(pid):
+        try:  # a process may end between the listing and the read
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            return None
     left = [
-        entry for entry in os.listdir("/proc") if entry.isdigit()
-        and open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1] == me
+        entry for entry in os.listdir("/proc")
+        if entry.isdigit() and parent_of(entry) == me
     ]
     print(json.dumps({
         "interrupted": True,

@@ -95,9 +95,12 @@ def test_check_on_one_command_raises_a_command_error() -> None:
 def test_a_pipeline_result_has_every_stage_stderr_joined(
     stream_backend: StreamBackend,
 ) -> None:
-    first = sh.make(LS)("/cuprum-no-such-a")
-    second = sh.make(LS)("/cuprum-no-such-b")
+    # The second reads its input to the end before it fails, so the first
+    # has failed (and written) by then: no stage is signalled.
+    first = sh.make(CAT)("/cuprum-no-such-a")
+    second = sh.make(CAT)("-", "/cuprum-no-such-b")
     result = (first | second).run_sync()
+    assert not any(stage.terminated for stage in result.stages)
     assert isinstance(result.stderr, str)
     assert result.stderr.index("cuprum-no-such-a") < result.stderr.index(
         "cuprum-no-such-b"

@@ -135,24 +135,17 @@ pub(crate) struct Endpoint<'a> {
 /// must not make a read or write block the reactor (contract 3.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum NoWait {
-    /// `preadv2`/`pwritev2` with `RWF_NOWAIT` (pipes, Linux 5.8+). Since
-    /// Linux 6.4 such a call also says `EAGAIN` when it merely found the
-    /// pipe's lock taken (by the process at the other end), with data or
-    /// room there: no readiness edge follows that, so an `EAGAIN` is
-    /// checked with `poll`, and when the pipe is ready after all the call
-    /// is made plainly (a write of at most `PIPE_BUF` bytes, which a ready
-    /// pipe takes whatever its flags).
-    Pipe,
     /// `recvmsg`/`sendmsg` with `MSG_DONTWAIT`.
     Socket,
-    /// A pipe without `RWF_NOWAIT` (another Unix, or an older kernel):
-    /// `poll` first, then a read, or a write of at most `PIPE_BUF` bytes,
+    /// A pipe off Linux, or one whose flag someone else cleared (the
+    /// reactor checks before each drive, `recheck_flag`): `poll` first,
+    /// then a read, or a write of at most `PIPE_BUF` bytes,
     /// which a pipe reported ready takes without blocking whatever its
     /// flags. One more call per transfer; the only window left is another
     /// reader or writer of the same pipe taking the readiness in between.
     Probe,
-    /// Plain `readv`/`writev`: the flag the engine set is relied on (any
-    /// other file, or a kernel whose pipes refuse `RWF_NOWAIT`).
+    /// Plain `readv`/`writev`: the flag the engine set is relied on (a
+    /// Linux pipe, checked before each drive; any other file).
     Flag,
 }
 
@@ -175,12 +168,6 @@ pub(crate) fn first_capped<'b>(bufs: &'b [IoSlice<'_>]) -> &'b [u8] {
         .find(|b| !b.is_empty())
         .map_or(&[][..], |b| &b[..]);
     &first[..first.len().min(libc::PIPE_BUF)]
-}
-
-/// Whether a `RWF_NOWAIT` call failed only because the file or kernel
-/// does not support the flag (`EOPNOTSUPP`; `EINVAL` before Linux 4.14).
-fn nowait_unsupported(error: &io::Error) -> bool {
-    matches!(error.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EINVAL))
 }
 
 /// What owning an endpoint takes, made before it is given up
@@ -384,7 +371,7 @@ impl<'a> Endpoint<'a> {
             pipe,
             protected,
             nowait: Cell::new(if pipe && cfg!(linux_calls) {
-                NoWait::Pipe
+                NoWait::Flag
             } else if pipe {
                 NoWait::Probe
             } else if socket {
@@ -424,15 +411,19 @@ impl<'a> Endpoint<'a> {
         self.regular || self.nowait.get() != NoWait::Flag
     }
 
-    /// A `RWF_NOWAIT` call failed with `error`: where the flag is not
-    /// supported, fall back to plain I/O and say `Interrupted`, so the
-    /// caller's loop retries (and a blocking-mode caller probes first).
-    fn nowait_failed(&self, error: io::Error) -> io::Error {
-        if nowait_unsupported(&error) {
+    /// Before a drive in the reactor: a pipe whose reads and writes rely
+    /// on the `O_NONBLOCK` the engine set checks that it is still set (one
+    /// `F_GETFL`). One cleared by someone else (a duplicate's holder, a
+    /// forked child whose pair ended) is probed with `poll` from then on,
+    /// so it cannot block the reactor (contract 3.8).
+    pub(crate) fn recheck_flag(&self) {
+        if self.pipe
+            && self.nowait.get() == NoWait::Flag
+            && self.use_.flag != FlagUse::Untouched
+            && sys::get_flags(self.raw()).is_ok_and(|f| f & libc::O_NONBLOCK == 0)
+        {
             self.nowait.set(NoWait::Probe);
-            return io::ErrorKind::Interrupted.into();
         }
-        error
     }
 
     /// A regular file (always ready, never registered).
@@ -547,13 +538,6 @@ impl Source for Endpoint<'_> {
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         let fd = self.raw();
         match self.nowait.get() {
-            NoWait::Pipe => match sys::readv_nowait(fd, bufs) {
-                // Maybe spurious (below): poll says whether it was.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && ready_now(fd, libc::POLLIN)? => {
-                    sys::readv(fd, bufs)
-                }
-                done => done.map_err(|e| self.nowait_failed(e)),
-            },
             NoWait::Socket => sys::recv_nowait(fd, bufs),
             NoWait::Probe if !ready_now(fd, libc::POLLIN)? => Err(io::ErrorKind::WouldBlock.into()),
             NoWait::Probe | NoWait::Flag => sys::readv(fd, bufs),
@@ -588,14 +572,6 @@ impl Sink for Endpoint<'_> {
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let fd = self.raw();
         let result = match self.nowait.get() {
-            NoWait::Pipe => match sys::writev_nowait(fd, bufs) {
-                Err(e)
-                    if e.kind() == io::ErrorKind::WouldBlock && ready_now(fd, libc::POLLOUT)? =>
-                {
-                    sys::writev(fd, &[IoSlice::new(first_capped(bufs))])
-                }
-                done => done.map_err(|e| self.nowait_failed(e)),
-            },
             NoWait::Socket => sys::send_nowait(fd, bufs),
             NoWait::Probe if !ready_now(fd, libc::POLLOUT)? => {
                 Err(io::ErrorKind::WouldBlock.into())

@@ -9,11 +9,10 @@
 //!
 //! # Invariants
 //!
-//! - The inline path never switches `O_NONBLOCK`: pipes are read and
-//!   written with calls that return `WouldBlock` whatever their flags
-//!   (`RWF_NOWAIT`; where the kernel lacks it, it asks `poll(2)` first and
-//!   writes at most `PIPE_BUF` bytes, which a writable pipe always takes).
-//!   Regular files never block.
+//! - The inline path never switches `O_NONBLOCK`: it asks `poll(2)` (zero
+//!   timeout) whether a pipe end is ready before each read or write, reads
+//!   a ready pipe and writes at most `PIPE_BUF` bytes to a writable pipe
+//!   (which always fits). Regular files never block.
 //! - Only pipes and regular files go inline; anything else (sockets,
 //!   devices, terminals) goes straight to the reactor or the blocking path.
 //! - Unless `SIGPIPE` is ignored (the `CPython` default), it is blocked on

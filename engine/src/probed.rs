@@ -4,13 +4,14 @@
 //!
 //! # Invariants
 //!
-//! - A probed endpoint's flags are never touched. A pipe or socket is read
-//!   and written with calls that return `WouldBlock` whatever its flags
-//!   (`Endpoint::never_blocks`), and a regular file never waits: those go
-//!   straight through. Anything else (a terminal) is read or written only
-//!   after `poll(2)` said the end is ready, and a write then offers at most
-//!   `PIPE_BUF` bytes. (Between that `poll` and the call, another reader of
-//!   the same terminal can take the input: that call may then block.)
+//! - A probed endpoint's flags are never touched. A socket is read and
+//!   written with calls that return `WouldBlock` whatever its flags, and a
+//!   regular file never waits: those go straight through
+//!   (`Endpoint::never_blocks`). Anything else (a pipe, a terminal) is
+//!   read or written only after `poll(2)` said the end is ready, and a
+//!   write then offers at most `PIPE_BUF` bytes. (Between that `poll` and
+//!   the call, another reader of the same pipe or terminal can take the
+//!   readiness: that call may then block.)
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::RawFd;
@@ -51,7 +52,7 @@ pub(crate) fn wait_ready(
 /// inline path and the blocking path: a read or write of an end that could
 /// block (a terminal) first asks `poll(2)` whether it is ready and reports
 /// `WouldBlock` when not, and such a write is capped at `PIPE_BUF` bytes;
-/// pipes, sockets and regular files go straight through (see the module). With `splice`, pipes
+/// sockets and regular files go straight through (see the module). With `splice`, pipes
 /// splice as they would in the reactor (`SPLICE_F_NONBLOCK` never blocks on
 /// a pipe, whatever the descriptor's own flags).
 pub(crate) struct Probed<'e, 'a> {

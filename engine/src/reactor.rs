@@ -381,6 +381,8 @@ impl Reactor {
             return;
         }
         entry.queued = false;
+        entry.reader.recheck_flag();
+        entry.writer.recheck_flag();
         let step = entry.pair.drive(&mut entry.reader, &mut entry.writer, now);
         match step {
             Step::Done => self.finish(slot, None),

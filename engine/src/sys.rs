@@ -5,12 +5,13 @@
 //! (`endpoint`, `reactor`, `blocking`, `inline`).
 //!
 //! It is also the one place that knows the platform. Linux's own calls
-//! (`F_GETPIPE_SZ`, `eventfd`, `splice`, `preadv2`/`pwritev2` with
-//! `RWF_NOWAIT`, `MSG_NOSIGNAL`, `O_PATH`, `sigtimedwait`) are compiled
+//! (`F_GETPIPE_SZ`, `eventfd`, `splice`, `MSG_NOSIGNAL`, `O_PATH`,
+//! `sigtimedwait`) are compiled
 //! where `linux_calls` holds (Linux, and not the `generic-unix` feature);
 //! everywhere else a portable twin of each stands in (an `fstat` probe, a
-//! self-pipe, no splice, plain I/O relying on `O_NONBLOCK`, `sigpending`
-//! and `sigwait`), so the `generic-unix` feature builds on Linux exactly
+//! self-pipe, no splice, a `poll` before each pipe read or write,
+//! `sigpending` and `sigwait`), so the `generic-unix` feature builds on
+//! Linux exactly
 //! the code macOS and the BSDs get.
 //!
 //! # Invariants
@@ -276,44 +277,6 @@ pub(crate) fn writev(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     // SAFETY: `IoSlice` is ABI-compatible with `iovec` on Unix (a std
     // guarantee); `count` entries of `bufs` are valid, readable buffers.
     cvt_size(unsafe { libc::writev(fd, bufs.as_ptr().cast(), count) })
-}
-
-/// What the `RWF_NOWAIT` calls answer where the platform lacks them: the
-/// endpoint then falls back to plain calls (relying on `O_NONBLOCK`).
-#[cfg(not(linux_calls))]
-fn unsupported() -> io::Error {
-    io::Error::from_raw_os_error(libc::EOPNOTSUPP)
-}
-
-/// `preadv2(RWF_NOWAIT)`: not here (see [`unsupported`]).
-#[cfg(not(linux_calls))]
-pub(crate) fn readv_nowait(_fd: RawFd, _bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-    Err(unsupported())
-}
-
-/// `pwritev2(RWF_NOWAIT)`: not here (see [`unsupported`]).
-#[cfg(not(linux_calls))]
-pub(crate) fn writev_nowait(_fd: RawFd, _bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-    Err(unsupported())
-}
-
-/// `preadv2(RWF_NOWAIT)` at the file position: a read that never blocks,
-/// whatever the file's `O_NONBLOCK` flag (pipes, on Linux 5.8 and later;
-/// `EOPNOTSUPP` where the file or kernel does not support it).
-#[cfg(linux_calls)]
-pub(crate) fn readv_nowait(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-    let count = libc::c_int::try_from(bufs.len().min(1024)).unwrap_or(1024);
-    // SAFETY: as for `readv`; offset -1 means the current file position.
-    cvt_size(unsafe { libc::preadv2(fd, bufs.as_mut_ptr().cast(), count, -1, libc::RWF_NOWAIT) })
-}
-
-/// `pwritev2(RWF_NOWAIT)` at the file position: a write that never
-/// blocks, whatever the file's `O_NONBLOCK` flag (see `readv_nowait`).
-#[cfg(linux_calls)]
-pub(crate) fn writev_nowait(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-    let count = libc::c_int::try_from(bufs.len().min(1024)).unwrap_or(1024);
-    // SAFETY: as for `writev`; offset -1 means the current file position.
-    cvt_size(unsafe { libc::pwritev2(fd, bufs.as_ptr().cast(), count, -1, libc::RWF_NOWAIT) })
 }
 
 /// A `msghdr` naming `count` iovecs at `iov` and nothing else.

@@ -11,8 +11,7 @@
 //! everywhere else a portable twin of each stands in (an `fstat` probe, a
 //! self-pipe, no splice, a `poll` before each pipe read or write,
 //! `sigpending` and `sigwait`), so the `generic-unix` feature builds on
-//! Linux exactly
-//! the code macOS and the BSDs get.
+//! Linux exactly the code macOS and the BSDs get.
 //!
 //! # Invariants
 //!

@@ -3,8 +3,9 @@
 Owns `RunOutputOptions` (what a run does with output; `IOOptions` is the
 older cuprum's deprecated name for it), `StageResult`,
 `PipelineResult`, `CommandResult`, `TimeoutExpired`, `PipelineError` (a
-failed run under ``check=True``) and `ProgramNotFoundError`; and how a
-stage's exit status reads (`died_of_our_signal`, `SIGPIPE_CODES`).
+failed run under ``check=True``, and `CommandError` for one command) and
+`ProgramNotFoundError`; and the exit statuses of a stage ended by
+``SIGPIPE`` (`SIGPIPE_CODES`).
 
 Invariants: the options and results are immutable values (frozen
 dataclasses); a result is built from what a run saw once the run is over
@@ -22,17 +23,6 @@ import warnings
 
 SIGPIPE_CODES: typ.Final = (-signal.SIGPIPE, 128 + signal.SIGPIPE)
 """The exit statuses of a stage ended by ``SIGPIPE`` (directly, or a shell's)."""
-_TERMINATING_SIGNALS: typ.Final = (signal.SIGTERM, signal.SIGKILL)
-"""The signals cuprum ends stages with (fail-fast, timeout, cancellation)."""
-
-
-def died_of_our_signal(code: int) -> bool:
-    """Say whether exit status ``code`` is a death by a signal cuprum sends.
-
-    Negative for a direct child killed by ``SIGTERM`` or ``SIGKILL``;
-    128 + n when a shell stage reports a child of its own killed so.
-    """
-    return any(code in {-signum, 128 + signum} for signum in _TERMINATING_SIGNALS)
 
 
 class ProgramNotFoundError(FileNotFoundError):

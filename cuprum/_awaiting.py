@@ -1,14 +1,20 @@
-"""What the awaitable pump calls of both backends share.
+"""What the started (and awaited) pump batches of both backends share.
 
-Owns `AwaitedResults` (an awaited batch's results and callbacks on its
-event loop), `ProgressTicker` (periodic progress reports on the loop) and
-`settled` (wait for a batch to let go, whatever else is cancelled).
+Owns `Pumping` (a batch started on a `cuprum._reactor.Reactor`: its
+results, progress reports and end, told by callback), `AwaitedResults`
+(its results and callbacks), `ProgressTicker` (periodic progress reports
+on the reactor), `await_pumping` (the awaitable form: an asyncio loop is
+a reactor) and `settled` (wait for a batch to let go, whatever else is
+cancelled). A run starts its hops' batch with the backend's
+``start_many`` and is told each pair's end and the batch's, on its
+reactor, with no task or thread waiting for it.
 
-Invariants: everything here runs on the batch's event loop; each pair's end
+Invariants: everything here runs on the batch's reactor; each pair's end
 is recorded once; once a batch is abandoned (a callback raised or the task
-was cancelled) no callback is made; an awaiting task never returns before
-the batch has let go of its descriptors. This module imports no other part
-of cuprum but `cuprum._options`.
+was cancelled) no callback is made; a batch ends only once it has let go of
+its descriptors, and an awaiting task never returns before that. This
+module imports no other part of cuprum but `cuprum._options` and
+`cuprum._reactor`.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import typing as typ
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._options import PairCallback, PairResult, ProgressCallback
+    from cuprum._options import PairResult, ProgressCallback, PumpOptions
+    from cuprum._reactor import Handle, Reactor
 
 
 class AwaitedResults:
@@ -36,7 +43,7 @@ class AwaitedResults:
     def __init__(
         self,
         count: int,
-        on_pair_done: PairCallback | None,
+        on_pair_done: cabc.Callable[[int, PairResult], object] | None,
         abandon: cabc.Callable[[], None],
     ) -> None:
         self.results: list[PairResult | None] = [None] * count
@@ -74,32 +81,115 @@ class AwaitedResults:
         return typ.cast("list[PairResult]", self.results)
 
 
+class Pumping:
+    """A batch started on a reactor: its results, its progress, its end.
+
+    Each backend's ``start_many`` returns one (a subclass that knows how
+    to stop its pairs and read their progress). `ended` turns true, and
+    every callback given to `when_ended` is called once, when every pair
+    has reported and the batch has let go of its descriptors; `error` is
+    then a failure of the batch itself (not of a pair), if any.
+    """
+
+    def __init__(self, reactor: Reactor, count: int, options: PumpOptions) -> None:
+        self.outcome = AwaitedResults(count, options.on_pair_done, self.stop)
+        self.ended = False
+        self.error: BaseException | None = None
+        self._when_ended: list[cabc.Callable[[], object]] = []
+        self._ticker = ProgressTicker(
+            reactor, options.on_progress, options.progress_interval
+        )
+
+    def stop(self) -> None:
+        """Stop every pair still running (each still reports its end)."""
+
+    def progress(self) -> list[int]:
+        """Bytes written so far by each pair, in the caller's order."""
+        return [result if isinstance(result, int) else 0 for result in self.outcome.results]
+
+    def begin(self) -> None:
+        """Start the progress reports (unless the batch already ended)."""
+        if not self.ended:
+            self._ticker.start(self.progress, self.outcome)
+
+    def when_ended(self, callback: cabc.Callable[[], object]) -> None:
+        """Call ``callback()`` at the end (at once if it is over)."""
+        if self.ended:
+            callback()
+        else:
+            self._when_ended.append(callback)
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """Note the end (once): stop the reports, tell who waits."""
+        if self.ended:
+            return
+        self.ended = True
+        self.error = error
+        self._ticker.stop()
+        callbacks, self._when_ended = self._when_ended, []
+        for callback in callbacks:
+            callback()
+
+    def final(self) -> list[PairResult]:
+        """Return every pair's result, or raise the batch's (or a callback's) error."""
+        if self.error is not None:
+            raise self.error
+        return self.outcome.final()
+
+
+async def await_pumping(pumping: Pumping) -> list[PairResult]:
+    """Await a batch started on the running loop; cancelling stops every pair.
+
+    The cancellation propagates only once the batch has let go of its
+    descriptors.
+    """
+    if not pumping.ended:
+        finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not finished.done():
+                finished.set_result(None)
+
+        pumping.when_ended(wake)
+        try:
+            await asyncio.shield(finished)
+        except asyncio.CancelledError:
+            pumping.outcome.abandon()
+            await settled(finished)
+            raise
+        except BaseException:
+            pumping.outcome.abandon()  # the loop is going away: the batch lets go
+            raise
+    return pumping.final()
+
+
 SIGNAL_WAKE_INTERVAL: typ.Final = 0.05
 """Seconds between two wake-ups of a main-thread loop awaiting a batch."""
 
 
 class ProgressTicker:
-    """Report an awaited batch's progress on its event loop, periodically.
+    """Report a started batch's progress on its reactor, periodically.
 
-    On the main thread it also wakes the loop every `SIGNAL_WAKE_INTERVAL`
-    while the batch runs, reporting or not. A Ctrl-C that lands just before
-    the loop blocks in ``select`` only sets CPython's "signal pending" flag,
-    and without a wake-up descriptor (``asyncio.run`` sets none for its own
-    SIGINT handler) the loop would sleep on with the handler never run;
-    the periodic wake-up bounds that to 50 ms.
+    On the main thread it also wakes the reactor every
+    `SIGNAL_WAKE_INTERVAL` while the batch runs, reporting or not. A Ctrl-C
+    that lands just before the reactor blocks in ``select`` only sets
+    CPython's "signal pending" flag, and without a wake-up descriptor
+    (``asyncio.run`` sets none for its own SIGINT handler, and a
+    `cuprum._reactor.SelectReactor` none at all) it would sleep on with the
+    handler never run; the periodic wake-up bounds that to 50 ms.
     """
 
     def __init__(
         self,
-        loop: asyncio.AbstractEventLoop,
+        loop: Reactor,
         on_progress: ProgressCallback | None,
         interval: float,
     ) -> None:
         self._loop = loop
         self._on_progress = on_progress
         self._interval = interval
-        self._handle: asyncio.TimerHandle | None = None
-        self._wake: asyncio.TimerHandle | None = None
+        self._handle: Handle | None = None
+        self._wake: Handle | None = None
         self._read: cabc.Callable[[], list[int]] = list
         self._outcome: AwaitedResults | None = None
 

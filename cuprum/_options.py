@@ -28,6 +28,9 @@ from cuprum._errors import EngineError
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
+    from cuprum._awaiting import Pumping
+    from cuprum._reactor import Reactor
+
 DEFAULT_BUFFER_SIZE: typ.Final = 65536
 """Default size of one pair's buffer, in bytes (64 KiB)."""
 
@@ -283,6 +286,12 @@ class PumpBackend(typ.Protocol):
         self, pairs: list[tuple[int, int]], options: PumpOptions, /
     ) -> list[PairResult]:
         """Pump validated ``pairs`` with validated ``options``; block until done."""
+        ...
+
+    def start_many(
+        self, reactor: Reactor, pairs: list[tuple[int, int]], options: PumpOptions, /
+    ) -> Pumping:
+        """Start the batch of `pump_many`, told on ``reactor``; return at once."""
         ...
 
     async def pump_many_async(

@@ -34,6 +34,9 @@ from cuprum._options import (
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
+    from cuprum._awaiting import Pumping
+    from cuprum._reactor import Reactor
+
 
 def _single(
     on_progress: cabc.Callable[[int], object] | None,
@@ -218,3 +221,26 @@ async def pump_many_async(  # noqa: PLR0913 - keyword-only options of one call
         buffer_size, drain_timeout, on_pair_done, on_progress, progress_interval
     )
     return await pump_backend().pump_many_async(checked, options)
+
+
+def start_pumps(
+    reactor: Reactor,
+    pairs: list[tuple[int, int]],
+    *,
+    drain_timeout: float | None,
+    on_pair_done: PairCallback,
+    on_progress: ProgressCallback | None,
+) -> Pumping:
+    """Start a run's hops as one batch, told on ``reactor`` (see `Pumping`).
+
+    The descriptors are the run's own, made just now: only the options
+    are checked.
+    """
+    options = PumpOptions.check(
+        DEFAULT_BUFFER_SIZE,
+        drain_timeout,
+        on_pair_done,
+        on_progress,
+        DEFAULT_PROGRESS_INTERVAL,
+    )
+    return pump_backend().start_many(reactor, pairs, options)

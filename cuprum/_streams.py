@@ -34,7 +34,7 @@ import threading
 import time
 import typing as typ
 
-from cuprum._awaiting import AwaitedResults, ProgressTicker, settled
+from cuprum._awaiting import Pumping, await_pumping
 from cuprum._errors import EngineError
 from cuprum._options import (
     DEFAULT_BUFFER_SIZE,
@@ -51,6 +51,8 @@ from cuprum._threads import sigpipe_blocked, start_masked
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
+
+    from cuprum._reactor import Reactor
 
 
 # ---------------------------------------------------------------------------
@@ -255,28 +257,25 @@ def pump_many(pairs: list[tuple[int, int]], options: PumpOptions) -> list[PairRe
     return typ.cast("list[PairResult]", results)
 
 
-class _AwaitedBatch:
-    """A batch served by a driver thread for an awaiting task.
+class _StartedBatch(Pumping):
+    """A batch served by a driver thread, told on a reactor.
 
-    Results reach the loop through ``call_soon_threadsafe``; the thread's
-    end settles `finished` after it has let go of every descriptor. The
-    wake-up pipe (`_stop_driver` writes to it) belongs to the thread once
-    started: the thread closes it when it ends, under `_wake_lock`, so a
-    late stop never writes to a closed (or reused) descriptor.
+    Results reach the reactor through ``call_soon_threadsafe``; the thread's
+    end finishes the batch after it has let go of every descriptor. The
+    wake-up pipe (`stop` writes to it) belongs to the thread once started:
+    the thread closes it when it ends, under `_wake_lock`, so a late stop
+    never writes to a closed (or reused) descriptor.
     """
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        count: int,
-        on_pair_done: PairCallback | None,
-    ) -> None:
-        self.loop = loop
-        self.outcome = AwaitedResults(count, on_pair_done, self._stop_driver)
-        self.finished: asyncio.Future[None] = loop.create_future()
+    def __init__(self, reactor: Reactor, count: int, options: PumpOptions) -> None:
+        super().__init__(reactor, count, options)
+        self.reactor = reactor
         self.driver = _Driver(self.on_done)
         self._wake_lock = threading.Lock()
         self._wake: tuple[int, int] | None = None
+
+    def progress(self) -> list[int]:
+        return self.driver.progress()
 
     def open_wake_pipe(self) -> None:
         """Make the pipe `stop` wakes the driver through."""
@@ -292,11 +291,11 @@ class _AwaitedBatch:
             os.close(wake[1])
 
     def on_done(self, index: int, result: PairResult) -> None:
-        """Hand pair ``index``'s end to the loop (any thread)."""
-        with contextlib.suppress(RuntimeError):  # loop closed: nobody waits
-            self.loop.call_soon_threadsafe(self.outcome.record, index, result)
+        """Hand pair ``index``'s end to the reactor (any thread)."""
+        with contextlib.suppress(RuntimeError):  # reactor closed: nobody waits
+            self.reactor.call_soon_threadsafe(self.outcome.record, index, result)
 
-    def _stop_driver(self) -> None:
+    def stop(self) -> None:
         """Make the driver abandon its pairs and return."""
         self.driver.cancelled = True
         with self._wake_lock:
@@ -304,39 +303,31 @@ class _AwaitedBatch:
                 os.write(self._wake[1], b"x")
 
     def work(self) -> None:
-        """Run the driver (on its own thread), then settle `finished`."""
+        """Run the driver (on its own thread), then finish the batch."""
         error: BaseException | None = None
         try:
             self.driver.run()
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
             error = exc
         finally:
             self.driver.cancel_all()
             self.close_wake_pipe()
         with contextlib.suppress(RuntimeError):
-            self.loop.call_soon_threadsafe(self.settle, error)
-
-    def settle(self, error: BaseException | None) -> None:
-        if self.finished.done():
-            return
-        if error is None:
-            self.finished.set_result(None)
-        else:
-            self.finished.set_exception(error)
+            self.reactor.call_soon_threadsafe(self.finish, error)
 
 
-async def pump_many_async(
-    pairs: list[tuple[int, int]], options: PumpOptions
-) -> list[PairResult]:
-    """Pump every pair on one driver thread; await the batch.
+def start_many(
+    reactor: Reactor, pairs: list[tuple[int, int]], options: PumpOptions
+) -> Pumping:
+    """Pump every pair on one driver thread, told on ``reactor``.
 
-    ``on_pair_done`` is called on the event loop for each pair as soon as it
+    ``on_pair_done`` is called on the reactor for each pair as soon as it
     ends (contract section 4, rule 4); an exception from it abandons the
-    batch and is raised. Cancelling the awaiting task stops the driver: by
-    the time ``CancelledError`` propagates, the thread has left the
-    descriptors alone and their flags are restored.
+    batch and is raised from `Pumping.final`. `Pumping.stop` stops the
+    driver; the batch ends once the thread has left the descriptors alone
+    and their flags are restored.
     """
-    batch = _AwaitedBatch(asyncio.get_running_loop(), len(pairs), options.on_pair_done)
+    batch = _StartedBatch(reactor, len(pairs), options)
     # Validate (and take) the pairs before this call opens any descriptor of
     # its own, so a caller's closed descriptor number cannot be reused by the
     # wake-up pipe and mistaken for the caller's.
@@ -349,20 +340,20 @@ async def pump_many_async(
         batch.driver.cancel_all()  # put the caller's flags back
         batch.close_wake_pipe()
         raise
-    ticker = ProgressTicker(batch.loop, options.on_progress, options.progress_interval)
-    try:
-        ticker.start(batch.driver.progress, batch.outcome)
-        await asyncio.shield(batch.finished)
-    except asyncio.CancelledError:
-        batch.outcome.abandon()
-        await settled(batch.finished)
-        raise
-    except BaseException:
-        batch.outcome.abandon()  # the loop is going away: the thread lets go
-        raise
-    finally:
-        ticker.stop()
-    return batch.outcome.final()
+    batch.begin()
+    return batch
+
+
+async def pump_many_async(
+    pairs: list[tuple[int, int]], options: PumpOptions
+) -> list[PairResult]:
+    """Pump every pair on one driver thread; await the batch.
+
+    Cancelling the awaiting task stops the driver: by the time
+    ``CancelledError`` propagates, the thread has left the descriptors
+    alone and their flags are restored.
+    """
+    return await await_pumping(start_many(asyncio.get_running_loop(), pairs, options))
 
 
 # ---------------------------------------------------------------------------

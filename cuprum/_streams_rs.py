@@ -35,7 +35,7 @@ import weakref
 
 from cuprum import _rust_backend_native as _native
 from cuprum import _streams
-from cuprum._awaiting import AwaitedResults, ProgressTicker, settled
+from cuprum._awaiting import Pumping, await_pumping
 from cuprum._errors import EngineError
 from cuprum._options import (
     DEFAULT_PROGRESS_INTERVAL,
@@ -48,7 +48,8 @@ from cuprum._options import (
 if typ.TYPE_CHECKING:
     from collections.abc import Callable
 
-    from cuprum._options import PairCallback, PairResult, ProgressCallback
+    from cuprum._options import PairResult
+    from cuprum._reactor import Reactor
     from cuprum._rust_backend_native import PumpBatch
 
 rust_pump_stream = _native.rust_pump_stream
@@ -119,35 +120,26 @@ def pump_many(pairs: list[tuple[int, int]], options: PumpOptions) -> list[PairRe
 # ---------------------------------------------------------------------------
 
 
-class _Operation:
-    """One awaited engine batch: its pairs in the engine and its end."""
+class _Operation(Pumping):
+    """One engine batch started on a reactor: its pairs in the engine and its end."""
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        count: int,
-        on_pair_done: PairCallback | None,
-    ) -> None:
-        self.outcome = AwaitedResults(count, on_pair_done, self._cancel)
+    def __init__(self, reactor: Reactor, count: int, options: PumpOptions) -> None:
+        super().__init__(reactor, count, options)
         self.remaining = count
-        self.all_reported: asyncio.Future[None] = loop.create_future()
         self.batch: PumpBatch | None = None
         self.indices: list[int] = []
         """Index in the caller's batch of each pair submitted to the engine."""
 
-    def _cancel(self) -> None:
+    def stop(self) -> None:
         if self.batch is not None:
             self.batch.cancel()
 
     def progress(self) -> list[int]:
-        """Bytes written so far by each pair, in the caller's order."""
-        counts = [0] * len(self.outcome.results)
+        counts = super().progress()
         if self.batch is not None:
             for index, written in zip(self.indices, self.batch.progress(), strict=True):
-                counts[index] = written
-        for index, result in enumerate(self.outcome.results):
-            if isinstance(result, int):
-                counts[index] = result
+                if self.outcome.results[index] is None:
+                    counts[index] = written
         return counts
 
     def pair_done(self, index: int, result: PairResult) -> bool:
@@ -155,15 +147,15 @@ class _Operation:
         self.remaining -= 1
         self.outcome.record(index, result)
         if self.remaining == 0:
-            self.all_reported.set_result(None)
+            self.finish()
             return True
         return False
 
 
 class _LoopDoorbell:
-    """The doorbell of one event loop and the batches awaiting on it."""
+    """The doorbell of one reactor and the batches started on it."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: Reactor) -> None:
         self._bell = AsyncDoorbell()
         self._operations: dict[int, _Operation] = {}
         loop.add_reader(self._bell.fileno(), self._on_ring)
@@ -221,12 +213,12 @@ class _LoopDoorbell:
                 del self._operations[op_id]
 
 
-_doorbells: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopDoorbell] = (
+_doorbells: weakref.WeakKeyDictionary[Reactor, _LoopDoorbell] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _doorbell_for(loop: asyncio.AbstractEventLoop) -> _LoopDoorbell | None:
+def _doorbell_for(loop: Reactor) -> _LoopDoorbell | None:
     """Return ``loop``'s doorbell, or None if the loop cannot watch one.
 
     A new doorbell also drops those of loops closed since (their eventfds
@@ -245,38 +237,46 @@ def _doorbell_for(loop: asyncio.AbstractEventLoop) -> _LoopDoorbell | None:
     return doorbell
 
 
-async def pump_many_async(
-    pairs: list[tuple[int, int]], options: PumpOptions
-) -> list[PairResult]:
-    """Await a batch pumped by the engine (arguments already validated).
+def start_many(
+    reactor: Reactor, pairs: list[tuple[int, int]], options: PumpOptions
+) -> Pumping:
+    """Start a batch in the engine, told on ``reactor`` (arguments validated).
 
-    A loop without ``add_reader`` (not one on Linux, where cuprum runs,
+    A reactor without ``add_reader`` (not one on Linux, where cuprum runs,
     but a proactor loop elsewhere) is served by the pure-Python driver,
     which needs only ``call_soon_threadsafe``.
     """
-    if not pairs:
-        return []
-    loop = asyncio.get_running_loop()
     # Check every pair before the doorbell may open its eventfd.
     failed = [pair_error(reader, writer) for reader, writer in pairs]
-    doorbell = _doorbell_for(loop)
+    doorbell = _doorbell_for(reactor)
     if doorbell is None:
-        _log.debug("loop %r has no add_reader: Python driver used", loop)
-        return await _streams.pump_many_async(pairs, options)
-    operation = _Operation(loop, len(pairs), options.on_pair_done)
+        _log.debug("loop %r has no add_reader: Python driver used", reactor)
+        return _streams.start_many(reactor, pairs, options)
+    operation = _Operation(reactor, len(pairs), options)
+    if not pairs:
+        operation.finish()
+        return operation
     operation.indices = [index for index, error in enumerate(failed) if error is None]
     for index, error in enumerate(failed):
         if error is not None:
-            loop.call_soon(operation.pair_done, index, error)
+            reactor.call_soon(operation.pair_done, index, error)
     if operation.indices:
         inline = doorbell.start(
             operation, [pairs[i] for i in operation.indices], options
         )
         if inline is not None:
             operation.pair_done(operation.indices[0], inline)
-    return await _outcome(
-        loop, operation, options.on_progress, options.progress_interval
-    )
+    operation.begin()
+    return operation
+
+
+async def pump_many_async(
+    pairs: list[tuple[int, int]], options: PumpOptions
+) -> list[PairResult]:
+    """Await a batch pumped by the engine (arguments already validated)."""
+    if not pairs:
+        return []
+    return await await_pumping(start_many(asyncio.get_running_loop(), pairs, options))
 
 
 async def pump_stream_async(reader_fd: int, writer_fd: int, buffer_size: int, /) -> int:
@@ -289,42 +289,15 @@ async def pump_stream_async(reader_fd: int, writer_fd: int, buffer_size: int, /)
     """
     loop = asyncio.get_running_loop()
     doorbell = _doorbells.get(loop)
+    options = PumpOptions(buffer_size, None, None, None, DEFAULT_PROGRESS_INTERVAL)
     if doorbell is None:
         pair = validate_pair(reader_fd, writer_fd)
-        options = PumpOptions(buffer_size, None, None, None, DEFAULT_PROGRESS_INTERVAL)
         return written_or_raise((await pump_many_async([pair], options))[0])
     started = doorbell.start_one(reader_fd, writer_fd, buffer_size)
     if isinstance(started, int):
         return started
-    operation = _Operation(loop, 1, None)
+    operation = _Operation(loop, 1, options)
     operation.indices = [0]
     doorbell.adopt(operation, started)
-    results = await _outcome(loop, operation, None, DEFAULT_PROGRESS_INTERVAL)
-    return written_or_raise(results[0])
-
-
-async def _outcome(
-    loop: asyncio.AbstractEventLoop,
-    operation: _Operation,
-    on_progress: ProgressCallback | None,
-    progress_interval: float,
-) -> list[PairResult]:
-    """Await ``operation``'s pairs (reporting progress) and return the results.
-
-    Cancelling the awaiting task stops every pair and returns only once the
-    engine has let go of them.
-    """
-    if operation.all_reported.done():
-        # Done inline: nothing to wait for, nor to wake the loop for.
-        return operation.outcome.final()
-    ticker = ProgressTicker(loop, on_progress, progress_interval)
-    ticker.start(operation.progress, operation.outcome)
-    try:
-        await asyncio.shield(operation.all_reported)
-    except asyncio.CancelledError:
-        operation.outcome.abandon()
-        await settled(operation.all_reported)
-        raise
-    finally:
-        ticker.stop()
-    return operation.outcome.final()
+    operation.begin()
+    return written_or_raise((await await_pumping(operation))[0])

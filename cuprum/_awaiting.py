@@ -105,7 +105,9 @@ class Pumping:
 
     def progress(self) -> list[int]:
         """Bytes written so far by each pair, in the caller's order."""
-        return [result if isinstance(result, int) else 0 for result in self.outcome.results]
+        return [
+            result if isinstance(result, int) else 0 for result in self.outcome.results
+        ]
 
     def begin(self) -> None:
         """Start the progress reports (unless the batch already ended)."""

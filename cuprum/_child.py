@@ -1,4 +1,4 @@
-"""Child processes of a pipeline: spawn a stage, await its exit, no thread.
+"""Child processes of a pipeline: spawn a stage, see its exit, no thread.
 
 Owns the life of one stage's process from ``fork``/``exec`` to its reaping,
 and what a spawn needs first: the program found on the stage's ``PATH``
@@ -8,8 +8,9 @@ environment built from ``os.environ`` as it is at that moment
 asyncio's own subprocess support on Python 3.11 reaps each child from a
 ``waitpid`` thread of its own; a process-directed Ctrl-C may land on such a
 thread, where it is only noted for the main thread while the event loop
-sleeps. Here the exit is awaited through a pidfd (``os.pidfd_open``, Linux
-5.3 and later) watched with ``loop.add_reader``, so no thread is started.
+sleeps. Here the exit is seen through a pidfd (``os.pidfd_open``, Linux
+5.3 and later) watched by the run's reactor (`cuprum._reactor`: an asyncio
+loop, or a synchronous run's own poll), so no thread is started.
 
 Invariants: a child is reaped exactly once, by `Child` (the ``Popen``
 object is told the exit status, so it never waits or warns itself); where a
@@ -22,7 +23,6 @@ as CPython's own pidfd watcher does: its exit is never waited for forever.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import logging
@@ -40,6 +40,7 @@ from cuprum.results import ProgramNotFoundError
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
+    from cuprum._reactor import Reactor
     from cuprum._request import EnvOverlay, StrPath
 
 _log = logging.getLogger(__name__)
@@ -53,7 +54,6 @@ class Child:
 
     def __init__(self, popen: subprocess.Popen[bytes]) -> None:
         self._popen = popen
-        self._exited: asyncio.Future[int] | None = None
         self._stop_watching: cabc.Callable[[], None] = _nothing
         self._waited_in_thread = False
         self.before_reap: cabc.Callable[[], None] = _nothing
@@ -79,51 +79,48 @@ class Child:
             return True
         return info is not None
 
-    async def wait(self) -> int:
-        """Wait for the process to exit, reap it, and return its status."""
-        if self._popen.returncode is not None:
-            return self._popen.returncode
-        if self._exited is None:
-            loop = asyncio.get_running_loop()
-            self._exited = loop.create_future()
-            self._watch(loop, self._exited)
-        return await asyncio.shield(self._exited)
+    def watch(self, reactor: Reactor, on_exit: cabc.Callable[[int], object]) -> None:
+        """Call ``on_exit(returncode)`` on ``reactor`` once the process is reaped.
 
-    def _watch(
-        self, loop: asyncio.AbstractEventLoop, exited: asyncio.Future[int]
-    ) -> None:
+        Called once per child.
+        """
+        if self._popen.returncode is not None:
+            reactor.call_soon(on_exit, self._popen.returncode)
+            return
+        self._watch(reactor, on_exit)
+
+    def _watch(self, reactor: Reactor, on_exit: cabc.Callable[[int], object]) -> None:
         try:
             pidfd = os.pidfd_open(self.pid)
         except OSError:
-            self._watch_with_thread(loop, exited)
+            self._watch_with_thread(reactor, on_exit)
             return
 
-        def on_exit() -> None:
+        def exited() -> None:
             self._stop_watching()
             self.before_reap()
-            self._reaped(exited, self._collect())
+            on_exit(self._reaped(self._collect()))
 
         def stop_watching() -> None:
             self._stop_watching = _nothing
-            loop.remove_reader(pidfd)
+            reactor.remove_reader(pidfd)
             os.close(pidfd)
 
         self._stop_watching = stop_watching
-        loop.add_reader(pidfd, on_exit)
+        reactor.add_reader(pidfd, exited)
 
     def _watch_with_thread(
-        self, loop: asyncio.AbstractEventLoop, exited: asyncio.Future[int]
+        self, reactor: Reactor, on_exit: cabc.Callable[[int], object]
     ) -> None:
         def wait_in_thread() -> None:
             with contextlib.suppress(ChildProcessError):  # reaped elsewhere
                 os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
                 self.before_reap()
-            status = self._collect()
-            # Told here too: with the loop closed, nobody else would tell it
-            # (and Popen would warn that its process is still running).
-            self._popen.returncode = _exit_code(status)
-            with contextlib.suppress(RuntimeError):  # loop closed: nobody waits
-                loop.call_soon_threadsafe(self._reaped, exited, status)
+            # Told here too: with the reactor closed, nobody else would tell
+            # it (and Popen would warn that its process is still running).
+            code = self._reaped(self._collect())
+            with contextlib.suppress(RuntimeError):  # reactor closed: nobody waits
+                reactor.call_soon_threadsafe(on_exit, code)
 
         self._waited_in_thread = True
         start_masked(threading.Thread(target=wait_in_thread, daemon=True))
@@ -156,10 +153,9 @@ class Child:
             )
             return None
 
-    def _reaped(self, exited: asyncio.Future[int], status: int | None) -> None:
+    def _reaped(self, status: int | None) -> int:
         self._popen.returncode = code = _exit_code(status)
-        if not exited.done():
-            exited.set_result(code)
+        return code
 
 
 def _exit_code(status: int | None) -> int:

@@ -8,22 +8,21 @@ descriptor of a run, for the final clean-up; hop pipes enlarged to
 given to a run, checked by `check_redirect` and opened for the stage),
 `Capture` (one output stream kept and/or echoed live, as text or bytes,
 and told line by line to a run's observers when it has any),
-`read_into` (a stage's stdout or stderr, read to EOF), `write_from` (the
-first stage's input, written as the pipe drains), `readable` (wait for a
-read end on the loop) and `readers_gone` (has a hop's downstream left).
+`Reader` (a stage's stdout or stderr, read to EOF), `Writer` (the first
+stage's input, written as the pipe drains), both on the run's reactor
+(`cuprum._reactor`), and `readers_gone` (has a hop's downstream left).
 
 Invariants: every descriptor cuprum makes or opens is ``O_CLOEXEC`` and
 owned by one `Fd`, closed by whichever of its users comes first and never
 twice; a descriptor or file object the caller gave is never closed; a
 reader or writer closes its end when it ends, however it ends; waiting for
-readiness goes through the running loop (``add_reader``/``add_writer``),
+readiness goes through the run's reactor (``add_reader``/``add_writer``),
 never a thread; a write is made with ``SIGPIPE`` blocked, so a reader that
 left is ``EPIPE``, which ends the writing quietly.
 """
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import contextlib
 import dataclasses as dc
@@ -41,6 +40,7 @@ from cuprum._threads import sigpipe_blocked
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
+    from cuprum._reactor import Reactor
     from cuprum.results import RunOutputOptions
 
 HOP_PIPE_SIZE: typ.Final = 1 << 20
@@ -344,91 +344,133 @@ class Capture:
         return data.decode(self._options.encoding, self._options.errors)
 
 
-async def read_into(end: Fd, capture: Capture) -> None:
-    """Read ``end`` to EOF into ``capture``; close ``end`` when done."""
-    loop = asyncio.get_running_loop()
-    fd = end.number
-    os.set_blocking(fd, False)
-    try:
-        while True:
-            try:
-                data = os.read(fd, _READ_CHUNK)
-            except BlockingIOError:
-                await readable(loop, fd)
-                continue
-            if not data:
-                return
-            capture.feed(data)
-            if capture.lines is not None:
-                # Observed: telling lines may be slower than a producer
-                # writes; one turn of the loop per chunk keeps the run's own
-                # callbacks (exits, timeouts, termination) running.
-                await asyncio.sleep(0)
-    finally:
-        capture.finish()
-        end.close()
+class Reader:
+    """Read ``end`` to EOF into ``capture``, on ``reactor``; close ``end`` at the end.
+
+    One chunk is read each time the end is readable, so a fast producer
+    never starves the reactor's other callbacks (exits, timeouts,
+    termination). `done` turns true, and ``on_end(error)`` is called once,
+    at EOF, on an error (of the read or of the capture, which is passed)
+    or when `stop` gives up on the rest.
+    """
+
+    def __init__(
+        self,
+        reactor: Reactor,
+        end: Fd,
+        capture: Capture,
+        on_end: cabc.Callable[[BaseException | None], object],
+    ) -> None:
+        self._reactor = reactor
+        self._end = end
+        self._capture = capture
+        self._on_end = on_end
+        self.done = False
+        fd = end.number
+        os.set_blocking(fd, False)
+        reactor.add_reader(fd, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._end.number, _READ_CHUNK)
+        except BlockingIOError:
+            return
+        except Exception as error:  # noqa: BLE001 - handed to the run
+            self._finish(error)
+            return
+        if not data:
+            self._finish(None)
+            return
+        try:
+            self._capture.feed(data)
+        except Exception as error:  # noqa: BLE001 - handed to the run
+            self._finish(error)
+
+    def stop(self) -> None:
+        """Give up on the rest (the run's clean-up ran out of time)."""
+        self._finish(None)
+
+    def _finish(self, error: BaseException | None) -> None:
+        if self.done:
+            return
+        self.done = True
+        self._reactor.remove_reader(self._end.number)
+        try:
+            self._capture.finish()
+        except Exception as late:  # noqa: BLE001 - handed to the run
+            error = error or late
+        self._end.close()
+        self._on_end(error)
 
 
-async def write_from(
-    data: bytes,
-    end: Fd,
-    done: cabc.Callable[[int, OSError | None], object] | None = None,
-) -> None:
-    """Write ``data`` to ``end`` as it drains, then close ``end`` (EOF).
+class Writer:
+    """Write ``data`` to ``end`` as it drains, on ``reactor``; then close ``end``.
 
     A reader that goes away first (``EPIPE``) ends the writing quietly: a
     first stage may stop reading its input (``head -n 1``). ``SIGPIPE`` is
     blocked around each write, so that holds whatever its disposition.
-    ``done``, when given, is told the bytes written and the error that
-    stopped the writing (``None`` when all of ``data`` went).
+    ``told``, when given, is told the bytes written and the error that
+    stopped the writing (``None`` when all of ``data`` went); ``on_end``
+    is called once, with an error ``told`` raised, if it did.
     """
-    loop = asyncio.get_running_loop()
-    fd = end.number
-    os.set_blocking(fd, False)
-    view = memoryview(data)
-    stopped: OSError | None = None
-    try:
-        while view:
-            try:
+
+    def __init__(
+        self,
+        reactor: Reactor,
+        data: bytes,
+        end: Fd,
+        told: cabc.Callable[[int, OSError | None], object] | None,
+        on_end: cabc.Callable[[BaseException | None], object],
+    ) -> None:
+        self._reactor = reactor
+        self._data = data
+        self._view = memoryview(data)
+        self._end = end
+        self._told = told
+        self._on_end = on_end
+        self.done = False
+        os.set_blocking(end.number, False)
+        self._watching = False
+        self._writable()
+
+    def _writable(self) -> None:
+        stopped: OSError | None = None
+        fd = self._end.number
+        try:
+            while self._view:
                 with sigpipe_blocked():
-                    view = view[os.write(fd, view) :]
-            except BlockingIOError:
-                await _writable(loop, fd)
-            except (BrokenPipeError, ConnectionResetError) as error:
-                stopped = error
-                break
-    finally:
-        end.close()
-    if done is not None:
-        done(len(data) - len(view), stopped)
+                    self._view = self._view[os.write(fd, self._view) :]
+        except BlockingIOError:
+            if not self._watching:
+                self._watching = True
+                self._reactor.add_writer(fd, self._writable)
+            return
+        except OSError as error:
+            stopped = error
+        self._finish(stopped)
 
+    def stop(self) -> None:
+        """Give up on the rest (the run's clean-up ran out of time)."""
+        self._finish(None)
 
-async def readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
-    """Wait until ``fd`` is readable (or hung up)."""
-    await _ready(fd, loop.add_reader, loop.remove_reader)
-
-
-async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
-    """Wait until ``fd`` has room (or its reader left)."""
-    await _ready(fd, loop.add_writer, loop.remove_writer)
-
-
-async def _ready(
-    fd: int,
-    watch: cabc.Callable[[int, cabc.Callable[[], None]], object],
-    unwatch: cabc.Callable[[int], object],
-) -> None:
-    ready = asyncio.get_running_loop().create_future()
-
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    watch(fd, wake)
-    try:
-        await ready
-    finally:
-        unwatch(fd)
+    def _finish(self, stopped: OSError | None) -> None:
+        if self.done:
+            return
+        self.done = True
+        if self._watching:
+            self._reactor.remove_writer(self._end.number)
+        self._end.close()
+        error: BaseException | None = None
+        if stopped is not None and not isinstance(
+            stopped, (BrokenPipeError, ConnectionResetError)
+        ):
+            error = stopped
+        if self._told is not None:
+            try:
+                self._told(len(self._data) - len(self._view), stopped)
+            except Exception as raised:  # noqa: BLE001 - handed to the run
+                error = error or raised
+        self._on_end(error)
 
 
 def readers_gone(write_fd: int) -> bool:

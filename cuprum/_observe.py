@@ -151,7 +151,14 @@ class Observer:
 
     """
 
-    __slots__ = ("_hooks", "_on_failure", "_tasks", "error", "executions")
+    __slots__ = (
+        "_awaitables",
+        "_hooks",
+        "_on_failure",
+        "_tasks",
+        "error",
+        "executions",
+    )
 
     def __init__(
         self, hooks: tuple[ExecHook, ...], executions: list[Execution]
@@ -159,6 +166,7 @@ class Observer:
         self._hooks = hooks
         self.executions = executions
         self._tasks: list[asyncio.Future[typ.Any]] = []
+        self._awaitables: list[cabc.Awaitable[typ.Any]] = []
         self._on_failure: cabc.Callable[[], object] | None = None
         self.error: BaseException | None = None
         """The first exception a hook raised; the run raises it at its end."""
@@ -231,9 +239,7 @@ class Observer:
             try:
                 outcome = hook(event)
                 if outcome is not None and inspect.isawaitable(outcome):
-                    task = asyncio.ensure_future(outcome)
-                    task.add_done_callback(self._task_done)
-                    self._tasks.append(task)
+                    self._await(outcome)
             except BaseException as error:  # noqa: BLE001 - raised at the run's end
                 self._fail(error)
                 return
@@ -324,6 +330,20 @@ class Observer:
         if self._on_failure is not None:
             self._on_failure()
 
+    def _await(self, awaitable: cabc.Awaitable[typ.Any]) -> None:
+        """Run a hook's awaitable as a task of the running loop.
+
+        A synchronous run has none: the awaitable waits for `finish_sync`.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._awaitables.append(awaitable)
+            return
+        task = asyncio.ensure_future(awaitable)
+        task.add_done_callback(self._task_done)
+        self._tasks.append(task)
+
     def _task_done(self, task: asyncio.Future[typ.Any]) -> None:
         if task.cancelled():
             return
@@ -331,21 +351,43 @@ class Observer:
         if error is not None:
             self._fail(error)
 
-    async def finish(self) -> None:
-        """End the run's telling: the exits held back, then every hook's task.
+    def _tell_held_exits(self) -> None:
+        """Tell every exit not told yet (its streams are over or abandoned).
 
-        Every exit not told yet is told (its streams are over or abandoned);
-        a hook failing from now on fails the run without ending it again.
-        Then every task a hook's awaitable became is waited for (an error in
-        one is kept like a hook's). Never raises.
+        A hook failing from now on fails the run without ending it again.
         """
         self._on_failure = None
         for execution in self.executions:
             execution.open_streams = 0
             self.tell_exit(execution)
+
+    async def finish(self) -> None:
+        """End the run's telling: the exits held back, then every hook's task.
+
+        Every task a hook's awaitable became is waited for (an error in one
+        is kept like a hook's). Never raises.
+        """
+        self._tell_held_exits()
         while self._tasks:
             tasks, self._tasks = self._tasks, []
             await asyncio.wait(tasks)
+
+    def finish_sync(self) -> None:
+        """`finish` for a synchronous run.
+
+        Awaitables the hooks returned (async hooks on a synchronous run) are
+        run to their end on an event loop made for them alone; a run whose
+        hooks return none makes no loop.
+        """
+        self._tell_held_exits()
+        while self._awaitables:
+            awaitables, self._awaitables = self._awaitables, []
+            asyncio.run(self._await_all(awaitables))
+
+    async def _await_all(self, awaitables: list[cabc.Awaitable[typ.Any]]) -> None:
+        for awaitable in awaitables:
+            self._await(awaitable)
+        await self.finish()
 
     def raise_error(self) -> None:
         """Raise the first exception a hook raised, if one did."""

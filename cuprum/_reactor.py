@@ -39,6 +39,7 @@ if typ.TYPE_CHECKING:
 
 SIGNAL_WAKE_INTERVAL: typ.Final = 0.05
 """Seconds a main-thread poll waits at most (see `SelectReactor`)."""
+_Ts = typ.TypeVarTuple("_Ts")
 _Callback: typ.TypeAlias = "cabc.Callable[..., object]"
 
 
@@ -53,30 +54,54 @@ class Reactor(typ.Protocol):
     """The loop calls a run uses (an ``asyncio`` loop has them all)."""
 
     def time(self) -> float:
-        """The reactor's clock (``time.monotonic`` seconds)."""
+        """Return the reactor's clock (``time.monotonic`` seconds)."""
 
-    def add_reader(self, fd: int, callback: _Callback, *args: typ.Any) -> None:
+    def add_reader(
+        self,
+        fd: int,
+        callback: cabc.Callable[[typ.Unpack[_Ts]], object],
+        *args: *_Ts,
+    ) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is readable."""
 
     def remove_reader(self, fd: int) -> bool:
         """Stop watching ``fd`` for reading."""
 
-    def add_writer(self, fd: int, callback: _Callback, *args: typ.Any) -> None:
+    def add_writer(
+        self,
+        fd: int,
+        callback: cabc.Callable[[typ.Unpack[_Ts]], object],
+        *args: *_Ts,
+    ) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is writable."""
 
     def remove_writer(self, fd: int) -> bool:
         """Stop watching ``fd`` for writing."""
 
-    def call_soon(self, callback: _Callback, *args: typ.Any) -> Handle:
+    def call_soon(
+        self, callback: cabc.Callable[[typ.Unpack[_Ts]], object], *args: *_Ts
+    ) -> Handle:
         """Call ``callback(*args)`` on the next turn."""
 
-    def call_at(self, when: float, callback: _Callback, *args: typ.Any) -> Handle:
+    def call_at(
+        self,
+        when: float,
+        callback: cabc.Callable[[typ.Unpack[_Ts]], object],
+        *args: *_Ts,
+    ) -> Handle:
         """Call ``callback(*args)`` once `time` reaches ``when``."""
 
-    def call_later(self, delay: float, callback: _Callback, *args: typ.Any) -> Handle:
+    def call_later(
+        self,
+        delay: float,
+        callback: cabc.Callable[[typ.Unpack[_Ts]], object],
+        *args: *_Ts,
+    ) -> Handle:
         """Call ``callback(*args)`` ``delay`` seconds from now."""
 
-    def call_soon_threadsafe(self, callback: _Callback, *args: typ.Any) -> Handle:
+    def call_soon_threadsafe(
+        self, callback: cabc.Callable[[typ.Unpack[_Ts]], object], *args: *_Ts
+    ) -> Handle:
         """`call_soon` from any thread (wakes the reactor)."""
 
     def is_closed(self) -> bool:
@@ -88,7 +113,9 @@ class _Call:
 
     __slots__ = ("args", "callback", "cancelled", "when")
 
-    def __init__(self, when: float, callback: _Callback, args: tuple[object, ...]):
+    def __init__(
+        self, when: float, callback: _Callback, args: tuple[object, ...]
+    ) -> None:
         self.when = when
         self.callback = callback
         self.args = args
@@ -110,6 +137,7 @@ class SelectReactor:
         self._from_threads: list[_Call] = []
         self._closed = False
         self._pid = os.getpid()
+        self._depth = 0
         on_main = threading.current_thread() is threading.main_thread()
         self._longest_wait = SIGNAL_WAKE_INTERVAL if on_main else None
         """A Ctrl-C landing just before the poll blocks only sets CPython's
@@ -125,7 +153,12 @@ class SelectReactor:
         """Return ``time.monotonic()``."""
         return time.monotonic()
 
-    def add_reader(self, fd: int, callback: _Callback, *args: typ.Any) -> None:
+    def add_reader(
+        self,
+        fd: int,
+        callback: cabc.Callable[[typ.Unpack[_Ts]], object],
+        *args: *_Ts,
+    ) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is readable."""
         self._watch(fd, 0, _Call(0.0, callback, args))
 
@@ -133,7 +166,12 @@ class SelectReactor:
         """Stop watching ``fd`` for reading."""
         return self._unwatch(fd, 0)
 
-    def add_writer(self, fd: int, callback: _Callback, *args: typ.Any) -> None:
+    def add_writer(
+        self,
+        fd: int,
+        callback: cabc.Callable[[typ.Unpack[_Ts]], object],
+        *args: *_Ts,
+    ) -> None:
         """Call ``callback(*args)`` whenever ``fd`` is writable."""
         self._watch(fd, 1, _Call(0.0, callback, args))
 
@@ -141,23 +179,37 @@ class SelectReactor:
         """Stop watching ``fd`` for writing."""
         return self._unwatch(fd, 1)
 
-    def call_soon(self, callback: _Callback, *args: typ.Any) -> _Call:
+    def call_soon(
+        self, callback: cabc.Callable[[typ.Unpack[_Ts]], object], *args: *_Ts
+    ) -> _Call:
         """Call ``callback(*args)`` on the next step."""
         call = _Call(0.0, callback, args)
         self._ready.append(call)
         return call
 
-    def call_at(self, when: float, callback: _Callback, *args: typ.Any) -> _Call:
+    def call_at(
+        self,
+        when: float,
+        callback: cabc.Callable[[typ.Unpack[_Ts]], object],
+        *args: *_Ts,
+    ) -> _Call:
         """Call ``callback(*args)`` once `time` reaches ``when``."""
         call = _Call(when, callback, args)
         heapq.heappush(self._timers, (when, next(self._order), call))
         return call
 
-    def call_later(self, delay: float, callback: _Callback, *args: typ.Any) -> _Call:
+    def call_later(
+        self,
+        delay: float,
+        callback: cabc.Callable[[typ.Unpack[_Ts]], object],
+        *args: *_Ts,
+    ) -> _Call:
         """Call ``callback(*args)`` ``delay`` seconds from now."""
         return self.call_at(self.time() + delay, callback, *args)
 
-    def call_soon_threadsafe(self, callback: _Callback, *args: typ.Any) -> _Call:
+    def call_soon_threadsafe(
+        self, callback: cabc.Callable[[typ.Unpack[_Ts]], object], *args: *_Ts
+    ) -> _Call:
         """`call_soon` from any thread; wakes a poll in progress.
 
         Raises
@@ -182,22 +234,27 @@ class SelectReactor:
 
     # -- running ---------------------------------------------------------------
 
+    @property
+    def busy(self) -> bool:
+        """Say whether `run_until` is running (a callback of it is calling)."""
+        return self._depth > 0
+
+    def is_own(self) -> bool:
+        """Say whether this process made the reactor (not a parent before a fork)."""
+        return self._pid == os.getpid()
+
     def run_until(self, done: cabc.Callable[[], bool]) -> None:
         """Run due callbacks and poll, until ``done()`` says so."""
-        while not done():
-            self._step()
+        self._depth += 1
+        try:
+            while not done():
+                self._step()
+        finally:
+            self._depth -= 1
 
     def _step(self) -> None:
         """Wait for the first event or timer due, then run what is due."""
-        timeout: float | None = 0.0
-        if not self._ready:
-            timeout = self._longest_wait
-            while self._timers and self._timers[0][2].cancelled:
-                heapq.heappop(self._timers)
-            if self._timers:
-                due = max(0.0, self._timers[0][0] - self.time())
-                timeout = due if timeout is None else min(timeout, due)
-        for key, events in self._selector.select(timeout):
+        for key, events in self._selector.select(self._timeout()):
             if key.fd == self._wake_read:
                 self._take_from_threads()
                 continue
@@ -213,6 +270,17 @@ class SelectReactor:
             call = self._ready.popleft()
             if not call.cancelled:
                 call.callback(*call.args)
+
+    def _timeout(self) -> float | None:
+        """Return how long the next poll may wait (``None``: until an event)."""
+        if self._ready:
+            return 0.0
+        while self._timers and self._timers[0][2].cancelled:
+            heapq.heappop(self._timers)
+        if not self._timers:
+            return self._longest_wait
+        due = max(0.0, self._timers[0][0] - self.time())
+        return due if self._longest_wait is None else min(self._longest_wait, due)
 
     def _take_from_threads(self) -> None:
         with contextlib.suppress(BlockingIOError):
@@ -236,23 +304,20 @@ class SelectReactor:
 
     def _watch(self, fd: int, side: int, call: _Call) -> None:
         try:
-            key = self._selector.get_key(fd)
+            data = list(self._selector.get_key(fd).data)
         except KeyError:
             data = [None, None]
             data[side] = call
-            mask = selectors.EVENT_READ if side == 0 else selectors.EVENT_WRITE
-            self._selector.register(fd, mask, tuple(data))
+            self._selector.register(fd, _mask(data), tuple(data))
             return
-        data = list(key.data)
         data[side] = call
         self._selector.modify(fd, _mask(data), tuple(data))
 
     def _unwatch(self, fd: int, side: int) -> bool:
         try:
-            key = self._selector.get_key(fd)
+            data = list(self._selector.get_key(fd).data)
         except KeyError:
             return False
-        data = list(key.data)
         if data[side] is None:
             return False
         data[side] = None
@@ -271,13 +336,22 @@ def _mask(data: list[_Call | None]) -> int:
 _local = threading.local()
 
 
-def for_this_thread() -> SelectReactor:
-    """Return this thread's reactor for synchronous runs (made on first use).
+@contextlib.contextmanager
+def for_this_thread() -> cabc.Iterator[SelectReactor]:
+    """Lend this thread's reactor for one synchronous run (made on first use).
 
-    A reactor made before a ``fork`` is left to the parent: the child makes
-    its own.
+    A run started from inside another's callback (a hook that runs a
+    command) gets a reactor of its own, closed after it. A reactor made
+    before a ``fork`` is left to the parent: the child makes its own.
     """
     reactor: SelectReactor | None = getattr(_local, "reactor", None)
-    if reactor is None or reactor.is_closed() or reactor._pid != os.getpid():  # noqa: SLF001
+    if reactor is None or reactor.is_closed() or not reactor.is_own():
         reactor = _local.reactor = SelectReactor()
-    return reactor
+    if reactor.busy:
+        reactor = SelectReactor()
+        try:
+            yield reactor
+        finally:
+            reactor.close()
+        return
+    yield reactor

@@ -1,10 +1,13 @@
 """One pipeline run: spawn the stages, wire and pump the hops, judge, clean up.
 
-Owns `run_stages`, the machinery behind `cuprum.pipeline.Pipeline.run` (and
+The machinery behind `cuprum.pipeline.Pipeline.run` and ``run_sync`` (and
 so `cuprum.sh.SafeCmd.run`, a one-stage pipeline): `prepare` checks that
 every stage can start, `Run` holds one run's state from spawn to clean-up,
-`_Stage` and `_Hop` its stages and hops. `cuprum._stream` drives a `Run`
-whose last stdout the caller reads.
+`_Stage` and `_Hop` its stages and hops. A `Run` never waits: it acts in
+callbacks on a reactor (`cuprum._reactor`), an asyncio loop for ``run``
+and ``stream``, a plain ``selectors`` poll on the caller's thread for
+``run_sync`` and ``stream_sync`` (contract section 11 rule 7). The drivers
+(`cuprum._drive`, `cuprum._stream`) start it and wait on their side.
 
 How a run goes (contract sections 7 and 9):
 
@@ -17,13 +20,15 @@ How a run goes (contract sections 7 and 9):
 * each hop (stage i stdout -> stage i+1 stdin) is two pipes made by this
   process (``O_CLOEXEC``, enlarged to 1 MiB where allowed); the parent pumps
   the first pipe's read end into the second's write end, every hop of the
-  run in one `cuprum.pump_many_async` batch; ``on_pair_done`` closes hop
-  i's two parent ends the moment hop i ends, which gives stage i+1 its EOF
+  run in one batch started on the run's reactor (`cuprum._pump.start_pumps`);
+  ``on_pair_done`` closes hop i's two parent ends the moment hop i ends,
+  which gives stage i+1 its EOF
   (or, after a bounded drain behind a broken downstream, ends stage i by
   ``SIGPIPE``);
 * the last stage's stdout (unless redirected or streamed) and every
   stage's stderr (unless redirected) are read concurrently from pipes of
-  this process, with ``loop.add_reader``;
+  this process, with the reactor's ``add_reader``; each stage's exit is
+  seen through its pidfd, watched the same way;
 * whom to signal, when, and whom to blame is `cuprum._termination`'s
   (contract section 11 rules 1 and 2): when a stage fails on its own, the
   stages before it are terminated (``SIGTERM`` to each process group, a
@@ -40,13 +45,13 @@ Invariants:
   closed exactly once, by whichever of spawn, ``on_pair_done`` or the final
   clean-up comes first; the clean-up runs on every path (success, failure,
   timeout, cancellation, spawn error);
-* `run_stages` returns or raises only after every stage it spawned is
-  reaped, the pump batch is over and every descriptor it made is closed.
+* `Run.closed` turns true only after every stage it spawned is reaped (or,
+  never seen to exit, killed and abandoned), the pump batch is over and
+  every descriptor it made is closed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses as dc
 import logging
@@ -57,10 +62,9 @@ import typing as typ
 
 from cuprum._child import Child, check_directory, resolve, spawn
 from cuprum._errors import EngineError
-from cuprum._fdio import Capture, Fd, Fds, read_into, readers_gone, write_from
-from cuprum._pump import pump_many_async
+from cuprum._fdio import Capture, Fd, Fds, Reader, Writer, readers_gone
+from cuprum._pump import start_pumps
 from cuprum._request import merge_env
-from cuprum._tasks import finish_despite_cancel, join, settle
 from cuprum._termination import Termination
 from cuprum.results import (
     PipelineResult,
@@ -73,7 +77,9 @@ from cuprum.results import (
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
+    from cuprum._awaiting import Pumping
     from cuprum._observe import Observer
+    from cuprum._reactor import Handle, Reactor
     from cuprum._request import EnvOverlay, RunRequest, StageSpec, StrPath
 
 _SETTLE_BOUND: typ.Final = 2.0
@@ -84,42 +90,6 @@ _DROP: typ.Final = RunOutputOptions(capture=False)
 """Output read only so that its writer never stalls."""
 _log = logging.getLogger("cuprum.pipeline")
 """The run's logger, named for the public module users configure."""
-
-
-async def run_stages(
-    stages: cabc.Sequence[StageSpec],
-    request: RunRequest,
-    observer: Observer | None = None,
-) -> PipelineResult:
-    """Run ``stages`` as one pipeline; see `cuprum.pipeline.Pipeline.run`.
-
-    A failed stage is in the result; ``check=True`` is the caller's to apply.
-    ``observer`` is told the run's events (`cuprum._observe`).
-    """
-    if not stages:
-        msg = "a pipeline needs at least one stage"
-        raise ValueError(msg)
-    run = Run(prepare(stages, request, observer), request, observer=observer)
-    normal_end = False
-    deadline = asyncio.timeout(request.timeout)
-    try:
-        async with deadline:
-            await run.start()
-            await run.wait()
-        normal_end = True
-    except TimeoutError:
-        if not deadline.expired():
-            raise
-        if observer is not None:
-            observer.timeout(request.timeout)
-    finally:
-        await finish_despite_cancel(run.shutdown(abnormal=not normal_end))
-    if observer is not None:
-        observer.raise_error()
-    if not normal_end:
-        raise TimeoutExpired(typ.cast("float", request.timeout), run.result())
-    run.raise_hop_error()
-    return run.result()
 
 
 def prepare(
@@ -199,30 +169,38 @@ class _Stage:
     env: EnvOverlay = ()
     cwd: StrPath | None = None
     process: Child | None = None
-    watcher: asyncio.Task[None] | None = None
     returncode: int | None = None
+    reaped: bool = False
 
 
 class Run:
-    """The state of one pipeline run, from spawn to clean-up."""
+    """The state of one pipeline run, from spawn to clean-up, on a reactor.
+
+    Everything here happens in callbacks on ``reactor`` (an asyncio loop or
+    a synchronous run's `cuprum._reactor.SelectReactor`); nothing awaits.
+    A driver (`cuprum._drive`) calls `start`, waits until `settled` (or
+    `expired`), calls `close`, waits until `closed`, then reads `result`.
+    `changed` is called after everything that may have moved the run on.
+    """
 
     def __init__(
         self,
         stages: list[_Stage],
         request: RunRequest,
+        reactor: Reactor,
         *,
         stream: bool = False,
         observer: Observer | None = None,
     ) -> None:
         options = request.output
+        self._reactor = reactor
         self._options = options
-        self._drain_timeout = request.drain_timeout
         self._grace = request.terminate_grace
         self._request = request
         self._stages = stages
         self._observer = observer
         self._policy = Termination(len(stages), request.terminate_grace)
-        self._police_at: asyncio.TimerHandle | None = None
+        self._police_at: Handle | None = None
         last_lines = observer.attach(self.end_all, request) if observer else None
         self.stream_lines = last_lines if stream else None
         """What tells the streamed stdout's lines, when the run is observed."""
@@ -236,20 +214,40 @@ class Run:
         """The caller stopped reading the stream: the last stage's downstream left."""
         self._fds = Fds()
         self._hops: list[_Hop] = []
-        self._pump: asyncio.Task[object] | None = None
-        self._readers: list[asyncio.Task[None]] = []
+        self._pumping: Pumping | None = None
+        self._io: list[Reader | Writer] = []
+        self._io_error: BaseException | None = None
         self._progress_closed = False
         self._close_error: Exception | None = None
         self._started = time.monotonic()
+        self._deadline: Handle | None = None
+        self._deadline_at: float | None = None
+        self.expired = False
+        """The run's ``timeout`` passed before it settled (every stage is ended)."""
+        self._closing = False
+        self._reaping_over = False
+        self._bound: Handle | None = None
+        self.closed = False
+        """The clean-up is over: every stage reaped, every descriptor closed."""
+        self.changed: cabc.Callable[[], object] = _nothing
+        """Called after anything that may have moved the run on (for drivers)."""
 
     # -- start ---------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Open the redirections, make the pipes, spawn, start pumps and readers."""
+    def start(self) -> None:
+        r"""Start the deadline, open the redirections, make the pipes, spawn.
+
+        Then the readers, the input's writer and the hops' pump batch.
+        When this raises, the caller still `close`\ s the run.
+        """
+        timeout = self._request.timeout
+        if timeout is not None:
+            self._deadline_at = self._reactor.time() + timeout
+            self._deadline = self._reactor.call_at(self._deadline_at, self._expire)
         ends = self._open_ends()
         for stage in self._stages:
             streams, made, err_read = self._stage_ends(stage, ends)
-            await self._spawn(stage, streams, made)
+            self._spawn(stage, streams, made)
             # Readers start once the writer is in a child (and closed here), so
             # a failed spawn leaves no reader waiting for an EOF that never comes.
             if err_read is not None:
@@ -261,19 +259,18 @@ class Run:
         if ends.feed is not None:
             data = typ.cast("bytes", self._request.input)
             told = self._observer.stdin_written if self._observer else None
-            self._readers.append(
-                asyncio.create_task(write_from(data, ends.feed[1], told))
+            self._io.append(
+                Writer(self._reactor, data, ends.feed[1], told, self._io_ended)
             )
         if self._hops:
-            self._pump = asyncio.create_task(
-                pump_many_async(
-                    [(hop.up_read.number, hop.down_write.number) for hop in self._hops],
-                    drain_timeout=self._drain_timeout,
-                    on_pair_done=self._hop_done,
-                    on_progress=self._request.on_progress,
-                )
+            self._pumping = start_pumps(
+                self._reactor,
+                [(hop.up_read.number, hop.down_write.number) for hop in self._hops],
+                drain_timeout=self._request.drain_timeout,
+                on_pair_done=self._hop_done,
+                on_progress=self._request.on_progress,
             )
-            self._pump.add_done_callback(self._pump_ended)
+            self._pumping.when_ended(self._pump_ended)
 
     def _open_ends(self) -> _Ends:
         """Open the redirections and make every pipe of the run."""
@@ -331,9 +328,9 @@ class Run:
     def _read(self, end: Fd, capture: Capture | None) -> None:
         """Read ``end`` to EOF into ``capture`` (dropped when ``None``)."""
         sink = capture if capture is not None else Capture(_DROP, "stdout")
-        self._readers.append(asyncio.create_task(read_into(end, sink)))
+        self._io.append(Reader(self._reactor, end, sink, self._io_ended))
 
-    async def _spawn(
+    def _spawn(
         self, stage: _Stage, streams: tuple[int | None, int, int], made: list[Fd]
     ) -> None:
         """Spawn ``stage`` on ``streams``; close ``made`` (its ends) either way."""
@@ -360,30 +357,41 @@ class Run:
             for end in made:
                 end.close()
         stage.process.before_reap = lambda: self._before_reap(stage)
-        stage.watcher = asyncio.create_task(self._watch(stage))
+        stage.process.watch(self._reactor, lambda code: self._exited(stage, code))
         if self._observer is not None:
             self._observer.start(stage.index, stage.process.pid)
 
     # -- while running -------------------------------------------------------
 
-    def _pump_ended(self, pump: asyncio.Task[object]) -> None:
+    @property
+    def settled(self) -> bool:
+        """Every stage is reaped, the pump batch over, every reader and writer done."""
+        return (
+            all(stage.reaped for stage in self._stages)
+            and (self._pumping is None or self._pumping.ended)
+            and all(io.done for io in self._io)
+        )
+
+    def _pump_ended(self) -> None:
         """Let every stage end when the batch ended early (a callback raised).
 
         Without its pump no hop would ever see EOF; the parent ends of every
         hop are closed and the stages terminated, and the error propagates
-        from `wait` once they are reaped. Whichever way it ended, the hops
-        are done: the progress callback is given each hop's final count
-        (when the batch ended normally), then closed.
+        once they are reaped. Whichever way it ended, the hops are done: the
+        progress callback is given each hop's final count (when the batch
+        ended normally), then closed.
         """
-        if not pump.cancelled() and pump.exception() is None:
+        pumping = typ.cast("Pumping", self._pumping)
+        failed = pumping.error is not None or pumping.outcome.error is not None
+        if not failed and not pumping.outcome.abandoned:
             self._final_progress()
         self._close_progress()
-        if pump.cancelled() or pump.exception() is None:
-            return
-        for hop in self._hops:
-            hop.up_read.close()
-            hop.down_write.close()
-        self.end_all()
+        if failed:
+            for hop in self._hops:
+                hop.up_read.close()
+                hop.down_write.close()
+            self.end_all()
+        self._advance()
 
     def _hop_done(self, index: int, result: int | OSError | EngineError) -> None:
         """Hop ``index`` ended: close its parent ends (EOF downstream, SIGPIPE up)."""
@@ -401,16 +409,24 @@ class Run:
             self._policy.downstream_left(index)
         hop.up_read.close()
         hop.down_write.close()
-        self._policy.input_ended(index + 1, _now())
+        self._policy.input_ended(index + 1, self._reactor.time())
         self._police()
 
-    async def _watch(self, stage: _Stage) -> None:
-        process = typ.cast("Child", stage.process)
-        stage.returncode = code = await process.wait()
+    def _io_ended(self, error: BaseException | None) -> None:
+        """Note that a reader or writer ended; its error ends the run (raised later)."""
+        if error is not None and self._io_error is None:
+            self._io_error = error
+            self.end_all()
+        self._advance()
+
+    def _exited(self, stage: _Stage, code: int) -> None:
+        stage.returncode = code
+        stage.reaped = True
         if self._observer is not None:
             self._observer.exit(stage.index, code)
-        self._policy.exited(stage.index, code, _now())
+        self._policy.exited(stage.index, code, self._reactor.time())
         self._police()
+        self._advance()
 
     def _before_reap(self, stage: _Stage) -> None:
         """Kill what a signalled stage left in its group, before reaping it.
@@ -423,30 +439,47 @@ class Run:
 
     def end_all(self) -> None:
         """End the run: every stage still running is terminated."""
-        self._policy.end_all(_now())
+        self._policy.end_all(self._reactor.time())
         self._police()
+
+    def check_deadline(self) -> None:
+        """Expire now if the deadline passed and its timer has not run yet."""
+        at = self._deadline_at
+        if at is not None and self._reactor.time() >= at and not self._closing:
+            self._expire(settled_too=True)
+
+    def _expire(self, *, settled_too: bool = False) -> None:
+        """End every stage: the deadline passed (the driver raises the timeout).
+
+        A run already settled is left alone, unless ``settled_too`` (a
+        stream left after its deadline times out, however its stages ended).
+        """
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        if self._closing or self.expired or (self.settled and not settled_too):
+            return
+        self.expired = True
+        if self._observer is not None:
+            self._observer.timeout(self._request.timeout)
+        self.end_all()
+        self.changed()
 
     def _police(self) -> None:
         """Send the signals the policy says are due; ask again when it says."""
         if self._police_at is not None:
             self._police_at.cancel()
             self._police_at = None
-        for index, signum in self._policy.due(_now(), self._has_exited):
+        for index, signum in self._policy.due(self._reactor.time(), self._has_exited):
             self._signal_group(self._stages[index], signum)
         deadline = self._policy.next_deadline()
         if deadline is not None:
-            loop = asyncio.get_running_loop()
-            self._police_at = loop.call_at(deadline, self._police)
+            self._police_at = self._reactor.call_at(deadline, self._police)
 
     def _has_exited(self, index: int) -> bool:
         """Say whether stage ``index`` has exited (or was never spawned)."""
         process = self._stages[index].process
         return process is None or process.has_exited()
-
-    @staticmethod
-    def _running(stage: _Stage) -> bool:
-        process = stage.process
-        return process is not None and process.returncode is None
 
     @staticmethod
     def _signal_group(stage: _Stage, signum: int) -> None:
@@ -470,35 +503,89 @@ class Run:
         if end is not None and end.fd is not None:
             self._read(end, None)
 
-    async def wait(self) -> None:
-        """Wait until every stage ended, the pump batch and every reader too.
-
-        Cancelling this leaves the tasks it waits for running (`cuprum._tasks.join`):
-        `shutdown` still needs them to reap the stages and collect output.
-        """
-        await join(stage.watcher for stage in self._stages)
-        await join([self._pump])
-        await join(self._readers)
-
     # -- the end ---------------------------------------------------------------
 
-    async def shutdown(self, *, abnormal: bool) -> None:
-        """End and reap every stage, settle pump and readers, close every fd."""
+    def close(self, *, abnormal: bool) -> None:
+        """Begin the clean-up: end every stage still running, then wait, bounded.
+
+        Every stage is reaped within the grace and `_REAP_BOUND` (or
+        abandoned), then the pumps and readers are given `_SETTLE_BOUND`;
+        `closed` turns true once every descriptor is closed.
+        """
+        if self._closing:
+            return
+        self._closing = True
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        if abnormal or not all(stage.reaped for stage in self._stages):
+            self.end_all()
+        self._bound = self._reactor.call_later(
+            self._grace + _REAP_BOUND, self._give_up_reaping
+        )
+        self._advance()
+
+    def _advance(self) -> None:
+        """Move the clean-up on as far as what has ended allows."""
+        if self._closing and not self.closed:
+            if not self._reaping_over and all(s.reaped for s in self._stages):
+                self._reaping_over = True
+                self._rebound(_SETTLE_BOUND, self._give_up_settling)
+            if self._reaping_over and self.settled:
+                self._finish()
+        self.changed()
+
+    def _rebound(self, seconds: float, then: cabc.Callable[[], None]) -> None:
+        if self._bound is not None:
+            self._bound.cancel()
+        self._bound = self._reactor.call_later(seconds, then)
+
+    def _give_up_reaping(self) -> None:
+        """Abandon every stage whose exit was not seen within the bound.
+
+        Every stage has been told to end by now (or exited), and ``SIGKILL``
+        follows ``SIGTERM`` within the grace, so this only happens when a
+        stage's exit can never be seen; that stage is then killed once more
+        and abandoned (its exit status unknown), so the clean-up always ends.
+        """
+        self._bound = None
+        for stage in self._stages:
+            if stage.reaped:
+                continue
+            stage.reaped = True
+            if stage.process is not None:
+                _log.warning(
+                    "stage %d (pid %d) was not seen to exit within %.1f s of "
+                    "its termination; abandoned",
+                    stage.index,
+                    stage.process.pid,
+                    self._grace + _REAP_BOUND,
+                )
+                self._signal_group(stage, signal.SIGKILL)
+                stage.process.abandon()
+        self._advance()
+
+    def _give_up_settling(self) -> None:
+        """Stop the readers, writer and pumps still going (each then ends)."""
+        self._bound = None
+        for io in self._io:
+            io.stop()
+        if self._pumping is not None:
+            self._pumping.outcome.abandon()
+        self._advance()
+
+    def _finish(self) -> None:
+        if self._bound is not None:
+            self._bound.cancel()
+            self._bound = None
+        if self._police_at is not None:
+            self._police_at.cancel()
+            self._police_at = None
         try:
-            if abnormal or any(self._running(stage) for stage in self._stages):
-                self.end_all()
-            await self._reap_within(self._grace + _REAP_BOUND)
-            if self._police_at is not None:
-                self._police_at.cancel()
-            tasks: list[asyncio.Task[typ.Any]] = [*self._readers]
-            if self._pump is not None:
-                tasks.append(self._pump)
-            await settle(tasks, _SETTLE_BOUND)
             self._close_progress()  # a run without hops, or whose spawn failed
-            if self._observer is not None:
-                await self._observer.finish()
         finally:
             self._fds.close_all()
+            self.closed = True
 
     def _final_progress(self) -> None:
         """Report every hop's final count, so the last report is the total.
@@ -518,7 +605,7 @@ class Run:
     def _close_progress(self) -> None:
         """Call the progress callback's ``close()``, if it has one, once.
 
-        An error from it is raised after the clean-up (`raise_hop_error`).
+        An error from it is raised after the clean-up (`raise_errors`).
         """
         if self._progress_closed:
             return
@@ -530,40 +617,27 @@ class Run:
             except Exception as error:  # noqa: BLE001 - raised after the clean-up
                 self._close_error = error
 
-    async def _reap_within(self, bound: float) -> None:
-        """Wait at most ``bound`` seconds for every stage's watcher.
+    def raise_errors(self) -> None:
+        """Raise what ended the run badly, after the clean-up, if anything did.
 
-        Every stage has been told to end by now (or exited), and ``SIGKILL``
-        follows ``SIGTERM`` within the grace, so this only waits long when
-        a stage's exit can never be seen; that stage is then killed once
-        more and abandoned (its watcher cancelled, its exit status
-        unknown), so the clean-up always ends.
+        In order: the deadline (`TimeoutExpired`, after a hook's error),
+        the batch's own failure or its progress callback's error, a
+        reader's or writer's error, a hook's, the first error (I/O or the
+        engine's) that ended a hop, then an error from the progress
+        callback's ``close()``.
         """
-        watchers = [stage.watcher for stage in self._stages if stage.watcher]
-        if not watchers:
-            return
-        _, pending = await asyncio.wait(watchers, timeout=bound)
-        for stage in self._stages:
-            if stage.watcher in pending and stage.process is not None:
-                _log.warning(
-                    "stage %d (pid %d) was not seen to exit within %.1f s of "
-                    "its termination; abandoned",
-                    stage.index,
-                    stage.process.pid,
-                    bound,
-                )
-                self._signal_group(stage, signal.SIGKILL)
-                stage.process.abandon()
-        for watcher in pending:
-            watcher.cancel()
-        if pending:
-            await asyncio.wait(pending)
-
-    def raise_hop_error(self) -> None:
-        """Raise the first error (I/O or the engine's) that ended a hop, if any.
-
-        Then an error from the progress callback's ``close()``, if any.
-        """
+        if self.expired:
+            if self._observer is not None:
+                self._observer.raise_error()
+            raise TimeoutExpired(
+                typ.cast("float", self._request.timeout), self.result()
+            )
+        if self._pumping is not None:
+            self._pumping.final()  # the batch's own failure, or a callback's
+        if self._io_error is not None:
+            raise self._io_error
+        if self._observer is not None:
+            self._observer.raise_error()
         for hop in self._hops:
             if hop.error is not None:
                 raise hop.error
@@ -606,6 +680,5 @@ def _exit_code(stage: _Stage) -> int:
     return -signal.SIGKILL
 
 
-def _now() -> float:
-    """Return the running loop's clock (the policy's times and the timers')."""
-    return asyncio.get_running_loop().time()
+def _nothing() -> None:
+    """Do nothing (the default of `Run.changed`)."""

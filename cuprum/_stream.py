@@ -43,19 +43,21 @@ from __future__ import annotations
 import asyncio
 import codecs
 import collections
+import contextlib
 import os
 import typing as typ
 
-from cuprum._fdio import readable
+from cuprum._drive import close_async, close_sync, wait_async
+from cuprum._reactor import for_this_thread
 from cuprum._run import Run, prepare
-from cuprum._tasks import finish_despite_cancel
-from cuprum.results import PipelineError, TimeoutExpired
+from cuprum.results import PipelineError
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
     import types
 
     from cuprum._observe import Observer
+    from cuprum._reactor import Reactor, SelectReactor
     from cuprum._request import RunRequest, StageSpec
     from cuprum.results import PipelineResult
 
@@ -91,9 +93,6 @@ class PipelineStream:
         self._run: Run | None = None
         """The run while it goes; dropped at its end (it holds the loop)."""
         self._result: PipelineResult | None = None
-        self._deadline: float | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._expired = False
         self._eof = False
         self._done = False
         output = request.output
@@ -121,33 +120,13 @@ class PipelineStream:
 
     async def __aenter__(self) -> typ.Self:
         """Check everything, spawn every stage and start the run."""
-        if self._entered:
-            msg = "a stream runs once: call stream() again for another run"
-            raise RuntimeError(msg)
-        self._entered = True
+        run = self._begin(asyncio.get_running_loop())
         try:
-            stages = prepare(self._stages, self._request, self._observer)
-        except BaseException:
-            self._done = True  # nothing was started: nothing to end
-            raise
-        run = self._run = Run(
-            stages, self._request, stream=True, observer=self._observer
-        )
-        timeout = self._request.timeout
-        if timeout is not None:
-            loop = asyncio.get_running_loop()
-            self._deadline = loop.time() + timeout
-            self._timer = loop.call_at(self._deadline, self._expire)
-        try:
-            await run.start()
+            run.start()
             os.set_blocking(_stream_fd(run), False)
         except BaseException:
             self._done = True
-            self._stop_timer()
-            try:
-                await finish_despite_cancel(run.shutdown(abnormal=True))
-            finally:
-                self._run = None
+            await self._close_async(run, abnormal=True)
             raise
         return self
 
@@ -158,42 +137,71 @@ class PipelineStream:
         traceback: types.TracebackType | None,
     ) -> None:
         """End the run (early: terminate it), reap, then raise what it calls for."""
-        self._check_entered()
-        if self._done:  # a timeout ended the run, and was raised
+        run = self._leaving()
+        if run is None:  # a timeout ended the run, and was raised
             return
-        run = typ.cast("Run", self._run)
-        self._done = True
-        self._stop_timer()
-        if self._past_deadline():
-            self._mark_expired()
         normal = False
         try:
-            if self._eof and not self._expired:
-                async with asyncio.timeout_at(self._deadline):
-                    await run.wait()
-                normal = True
+            if self._eof and not run.expired:
+                await wait_async(run, lambda: run.settled or run.expired)
+                normal = not run.expired
             else:
                 run.leave_stream()
-        except TimeoutError:
-            if not self._past_deadline():
-                raise
-            self._mark_expired()
         finally:
-            try:
-                await finish_despite_cancel(run.shutdown(abnormal=not normal))
-            finally:
-                self._run = None
-        result = self._result = run.result()
+            await self._close_async(run, abnormal=not normal)
         if exc_type is None:
-            self._conclude(run, result)
+            self._conclude(run)
 
-    def _conclude(self, run: Run, result: PipelineResult) -> None:
+    # -- what both sides share -------------------------------------------------
+
+    def _begin(self, reactor: Reactor) -> Run:
+        """Check everything and make the run (the caller starts it)."""
+        if self._entered:
+            msg = "a stream runs once: call stream() again for another run"
+            raise RuntimeError(msg)
+        self._entered = True
+        try:
+            stages = prepare(self._stages, self._request, self._observer)
+        except BaseException:
+            self._done = True  # nothing was started: nothing to end
+            raise
+        self._run = Run(
+            stages, self._request, reactor, stream=True, observer=self._observer
+        )
+        return self._run
+
+    def _leaving(self) -> Run | None:
+        """Begin leaving the block: the run to end, or ``None`` if it has."""
+        self._check_entered()
+        if self._done:
+            return None
+        run = typ.cast("Run", self._run)
+        self._done = True
+        run.check_deadline()
+        return run
+
+    async def _close_async(self, run: Run, *, abnormal: bool) -> None:
+        try:
+            await close_async(run, abnormal=abnormal)
+        finally:
+            self._run = None
+            self._result = run.result()
+            if self._observer is not None:
+                await self._observer.finish()
+
+    def _close_sync(self, run: Run, reactor: SelectReactor, *, abnormal: bool) -> None:
+        try:
+            close_sync(run, reactor, abnormal=abnormal)
+        finally:
+            self._run = None
+            self._result = run.result()
+            if self._observer is not None:
+                self._observer.finish_sync()
+
+    def _conclude(self, run: Run) -> None:
         """Raise what the ended run calls for; give a good end to the after hooks."""
-        if self._observer is not None:
-            self._observer.raise_error()
-        if self._expired:
-            raise TimeoutExpired(typ.cast("float", self._request.timeout), result)
-        run.raise_hop_error()
+        run.raise_errors()
+        result = typ.cast("PipelineResult", self._result)
         if self._after is not None:
             self._after(result)
         if self._request.check and not result.ok:
@@ -243,6 +251,11 @@ class PipelineStream:
             byte ``\n`` (UTF-16, UTF-32) left decoded text unread.
 
         """
+        self._check_chunks()
+        return self.take_held() or await self._read_pipe()
+
+    def _check_chunks(self) -> None:
+        """Refuse chunks while ``lines()`` of a UTF-16/32 output hold text."""
         self._check_entered()
         if self._text is not None and self._text.holds_text():
             msg = (
@@ -250,9 +263,10 @@ class PipelineStream:
                 "read them to the end before reading chunks"
             )
             raise RuntimeError(msg)
-        if self._held:
-            return self._held.take()
-        return await self._read_pipe()
+
+    def take_held(self) -> bytes:
+        """Hand out what was read for ``lines()`` and not yet handed out."""
+        return self._held.take() if self._held else b""
 
     @property
     def codec(self) -> tuple[str, str]:
@@ -308,35 +322,55 @@ class PipelineStream:
 
     async def _read_pipe(self) -> bytes:
         """Read the next chunk from the last stage's pipe (``b""`` at its end)."""
+        while (data := self._read_now()) is None:
+            run = typ.cast("Run", self._run)
+            if run.expired:
+                await self._time_out_async(run)
+            await _readable_async(run, _stream_fd(run))
+        return data
+
+    def read_pipe_sync(self, reactor: SelectReactor) -> bytes:
+        """`_read_pipe` for `SyncPipelineStream`, polling on ``reactor``."""
+        while (data := self._read_now()) is None:
+            run = typ.cast("Run", self._run)
+            if run.expired:
+                self._close_sync(run, reactor, abnormal=True)
+                self._timed_out(run)
+            _readable_sync(run, reactor, _stream_fd(run))
+        return data
+
+    def next_line_sync(self, reactor: SelectReactor) -> str | None:
+        """`next_line` for `SyncPipelineStream`, polling on ``reactor``."""
+        self._check_entered()
+        while (line := self.cut_line()) is None:
+            if self._done or self._eof:
+                return None
+            self._held.add(self.read_pipe_sync(reactor))
+        return line
+
+    def _read_now(self) -> bytes | None:
+        """Read what the pipe has now (``b""`` at its end; ``None``: wait).
+
+        ``None`` as well once the deadline passed (the caller times out).
+        """
         if self._done or self._eof:
             return b""
         run = typ.cast("Run", self._run)
-        fd = _stream_fd(run)
-        loop = asyncio.get_running_loop()
-        while True:
-            if self._expired:
-                await self._time_out(run)
-            try:
-                data = os.read(fd, CHUNK)
-            except BlockingIOError:
-                try:
-                    async with asyncio.timeout_at(self._deadline):
-                        await readable(loop, fd)
-                except TimeoutError:
-                    self._mark_expired()
-                continue
-            lines = run.stream_lines
-            if not data:
-                if lines is not None:
-                    lines.finish()
-                self._eof = True
-                return b""
+        if run.expired:
+            return None
+        try:
+            data = os.read(_stream_fd(run), CHUNK)
+        except BlockingIOError:
+            return None
+        lines = run.stream_lines
+        if not data:
             if lines is not None:
-                lines.feed(data)
-            # One turn of the loop per chunk: a fast producer never starves
-            # the run's own callbacks (hop ends, exits, progress).
-            await asyncio.sleep(0)
-            return data
+                lines.finish()
+            self._eof = True
+            return b""
+        if lines is not None:
+            lines.feed(data)
+        return data
 
     # -- internals -------------------------------------------------------------
 
@@ -345,39 +379,50 @@ class PipelineStream:
             msg = "use the stream inside its block: async with pipeline.stream() as out"
             raise RuntimeError(msg)
 
-    def _expire(self) -> None:
-        """Mark the deadline passed and terminate the stages (raised when read)."""
-        self._mark_expired()
-        if self._run is not None:
-            self._run.end_all()
-
-    def _mark_expired(self) -> None:
-        """Note the deadline passed; tell the observers once, before the exits."""
-        if not self._expired and self._observer is not None:
-            self._observer.timeout(self._request.timeout)
-        self._expired = True
-
-    def _past_deadline(self) -> bool:
-        deadline = self._deadline
-        return deadline is not None and asyncio.get_running_loop().time() >= deadline
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    async def _time_out(self, run: Run) -> typ.NoReturn:
+    async def _time_out_async(self, run: Run) -> typ.NoReturn:
         self._done = True
-        self._stop_timer()
         run.leave_stream()
-        try:
-            await finish_despite_cancel(run.shutdown(abnormal=True))
-        finally:
-            self._run = None
-        self._result = run.result()
-        if self._observer is not None:
-            self._observer.raise_error()
-        raise TimeoutExpired(typ.cast("float", self._request.timeout), self._result)
+        await self._close_async(run, abnormal=True)
+        self._timed_out(run)
+
+    def _timed_out(self, run: Run) -> typ.NoReturn:
+        """Raise the timeout (a hook's error first), after the clean-up."""
+        self._done = True
+        run.raise_errors()
+        msg = "an expired run raises TimeoutExpired"  # unreachable
+        raise AssertionError(msg)
+
+
+async def _readable_async(run: Run, fd: int) -> None:
+    """Wait on the running loop until ``fd`` is readable or the run moved on."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    run.changed = wake  # the deadline, for one
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+        run.changed = _nothing
+
+
+def _readable_sync(run: Run, reactor: SelectReactor, fd: int) -> None:
+    """Poll on ``reactor`` until ``fd`` is readable or the run expired."""
+    ready: list[int] = []
+    reactor.add_reader(fd, ready.append, fd)
+    try:
+        reactor.run_until(lambda: bool(ready) or run.expired)
+    finally:
+        reactor.remove_reader(fd)
+
+
+def _nothing() -> None:
+    """Wake no one."""
 
 
 class _Held:
@@ -460,17 +505,18 @@ def _newline_is_one_byte(encoding: str) -> bool:
 class SyncPipelineStream:
     """`PipelineStream` for ordinary code: ``with pipeline.stream_sync() as out``.
 
-    Drives an event loop of its own (an `asyncio.Runner`) one step at a
-    time: entering the block, each chunk or line, leaving it. Between steps
-    the loop does not run and no thread runs for it; the stages simply wait
-    on their pipes. Iterate with ``for chunk in out`` or ``for line in
-    out.lines()``; `result` after the block.
+    Polls the run's descriptors on this thread (`cuprum._reactor`), with no
+    event loop, only while a step is taken: entering the block, each chunk
+    or line read from the pipe, leaving it. Between steps nothing runs for
+    it; the stages simply wait on their pipes. Iterate with ``for chunk in
+    out`` or ``for line in out.lines()``; `result` after the block.
     """
 
     def __init__(self, stream: PipelineStream, caller: str) -> None:
         self._stream = stream
         self._caller = caller
-        self._runner: asyncio.Runner | None = None
+        self._lent: contextlib.ExitStack | None = None
+        self._reactor: SelectReactor | None = None
         self._closed = False
 
     @property
@@ -479,7 +525,7 @@ class SyncPipelineStream:
         return self._stream.result
 
     def __enter__(self) -> typ.Self:
-        """Start the run on a fresh event loop.
+        """Start the run, polled on this thread.
 
         Raises
         ------
@@ -497,12 +543,20 @@ class SyncPipelineStream:
                 "use async with stream()"
             )
             raise RuntimeError(msg)
-        runner = self._runner = asyncio.Runner()
+        lent = self._lent = contextlib.ExitStack()
+        reactor = self._reactor = lent.enter_context(for_this_thread())
+        stream = self._stream
         try:
-            runner.run(self._stream.__aenter__())
+            run = stream._begin(reactor)  # noqa: SLF001 - the stream's own driver
+            try:
+                run.start()
+                os.set_blocking(_stream_fd(run), False)
+            except BaseException:
+                stream._done = True  # noqa: SLF001
+                stream._close_sync(run, reactor, abnormal=True)  # noqa: SLF001
+                raise
         except BaseException:
-            runner.close()
-            self._runner, self._closed = None, True
+            self._let_go()
             raise
         return self
 
@@ -512,13 +566,32 @@ class SyncPipelineStream:
         exc: BaseException | None,
         traceback: types.TracebackType | None,
     ) -> None:
-        """End the run as `PipelineStream` does, then close the loop."""
-        runner = self._started()
+        """End the run as `PipelineStream` does."""
+        reactor = self._started()
+        stream = self._stream
         try:
-            runner.run(self._stream.__aexit__(exc_type, exc, traceback))
+            run = stream._leaving()  # noqa: SLF001 - the stream's own driver
+            if run is None:
+                return
+            normal = False
+            try:
+                if stream._eof and not run.expired:  # noqa: SLF001
+                    reactor.run_until(lambda: run.settled or run.expired)
+                    normal = not run.expired
+                else:
+                    run.leave_stream()
+            finally:
+                stream._close_sync(run, reactor, abnormal=not normal)  # noqa: SLF001
+            if exc_type is None:
+                stream._conclude(run)  # noqa: SLF001
         finally:
-            runner.close()
-            self._runner, self._closed = None, True  # the loop can go
+            self._let_go()
+
+    def _let_go(self) -> None:
+        lent, self._lent, self._reactor = self._lent, None, None
+        self._closed = True
+        if lent is not None:
+            lent.close()
 
     def __iter__(self) -> SyncPipelineStream:
         """Iterate over the output's chunks."""
@@ -528,7 +601,10 @@ class SyncPipelineStream:
         """Return the next chunk of the output."""
         if self._closed:
             raise StopIteration
-        chunk = self._started().run(self._stream.read_chunk())
+        reactor = self._started()
+        stream = self._stream
+        stream._check_chunks()  # noqa: SLF001 - the stream's own driver
+        chunk = stream.take_held() or stream.read_pipe_sync(reactor)
         if not chunk:
             raise StopIteration
         return chunk
@@ -536,27 +612,28 @@ class SyncPipelineStream:
     def lines(self) -> cabc.Iterator[str]:
         """Iterate over the output's decoded lines; see `PipelineStream.lines`.
 
-        Lines already read are handed out without turning the loop: it runs
-        once per chunk read from the pipe, not once per line.
+        Lines already read are handed out without polling: the run's
+        descriptors are polled once per chunk read from the pipe, not once
+        per line.
         """
         if self._closed:
             return
-        runner = self._started()
+        reactor = self._started()
         stream = self._stream
         whole, (encoding, errors) = stream.held_lines(), stream.codec
         while not self._closed:
             while whole:  # the lines of the chunks read so far, undecoded
                 yield whole.popleft().decode(encoding, errors) + "\n"
             line = stream.cut_line()
-            if line is None and (line := runner.run(stream.next_line())) is None:
+            if line is None and (line := stream.next_line_sync(reactor)) is None:
                 return
             yield line
 
-    def _started(self) -> asyncio.Runner:
-        if self._runner is None:
+    def _started(self) -> SelectReactor:
+        if self._reactor is None:
             msg = "use the stream inside its block: with pipeline.stream_sync() as out"
             raise RuntimeError(msg)
-        return self._runner
+        return self._reactor
 
 
 def _stream_fd(run: Run) -> int:

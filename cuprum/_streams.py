@@ -39,7 +39,6 @@ from cuprum._errors import EngineError
 from cuprum._options import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_PROGRESS_INTERVAL,
-    PairCallback,
     PairResult,
     ProgressCallback,
     PumpOptions,

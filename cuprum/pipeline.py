@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses as dc
-import functools
 import typing as typ
 
 from cuprum._backend import engine_declined
 from cuprum._context_run import admit, after_hooks
+from cuprum._drive import run_stages, run_stages_sync
 from cuprum._observe import observer_for
 from cuprum._request import (
     DEFAULT_DRAIN_TIMEOUT,
@@ -36,7 +36,6 @@ from cuprum._request import (
     make_request,
     merge_env,
 )
-from cuprum._run import run_stages
 from cuprum._stream import PipelineStream, SyncPipelineStream
 from cuprum.pump_observation import report_hops_declined
 from cuprum.results import CommandError, CommandResult, PipelineError, PipelineResult
@@ -44,6 +43,7 @@ from cuprum.results import CommandError, CommandResult, PipelineError, PipelineR
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
+    from cuprum._observe import Observer
     from cuprum._request import (
         CommandKeywords,
         CommandStreamKeywords,
@@ -178,6 +178,26 @@ class SafeCmd:
 
         """
         context, request, result = await _execute((self,), options, "SafeCmd.run")
+        return self._ended(context, request, result)
+
+    def run_sync(self, **options: typ.Unpack[CommandKeywords]) -> CommandResult:
+        """Run the command from synchronous code; see `run`.
+
+        No event loop is made: the run polls its own descriptors on this
+        thread.
+
+        Raises
+        ------
+        RuntimeError
+            When called from a running event loop (``await run()`` there).
+
+        """
+        return self._ended(*_execute_sync((self,), options, "SafeCmd.run_sync"))
+
+    def _ended(
+        self, context: CuprumContext, request: RunRequest, result: PipelineResult
+    ) -> CommandResult:
+        """Tell the after hooks how the command ended; apply ``check``."""
         (stage,) = result.stages
         ended = CommandResult(
             program=stage.program,
@@ -191,19 +211,6 @@ class SafeCmd:
         if request.check and not result.ok:
             raise CommandError(result)
         return ended
-
-    def run_sync(self, **options: typ.Unpack[CommandKeywords]) -> CommandResult:
-        """Run the command from synchronous code; see `run`.
-
-        Raises
-        ------
-        RuntimeError
-            When called from a running event loop (``await run()`` there).
-
-        """
-        return run_in_fresh_loop(
-            "SafeCmd.run_sync", functools.partial(self.run, **options)
-        )
 
     def stream(self, **options: typ.Unpack[CommandStreamKeywords]) -> PipelineStream:
         """Run the command while the caller reads its stdout; see `Pipeline.stream`."""
@@ -391,13 +398,13 @@ class Pipeline:
 
         """
         context, request, result = await _execute(self._stages, options, "Pipeline.run")
-        after_hooks(context, zip(self._stages, result.stages, strict=True))
-        if request.check and not result.ok:
-            raise PipelineError(result)
-        return result
+        return self._ended(context, request, result)
 
     def run_sync(self, **options: typ.Unpack[PipelineKeywords]) -> PipelineResult:
-        """Run the pipeline from synchronous code (a fresh event loop); see `run`.
+        """Run the pipeline from synchronous code; see `run`.
+
+        No event loop is made: the run polls its own descriptors on this
+        thread.
 
         Raises
         ------
@@ -405,9 +412,16 @@ class Pipeline:
             When called from a running event loop (``await run()`` there).
 
         """
-        return run_in_fresh_loop(
-            "Pipeline.run_sync", functools.partial(self.run, **options)
-        )
+        return self._ended(*_execute_sync(self._stages, options, "Pipeline.run_sync"))
+
+    def _ended(
+        self, context: CuprumContext, request: RunRequest, result: PipelineResult
+    ) -> PipelineResult:
+        """Tell the after hooks how each stage ended; apply ``check``."""
+        after_hooks(context, zip(self._stages, result.stages, strict=True))
+        if request.check and not result.ok:
+            raise PipelineError(result)
+        return result
 
     def stream(self, **options: typ.Unpack[PipelineStreamKeywords]) -> PipelineStream:
         """Run the pipeline while the caller reads the last stage's stdout.
@@ -477,22 +491,46 @@ def _specs(stages: cabc.Iterable[SafeCmd]) -> list[StageSpec]:
     ]
 
 
-async def _execute(
+def _admitted(
     stages: tuple[SafeCmd, ...],
     options: CommandKeywords | PipelineKeywords,
     caller: str,
-) -> tuple[CuprumContext, RunRequest, PipelineResult]:
-    """Admit ``stages`` in the current context and run them with ``options``.
+) -> tuple[CuprumContext, RunRequest, Observer | None]:
+    """Admit ``stages`` in the current context; check ``options``.
 
     Returns the context (for the after hooks), the checked request and the
-    result; ``check=True`` is left to the caller, after its after hooks.
+    run's observer, if its context has observe hooks.
     """
     check_keywords(options, caller)
     context = admit(stages)
     request = make_request(scope=context, **options)
     _report_hops(stages)
-    observer = observer_for(context.observe_hooks, stages, request)
+    return context, request, observer_for(context.observe_hooks, stages, request)
+
+
+async def _execute(
+    stages: tuple[SafeCmd, ...],
+    options: CommandKeywords | PipelineKeywords,
+    caller: str,
+) -> tuple[CuprumContext, RunRequest, PipelineResult]:
+    """Admit ``stages`` and run them with ``options`` on the running loop.
+
+    Returns the context, the checked request and the result; ``check=True``
+    is left to the caller, after its after hooks.
+    """
+    context, request, observer = _admitted(stages, options, caller)
     return context, request, await run_stages(_specs(stages), request, observer)
+
+
+def _execute_sync(
+    stages: tuple[SafeCmd, ...],
+    options: CommandKeywords | PipelineKeywords,
+    caller: str,
+) -> tuple[CuprumContext, RunRequest, PipelineResult]:
+    """`_execute` on this thread, with no event loop (contract 11.7)."""
+    refuse_running_loop(caller[: -len("_sync")], "await run()")
+    context, request, observer = _admitted(stages, options, caller)
+    return context, request, run_stages_sync(_specs(stages), request, observer)
 
 
 def _report_hops(stages: cabc.Sized) -> None:
@@ -501,15 +539,8 @@ def _report_hops(stages: cabc.Sized) -> None:
         report_hops_declined(len(stages) - 1)
 
 
-def run_in_fresh_loop(
-    caller: str,
-    run: cabc.Callable[[], cabc.Coroutine[object, object, _T]],
-    instead: str = "await run()",
-) -> _T:
-    """Run ``run()`` in a fresh event loop, unless one runs on this thread.
-
-    The ``*_sync`` calls (and `cuprum.concurrent`'s) share it. The check
-    comes before the coroutine is made, so none is left unawaited.
+def refuse_running_loop(caller: str, instead: str) -> None:
+    """Refuse a ``*_sync`` call made where an event loop runs on this thread.
 
     Raises
     ------
@@ -521,8 +552,28 @@ def run_in_fresh_loop(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        pass  # no loop runs here: the usual case
-    else:
-        msg = f"{caller}() cannot be called from a running event loop; {instead}"
-        raise RuntimeError(msg)
+        return  # no loop runs here: the usual case
+    msg = f"{caller}_sync() cannot be called from a running event loop; {instead}"
+    raise RuntimeError(msg)
+
+
+def run_in_fresh_loop(
+    caller: str,
+    run: cabc.Callable[[], cabc.Coroutine[object, object, _T]],
+    instead: str = "await run()",
+) -> _T:
+    """Run ``run()`` in a fresh event loop, unless one runs on this thread.
+
+    `cuprum.concurrent`'s synchronous call uses it (its commands run as
+    tasks of one loop). The check comes before the coroutine is made, so
+    none is left unawaited.
+
+    Raises
+    ------
+    RuntimeError
+        When an event loop runs on this thread (``caller`` names the call,
+        ``instead`` what to await there).
+
+    """
+    refuse_running_loop(caller.removesuffix("_sync"), instead)
     return asyncio.run(run())

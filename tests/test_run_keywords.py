@@ -46,10 +46,10 @@ def test_bytes_like_input_is_written(stream_backend: StreamBackend) -> None:
 def test_a_subprocess_keyword_is_answered_with_the_cuprum_spelling(
     keyword: str, says: str
 ) -> None:
-    with pytest.raises(TypeError, match=rf"SafeCmd.run\(\) .*'{keyword}'.*{says}"):
+    with pytest.raises(TypeError, match=rf"SafeCmd.run_sync\(\) .*'{keyword}'.*{says}"):
         sh.make(LS)().run_sync(**{keyword: True})  # type: ignore[arg-type]
     pipeline = sh.make(LS)() | sh.make(CAT)()
-    with pytest.raises(TypeError, match=rf"Pipeline.run\(\) .*'{keyword}'"):
+    with pytest.raises(TypeError, match=rf"Pipeline.run_sync\(\) .*'{keyword}'"):
         pipeline.run_sync(**{keyword: True})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=rf"Pipeline.stream\(\) .*'{keyword}'"):
         pipeline.stream_sync(**{keyword: True})  # type: ignore[arg-type]
@@ -58,7 +58,7 @@ def test_a_subprocess_keyword_is_answered_with_the_cuprum_spelling(
 def test_an_unknown_keyword_names_the_call() -> None:
     with pytest.raises(
         TypeError,
-        match=r"^SafeCmd.run\(\) got an unexpected keyword argument 'tiemout'$",
+        match=r"^SafeCmd.run_sync\(\) got an unexpected keyword argument 'tiemout'$",
     ):
         sh.make(LS)().run_sync(tiemout=3)  # type: ignore[call-arg]
 

@@ -16,7 +16,10 @@ once per round, in a fixed order) with real processes at both ends:
 (d) 3- and 5-stage pipelines against bash (``_pipeline.py``, which holds
     the hook on the pipeline API);
 (e) early exits, ``yes | head -n 1`` and ``seq ... | head -n 1``, against
-    bash (``_early_exit.py``).
+    bash (``_early_exit.py``);
+(f) everyday runs: one command, a small pipeline, streamed lines, 20
+    pipelines at once and ``import cuprum``, against ``subprocess``, a
+    ``Popen`` chain and bash (``_everyday.py``).
 
 A summary of issue 12's targets follows (``_summary.py``). Speed is only
 printed, never asserted. The run exits non-zero if any transfer moved the
@@ -39,6 +42,7 @@ import time
 
 import _chart
 import _early_exit
+import _everyday
 import _latency
 import _many_pairs
 import _one_pair
@@ -52,7 +56,7 @@ from cuprum import _backend
 
 DOCS_PATH = sup.BENCH_DIR.parent / "docs" / "benchmarks.md"
 CHART_PATH = DOCS_PATH.with_suffix(".svg")
-SCENARIOS = ("a", "b", "c", "d", "e")
+SCENARIOS = ("a", "b", "c", "d", "e", "f")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -80,7 +84,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default=",".join(SCENARIOS),
-        help="comma-separated scenarios to run (a,b,c,d,e)",
+        help="comma-separated scenarios to run (a,b,c,d,e,f)",
     )
     parser.add_argument(
         "--write-docs",
@@ -132,6 +136,7 @@ def run_scenarios(args: argparse.Namespace, report: sup.Report) -> None:
             report, args.rounds, (16 if args.quick else 256) * sup.MIB
         ),
         "e": lambda: _early_exit.scenario(report, args.rounds, 3 if args.quick else 5),
+        "f": lambda: _everyday.scenario(report, args.rounds, 30 if args.quick else 200),
     }
     for key in SCENARIOS:
         if key not in args.only:

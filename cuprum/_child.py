@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import logging
 import os
 import pathlib
@@ -194,13 +195,40 @@ def resolve(program: str, overlay: EnvOverlay) -> str:
         When no executable is found.
 
     """
-    search = os.get_exec_path(environment(overlay))
-    found = shutil.which(program, path=os.pathsep.join(search))
+    path = os.environ.get("PATH")
+    for name, value in overlay:
+        if name == "PATH":
+            path = value
+    search = os.pathsep.join(os.get_exec_path({} if path is None else {"PATH": path}))
+    if os.sep in program:  # from this process's working directory: not kept
+        found = _found(program, search)
+    else:
+        found = _which(program, search)
+        if found is not None and not os.access(found, os.X_OK):
+            _which.cache_clear()  # gone since it was found: look again
+            found = _which(program, search)
     if found is None:
         where = "" if os.sep in program else " on PATH"
         msg = f"program {program!r} was not found{where}"
         raise ProgramNotFoundError(errno.ENOENT, msg, program)
-    return str(pathlib.Path(found).absolute())  # symlinks kept: a venv's python
+    return found
+
+
+def _found(program: str, search: str) -> str | None:
+    """Return where ``program`` is on ``search`` (absolute), or ``None``."""
+    found = shutil.which(program, path=search)
+    return None if found is None else str(pathlib.Path(found).absolute())
+
+
+_which = functools.lru_cache(maxsize=256)(_found)
+"""`_found`, remembered per program and search path (decision cf).
+
+Finding a program stats every ``PATH`` entry until it is found, which costs
+more than a spawn's ``fork``; `resolve` checks a remembered answer still
+names an executable file (one ``access`` call) and looks again when it does
+not. A program installed later in a directory earlier on ``PATH`` than the
+one it was found in is found there by the next process, not this one.
+"""
 
 
 def check_directory(path: StrPath, what: str) -> None:

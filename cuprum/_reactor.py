@@ -355,3 +355,16 @@ def for_this_thread() -> cabc.Iterator[SelectReactor]:
             reactor.close()
         return
     yield reactor
+
+
+def release_this_thread() -> None:
+    """Close this thread's reactor, if it has one (the next run makes another).
+
+    For programs (and benchmarks) that count their descriptors: the reactor
+    holds three (its poll, its wake-up pipe) plus the engine's doorbell once
+    a run's hops used the engine.
+    """
+    reactor: SelectReactor | None = getattr(_local, "reactor", None)
+    _local.reactor = None
+    if reactor is not None and not reactor.busy:
+        reactor.close()

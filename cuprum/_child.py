@@ -30,11 +30,13 @@ import logging
 import os
 import pathlib
 import shutil
+import signal
 import stat
 import subprocess
 import threading
 import typing as typ
 
+from cuprum._rust_backend import spawner
 from cuprum._threads import start_masked
 from cuprum.results import ProgramNotFoundError
 
@@ -53,8 +55,11 @@ REAPED_ELSEWHERE: typ.Final = 255
 class Child:
     """One spawned stage: its pid, and its exit status once reaped."""
 
-    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+    def __init__(self, pid: int, popen: subprocess.Popen[bytes] | None = None) -> None:
+        self._pid = pid
         self._popen = popen
+        """The ``Popen`` that started it, if one did (told the exit status)."""
+        self._returncode: int | None = None
         self._stop_watching: cabc.Callable[[], None] = _nothing
         self._waited_in_thread = False
         self.before_reap: cabc.Callable[[], None] = _nothing
@@ -63,16 +68,16 @@ class Child:
     @property
     def pid(self) -> int:
         """The process id (also its process group id)."""
-        return self._popen.pid
+        return self._pid
 
     @property
     def returncode(self) -> int | None:
         """The exit status once reaped (negative: killed by that signal)."""
-        return self._popen.returncode
+        return self._returncode
 
     def has_exited(self) -> bool:
         """Say whether the process has exited, without reaping it."""
-        if self._popen.returncode is not None:
+        if self._returncode is not None:
             return True
         try:
             info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
@@ -85,8 +90,8 @@ class Child:
 
         Called once per child.
         """
-        if self._popen.returncode is not None:
-            reactor.call_soon(on_exit, self._popen.returncode)
+        if self._returncode is not None:
+            reactor.call_soon(on_exit, self._returncode)
             return
         self._watch(reactor, on_exit)
 
@@ -134,11 +139,11 @@ class Child:
         thread already waits for it, that one reaps it.
         """
         self._stop_watching()
-        if self._popen.returncode is not None or self._waited_in_thread:
+        if self._returncode is not None or self._waited_in_thread:
             return
 
         def reap() -> None:
-            self._popen.returncode = _exit_code(self._collect())
+            self._reaped(self._collect())
 
         start_masked(threading.Thread(target=reap, name="cuprum-reaper", daemon=True))
 
@@ -155,7 +160,9 @@ class Child:
             return None
 
     def _reaped(self, status: int | None) -> int:
-        self._popen.returncode = code = _exit_code(status)
+        self._returncode = code = _exit_code(status)
+        if self._popen is not None:
+            self._popen.returncode = code  # so it never waits or warns itself
         return code
 
 
@@ -263,28 +270,62 @@ def spawn(  # noqa: PLR0913 - the standard streams and the environment of a chil
     stderr: int,
     env: EnvOverlay = (),
     cwd: StrPath | None = None,
+    outlive_caller: bool = False,
 ) -> Child:
     """Start ``argv`` in a process group of its own (in this session).
 
     ``stdin`` ``None`` means ``/dev/null``. The descriptors are the child's
     standard streams; every other descriptor is closed in the child. Its
     environment is `environment` (``env``) at this moment; ``cwd`` ``None``
-    is this process's working directory.
+    is this process's working directory. Where the engine can (Linux), it
+    starts the child, which then gets ``SIGKILL`` when the spawning thread
+    dies (contract section 11 rule 5), unless ``outlive_caller``; elsewhere
+    ``subprocess.Popen`` does, without that.
 
     Raises
     ------
     FileNotFoundError, PermissionError
-        When ``executable`` cannot be started.
+        When ``executable`` cannot be started (``filename`` names it), or
+        ``cwd`` cannot be entered (``filename`` names that).
 
     """
-    popen = subprocess.Popen(
-        list(argv),
-        executable=executable,
-        stdin=subprocess.DEVNULL if stdin is None else stdin,
-        stdout=stdout,
-        stderr=stderr,
-        process_group=0,
-        env=environment(env) if env else None,
-        cwd=cwd,
-    )
-    return Child(popen)
+    start = spawner()
+    if start is None:
+        popen = subprocess.Popen(
+            list(argv),
+            executable=executable,
+            stdin=subprocess.DEVNULL if stdin is None else stdin,
+            stdout=stdout,
+            stderr=stderr,
+            process_group=0,
+            env=environment(env) if env else None,
+            cwd=cwd,
+        )
+        return Child(popen.pid, popen)
+    null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC) if stdin is None else None
+    try:
+        pid = start(
+            os.fsencode(executable),
+            [os.fsencode(arg) for arg in argv],
+            _entries(environment(env)) if env else None,
+            None if cwd is None else os.fsencode(cwd),
+            (stdin if null is None else null, stdout, stderr),
+            new_group=True,
+            death_signal=0 if outlive_caller else signal.SIGKILL,
+        )
+    finally:
+        if null is not None:
+            os.close(null)
+    return Child(pid)
+
+
+def _entries(env: dict[str, str]) -> list[bytes]:
+    """Return ``env`` as the ``NAME=value`` entries ``execve`` takes."""
+    entries = []
+    for name, value in env.items():
+        key = os.fsencode(name)
+        if not key or b"=" in key:
+            msg = f"illegal environment variable name {name!r}"
+            raise ValueError(msg)
+        entries.append(key + b"=" + os.fsencode(value))
+    return entries

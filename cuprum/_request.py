@@ -169,6 +169,7 @@ class CommandStreamKeywords(typ.TypedDict, total=False):
     stdin: Redirection | StdinInput
     stderr: Redirection
     context: ExecutionContext | None
+    outlive_caller: bool
 
 
 class CommandKeywords(CommandStreamKeywords, total=False):
@@ -221,6 +222,7 @@ class RunRequest:
     stdout_sink: typ.IO[str] | None = None
     stderr_sink: typ.IO[str] | None = None
     tags: cabc.Mapping[str, object] = dc.field(default_factory=dict)
+    outlive_caller: bool = False
 
 
 _SUBPROCESS_SPELLINGS: typ.Final = {
@@ -305,6 +307,7 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
     stderr: Redirection = None,
     context: ExecutionContext | None = None,
     scope: ScopeDefaults | None = None,
+    outlive_caller: bool = False,
 ) -> RunRequest:
     """Check a run's keywords and return them as a `RunRequest`.
 
@@ -377,7 +380,23 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
         stdout_sink=given.stdout_sink,
         stderr_sink=given.stderr_sink,
         tags=dict(given.tags or {}),
+        outlive_caller=_flag(outlive_caller, "outlive_caller"),
     )
+
+
+def _flag(value: object, name: str) -> bool:
+    """Return ``value`` if it is a ``bool``.
+
+    Raises
+    ------
+    TypeError
+        When it is not.
+
+    """
+    if not isinstance(value, bool):
+        msg = f"{name} must be True or False, not {type(value).__name__}"
+        raise TypeError(msg)
+    return value
 
 
 def _overlay(overlay: object, what: str) -> EnvOverlay:

@@ -346,6 +346,7 @@ class Run:
                 stdin=stdin,
                 stdout=stdout,
                 stderr=stderr,
+                outlive_caller=self._request.outlive_caller,
             )
         except FileNotFoundError as error:
             if error.filename != stage.executable:

@@ -13,6 +13,10 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import typing as typ
+
+if typ.TYPE_CHECKING:
+    import collections.abc as cabc
 
 NATIVE_MODULE = "cuprum._rust_backend_native"
 _log = logging.getLogger(__name__)
@@ -76,3 +80,23 @@ def _broken(cause: BaseException) -> NativeBackendBrokenError:
     )
     _log.warning(message)
     return NativeBackendBrokenError(message)
+
+
+Spawn: typ.TypeAlias = "cabc.Callable[..., int]"
+
+
+@functools.cache
+def spawner() -> Spawn | None:
+    """Return the engine's ``spawn`` (Linux builds), or ``None``.
+
+    ``None`` where the engine is absent, broken (the pump calls say so) or
+    built without it (other Unix systems); stages are then started with
+    ``subprocess.Popen``.
+    """
+    try:
+        if not is_available():
+            return None
+    except NativeBackendBrokenError:
+        return None
+    native = importlib.import_module(NATIVE_MODULE)
+    return typ.cast("Spawn | None", getattr(native, "spawn", None))

@@ -27,6 +27,32 @@ def set_splice_enabled(enabled: bool) -> None:
 def splice_enabled() -> bool:
     """Return whether pairs of two pipes are moved with ``splice(2)``."""
 
+def spawn(
+    program: bytes,
+    argv: list[bytes],
+    env: list[bytes] | None,
+    cwd: bytes | None,
+    fds: tuple[int, int, int],
+    *,
+    new_group: bool,
+    death_signal: int,
+) -> int:
+    """Start ``program`` (Linux builds only) and return its pid.
+
+    ``argv`` is the whole argument vector, ``env`` its ``NAME=value``
+    entries (``None``: this process's environment), ``cwd`` its working
+    directory (``None``: this one's) and ``fds`` its standard input, output
+    and error. Like ``subprocess.Popen`` (the child shares this process's
+    memory until it execs; caught signals, ``SIGPIPE`` and ``SIGXFSZ`` are
+    set back to their defaults; every other descriptor is closed), plus:
+    ``new_group`` puts it in a process group of its own, and
+    ``death_signal`` (0: none) is sent to it when the spawning thread dies
+    (``PR_SET_PDEATHSIG``, set before exec; a child whose parent already
+    died exits at once). Raises ``OSError`` naming ``program`` when exec
+    fails and ``cwd`` when changing to it fails, ``ValueError`` for an
+    embedded null byte. The child is the caller's to reap.
+    """
+
 def rust_pump_stream(
     reader_fd: int,
     writer_fd: int,

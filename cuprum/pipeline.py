@@ -371,6 +371,12 @@ class Pipeline:
             The working directory of every stage (a command's
             `SafeCmd.with_cwd` wins); a relative path is taken from this
             process's working directory. Programs are found as without it.
+        outlive_caller
+            ``False`` (the default): on Linux with the engine, a stage still
+            running when this process dies, even by ``SIGKILL``, is killed
+            with it (contract section 11 rule 5). ``True`` lets the stages
+            outlive this process (a daemon started on purpose); a run still
+            ends its stages when it ends itself.
 
         Returns
         -------

@@ -110,3 +110,8 @@ def test_a_pipeline_result_has_every_stage_stderr_joined(
     assert result.stderr == (result.stages[0].stderr or "") + (
         result.stages[1].stderr or ""
     )
+
+
+def test_outlive_caller_takes_a_bool() -> None:
+    with pytest.raises(TypeError, match=r"^outlive_caller must be True or False"):
+        sh.make(LS)().run_sync(outlive_caller="yes")  # type: ignore[arg-type]

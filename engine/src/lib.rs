@@ -36,6 +36,8 @@
 //! `job` -> `reactor` (the thread), `blocking` (the blocking path) and
 //! `inline` (the caller's thread) -> `completion` (how ends are reported)
 //! and `handle` (the public side). `doorbell` is asyncio's completion sink;
+//! `spawn` starts a pipeline's stages (Linux: a child that dies with its
+//! caller);
 //! `errors` holds [`EngineError`]. Only `python.rs` (behind the `python`
 //! feature) touches `pyo3`.
 
@@ -53,6 +55,8 @@ mod pair;
 mod probed;
 mod reactor;
 mod ring;
+#[cfg(linux_calls)]
+pub mod spawn;
 mod sys;
 
 #[cfg(feature = "python")]

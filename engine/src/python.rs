@@ -450,7 +450,7 @@ mod native {
     /// Adds the test-only fault switch where the feature is on.
     #[pymodule_init]
     #[cfg_attr(
-        not(feature = "fault-injection"),
+        not(any(feature = "fault-injection", linux_calls)),
         allow(
             clippy::unnecessary_wraps,
             clippy::needless_pass_by_value,
@@ -459,6 +459,8 @@ mod native {
         )
     )]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
+        #[cfg(linux_calls)]
+        module.add_function(wrap_pyfunction!(super::spawn, module)?)?;
         #[cfg(feature = "fault-injection")]
         {
             module.add_function(wrap_pyfunction!(super::fail_next_pairs, module)?)?;
@@ -467,6 +469,51 @@ mod native {
         }
         Ok(())
     }
+}
+
+/// Start a pipeline stage (Linux); see the `.pyi` stub and `crate::spawn`.
+#[cfg(linux_calls)]
+#[pyfunction]
+#[pyo3(signature = (program, argv, env, cwd, fds, *, new_group, death_signal))]
+#[allow(
+    clippy::too_many_arguments,
+    clippy::needless_pass_by_value,
+    reason = "the keywords of one spawn, as Python passes them"
+)]
+fn spawn(
+    py: Python<'_>,
+    program: Vec<u8>,
+    argv: Vec<Vec<u8>>,
+    env: Option<Vec<Vec<u8>>>,
+    cwd: Option<Vec<u8>>,
+    fds: (i32, i32, i32),
+    new_group: bool,
+    death_signal: i32,
+) -> PyResult<i32> {
+    use crate::spawn::{spawn, SpawnPlan, Step};
+
+    let shown_program = String::from_utf8_lossy(&program).into_owned();
+    let shown_cwd = cwd
+        .as_deref()
+        .map(|c| String::from_utf8_lossy(c).into_owned());
+    let mut plan = SpawnPlan::new(program, argv, env, cwd)
+        .map_err(|_| PyValueError::new_err("embedded null byte"))?;
+    plan.fds = [fds.0, fds.1, fds.2];
+    plan.new_group = new_group;
+    plan.death_signal = death_signal;
+    py.detach(|| spawn(&plan)).map_err(|failed| {
+        let errno = failed.error.raw_os_error().unwrap_or(0);
+        let text = failed.error.to_string();
+        let strerror = text
+            .rsplit_once(" (os error")
+            .map_or(text.as_str(), |(head, _)| head)
+            .to_owned();
+        match (failed.step, shown_cwd) {
+            (Step::Exec, _) => PyOSError::new_err((errno, strerror, shown_program)),
+            (Step::Chdir, Some(cwd)) => PyOSError::new_err((errno, strerror, cwd)),
+            _ => PyOSError::new_err((errno, strerror)),
+        }
+    })
 }
 
 /// Test-only (the `fault-injection` feature): make the reactor fail the

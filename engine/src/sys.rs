@@ -527,3 +527,270 @@ pub(crate) fn consume_sigpipe() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Spawning a child: clone(CLONE_VM | CLONE_VFORK), as posix_spawn does, plus
+// PR_SET_PDEATHSIG before exec (Linux)
+// ---------------------------------------------------------------------------
+
+/// What the child of [`spawn_child`] runs: raw pointers into storage the
+/// caller keeps alive across the call (see `crate::spawn::SpawnPlan`).
+/// Written by the child (which shares the caller's memory until it execs or
+/// exits) only in `failed_step` and `failed_errno`.
+#[cfg(linux_calls)]
+#[repr(C)]
+pub(crate) struct ChildSetup {
+    pub program: *const libc::c_char,
+    pub argv: *const *const libc::c_char,
+    /// Null: the caller's own environment.
+    pub envp: *const *const libc::c_char,
+    /// Null: the caller's working directory.
+    pub cwd: *const libc::c_char,
+    pub fds: [libc::c_int; 3],
+    pub new_group: bool,
+    /// 0: none.
+    pub death_signal: libc::c_int,
+    parent: libc::pid_t,
+    mask: libc::sigset_t,
+    failed_step: libc::c_int,
+    failed_errno: libc::c_int,
+}
+
+/// The step of the child's set-up that failed.
+#[cfg(linux_calls)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SpawnStep {
+    /// Setting up the process group, signals or descriptors.
+    Setup,
+    /// Changing to the working directory.
+    Chdir,
+    /// `execve` itself.
+    Exec,
+}
+
+#[cfg(linux_calls)]
+const STEP_SETUP: libc::c_int = 1;
+#[cfg(linux_calls)]
+const STEP_CHDIR: libc::c_int = 2;
+#[cfg(linux_calls)]
+const STEP_EXEC: libc::c_int = 3;
+/// The child's stack: it makes a few system calls and never returns.
+#[cfg(linux_calls)]
+const CHILD_STACK: usize = 64 * 1024;
+
+#[cfg(linux_calls)]
+extern "C" {
+    static environ: *const *const libc::c_char;
+}
+
+#[cfg(linux_calls)]
+impl ChildSetup {
+    /// A set-up from the caller's pointers (see the fields).
+    pub(crate) fn new(
+        program: *const libc::c_char,
+        argv: *const *const libc::c_char,
+        envp: *const *const libc::c_char,
+        cwd: *const libc::c_char,
+        fds: [libc::c_int; 3],
+    ) -> Self {
+        Self {
+            program,
+            argv,
+            envp,
+            cwd,
+            fds,
+            new_group: false,
+            death_signal: 0,
+            parent: 0,
+            // SAFETY: an all-zero sigset_t is a valid (empty) set; it is
+            // overwritten by pthread_sigmask before the child reads it.
+            mask: unsafe { std::mem::zeroed() },
+            failed_step: 0,
+            failed_errno: 0,
+        }
+    }
+}
+
+/// Start `setup`'s program in a child and return its pid.
+///
+/// The child shares this process's memory until it execs (the calling
+/// thread waits meanwhile, as under `vfork`), so it copies no page tables:
+/// this is how `posix_spawn` and `CPython`'s `_posixsubprocess` start a
+/// child cheaply. Every signal is blocked around the clone; the child sets
+/// every caught signal back to its default (so no handler of this process
+/// runs in it), `SIGPIPE` and `SIGXFSZ` too (as `subprocess` does), joins a
+/// group of its own if asked, asks for `death_signal` when the spawning
+/// thread dies and exits at once if its parent already died (the race
+/// `PR_SET_PDEATHSIG` leaves open), puts its three descriptors on 0, 1 and
+/// 2, changes directory, closes every other descriptor, restores the
+/// signal mask and execs.
+///
+/// # Errors
+///
+/// The step that failed, with its `errno`; the child is then reaped.
+#[cfg(linux_calls)]
+pub(crate) fn spawn_child(setup: &mut ChildSetup) -> Result<libc::pid_t, (SpawnStep, io::Error)> {
+    let mut stack = vec![0_u8; CHILD_STACK];
+    // SAFETY: getpid cannot fail.
+    setup.parent = unsafe { libc::getpid() };
+    let mut all = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `all` is valid for writes; sigfillset initialises it.
+    let all = unsafe {
+        libc::sigfillset(all.as_mut_ptr());
+        all.assume_init()
+    };
+    // SAFETY: both sets are valid; the old mask is saved in `setup.mask`
+    // for the child to restore and for this thread below.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, &raw const all, &raw mut setup.mask);
+    }
+    // The stack grows down from its end, aligned to 16 bytes.
+    let top = (stack.as_mut_ptr() as usize + CHILD_STACK) & !15;
+    // SAFETY: `child_main` never returns into this frame: it execs or
+    // calls _exit. CLONE_VFORK suspends this thread until then, so `stack`
+    // and every pointer in `setup` (kept alive by the caller) outlive the
+    // child's use of them; the child writes only `setup`'s failure fields.
+    let pid = unsafe {
+        libc::clone(
+            child_main,
+            top as *mut libc::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            std::ptr::from_mut(setup).cast::<libc::c_void>(),
+        )
+    };
+    let clone_error = last_error();
+    // SAFETY: `setup.mask` holds the mask saved above.
+    unsafe {
+        libc::pthread_sigmask(
+            libc::SIG_SETMASK,
+            &raw const setup.mask,
+            std::ptr::null_mut(),
+        );
+    }
+    drop(stack);
+    if pid == -1 {
+        return Err((SpawnStep::Setup, clone_error));
+    }
+    // SAFETY: the child has exec'd or exited (CLONE_VFORK); the fields are
+    // plain integers it may have written through the shared memory.
+    let (step, errno) = unsafe {
+        (
+            std::ptr::read_volatile(&raw const setup.failed_step),
+            std::ptr::read_volatile(&raw const setup.failed_errno),
+        )
+    };
+    if step == 0 {
+        return Ok(pid);
+    }
+    let mut status = 0;
+    // SAFETY: `pid` is our child, exited; reaping it here is its only wait.
+    while unsafe { libc::waitpid(pid, &raw mut status, 0) } == -1
+        && last_error().kind() == io::ErrorKind::Interrupted
+    {}
+    let step = match step {
+        STEP_CHDIR => SpawnStep::Chdir,
+        STEP_EXEC => SpawnStep::Exec,
+        _ => SpawnStep::Setup,
+    };
+    Err((step, io::Error::from_raw_os_error(errno)))
+}
+
+/// The child of [`spawn_child`]: only async-signal-safe calls, no
+/// allocation, no return.
+#[cfg(linux_calls)]
+extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `ChildSetup` spawn_child passed, alive and not
+    // touched by the suspended caller until this child execs or exits.
+    let setup = unsafe { &mut *arg.cast::<ChildSetup>() };
+    // SAFETY: see `child_steps`; on success it does not return.
+    let step = unsafe { child_steps(setup) };
+    // SAFETY: errno is this thread's (shared with the suspended caller,
+    // which reads the copy made here).
+    setup.failed_errno = unsafe { *libc::__errno_location() };
+    setup.failed_step = step;
+    // SAFETY: _exit ends the child without running anything of the parent's.
+    unsafe { libc::_exit(127) }
+}
+
+/// The child's set-up then `execve`; returns the failed step.
+///
+/// # Safety
+///
+/// Only in the child of `spawn_child`, with every signal blocked.
+#[cfg(linux_calls)]
+unsafe fn child_steps(setup: &ChildSetup) -> libc::c_int {
+    // SAFETY: each call below is async-signal-safe, allocates nothing and
+    // is given pointers the caller keeps valid (see `ChildSetup`).
+    unsafe {
+        let mut action = MaybeUninit::<libc::sigaction>::zeroed().assume_init();
+        for signum in 1..libc::SIGRTMAX() {
+            if libc::sigaction(signum, std::ptr::null(), &raw mut action) != 0 {
+                continue;
+            }
+            let caught =
+                action.sa_sigaction != libc::SIG_DFL && action.sa_sigaction != libc::SIG_IGN;
+            if caught || signum == libc::SIGPIPE || signum == libc::SIGXFSZ {
+                action.sa_sigaction = libc::SIG_DFL;
+                action.sa_flags = 0;
+                libc::sigaction(signum, &raw const action, std::ptr::null_mut());
+            }
+        }
+        if setup.new_group && libc::setpgid(0, 0) != 0 {
+            return STEP_SETUP;
+        }
+        if setup.death_signal != 0 {
+            let signal = libc::c_ulong::try_from(setup.death_signal).unwrap_or(0);
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal) != 0 {
+                return STEP_SETUP;
+            }
+            if libc::getppid() != setup.parent {
+                libc::_exit(128 + setup.death_signal); // the caller already died
+            }
+        }
+        let mut fds = setup.fds;
+        for fd in &mut fds {
+            if *fd < 3 {
+                // Moved above 2 first, so no dup2 below overwrites a source.
+                *fd = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 3);
+                if *fd < 0 {
+                    return STEP_SETUP;
+                }
+            }
+        }
+        for (target, fd) in (0..).zip(fds) {
+            if libc::dup2(fd, target) < 0 {
+                return STEP_SETUP;
+            }
+        }
+        if !setup.cwd.is_null() && libc::chdir(setup.cwd) != 0 {
+            return STEP_CHDIR;
+        }
+        // Everything but 0-2; where close_range is missing (before Linux
+        // 5.9) the descriptors are close-on-exec anyway.
+        libc::syscall(libc::SYS_close_range, 3_u32, u32::MAX, 0_u32);
+        libc::pthread_sigmask(
+            libc::SIG_SETMASK,
+            &raw const setup.mask,
+            std::ptr::null_mut(),
+        );
+        let envp = if setup.envp.is_null() {
+            environ
+        } else {
+            setup.envp
+        };
+        libc::execve(setup.program, setup.argv, envp);
+        STEP_EXEC
+    }
+}
+
+/// `waitpid(pid, status, 0)`, retried on `EINTR`; the pid reaped, or -1.
+#[cfg(all(test, linux_calls))]
+pub(crate) fn wait_for(pid: libc::pid_t, status: &mut libc::c_int) -> libc::pid_t {
+    loop {
+        // SAFETY: `status` is valid for writes.
+        let got = unsafe { libc::waitpid(pid, std::ptr::from_mut(status), 0) };
+        if got != -1 || last_error().kind() != io::ErrorKind::Interrupted {
+            return got;
+        }
+    }
+}

@@ -271,8 +271,9 @@ def spawn(  # noqa: PLR0913 - the standard streams and the environment of a chil
     env: EnvOverlay = (),
     cwd: StrPath | None = None,
     outlive_caller: bool = False,
+    new_group: bool = True,
 ) -> Child:
-    """Start ``argv`` in a process group of its own (in this session).
+    """Start ``argv``, in a process group of its own (``new_group``) or ours.
 
     ``stdin`` ``None`` means ``/dev/null``. The descriptors are the child's
     standard streams; every other descriptor is closed in the child. Its
@@ -297,7 +298,7 @@ def spawn(  # noqa: PLR0913 - the standard streams and the environment of a chil
             stdin=subprocess.DEVNULL if stdin is None else stdin,
             stdout=stdout,
             stderr=stderr,
-            process_group=0,
+            process_group=0 if new_group else None,
             env=environment(env) if env else None,
             cwd=cwd,
         )
@@ -310,7 +311,7 @@ def spawn(  # noqa: PLR0913 - the standard streams and the environment of a chil
             _entries(environment(env)) if env else None,
             None if cwd is None else os.fsencode(cwd),
             (stdin if null is None else null, stdout, stderr),
-            new_group=True,
+            new_group=new_group,
             death_signal=0 if outlive_caller else signal.SIGKILL,
         )
     finally:
@@ -329,3 +330,50 @@ def _entries(env: dict[str, str]) -> list[bytes]:
             raise ValueError(msg)
         entries.append(key + b"=" + os.fsencode(value))
     return entries
+
+
+def in_terminal_foreground() -> bool:
+    """Say whether this process is in the foreground of its controlling terminal.
+
+    Then a stage put in a process group of its own would be in the
+    background, stopped by ``SIGTTIN``/``SIGTTOU`` as soon as it read the
+    terminal (or set its modes, as a password prompt does).
+    """
+    try:
+        tty = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return False  # no controlling terminal
+    try:
+        return os.tcgetpgrp(tty) == os.getpgrp()
+    except OSError:
+        return False
+    finally:
+        os.close(tty)
+
+
+def process_tree(pid: int) -> list[int]:
+    """Return ``pid`` and every process descended from it, deepest first.
+
+    Read from ``/proc`` (each process's parent); a process that ends or
+    starts meanwhile may be missed. Deepest first, so a child is signalled
+    before its parent can exit and hand it to another parent.
+    """
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")  # noqa: PTH208 - names only, thousands
+    except OSError:
+        return [pid]
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat_file:  # noqa: PTH123
+                fields = stat_file.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    tree, level = [pid], [pid]
+    while level:
+        level = [child for parent in level for child in children.get(parent, ())]
+        tree.extend(level)
+    return tree[::-1]

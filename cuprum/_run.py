@@ -60,7 +60,14 @@ import signal
 import time
 import typing as typ
 
-from cuprum._child import Child, check_directory, resolve, spawn
+from cuprum._child import (
+    Child,
+    check_directory,
+    in_terminal_foreground,
+    process_tree,
+    resolve,
+    spawn,
+)
 from cuprum._errors import EngineError
 from cuprum._fdio import Capture, Fd, Fds, Reader, Writer, readers_gone
 from cuprum._pump import start_pumps
@@ -222,6 +229,8 @@ class Run:
         self._started = time.monotonic()
         self._deadline: Handle | None = None
         self._deadline_at: float | None = None
+        self._grouped = True
+        """Each stage in a process group of its own (not at a terminal)."""
         self.expired = False
         """The run's ``timeout`` passed before it settled (every stage is ended)."""
         self._closing = False
@@ -240,6 +249,7 @@ class Run:
         Then the readers, the input's writer and the hops' pump batch.
         When this raises, the caller still `close`\ s the run.
         """
+        self._grouped = not in_terminal_foreground()
         timeout = self._request.timeout
         if timeout is not None:
             self._deadline_at = self._reactor.time() + timeout
@@ -347,6 +357,7 @@ class Run:
                 stdout=stdout,
                 stderr=stderr,
                 outlive_caller=self._request.outlive_caller,
+                new_group=self._grouped,
             )
         except FileNotFoundError as error:
             if error.filename != stage.executable:
@@ -435,7 +446,7 @@ class Run:
         The leader is a zombie until it is reaped, so its group id cannot
         have been handed to anyone else yet (after the reaping it could).
         """
-        if self._policy.signalled(stage.index):
+        if self._policy.signalled(stage.index) and self._grouped:
             self._signal_group(stage, signal.SIGKILL)
 
     def end_all(self) -> None:
@@ -482,14 +493,22 @@ class Run:
         process = self._stages[index].process
         return process is None or process.has_exited()
 
-    @staticmethod
-    def _signal_group(stage: _Stage, signum: int) -> None:
-        """Signal ``stage``'s process group; only while its leader is unreaped."""
+    def _signal_group(self, stage: _Stage, signum: int) -> None:
+        """Signal everything ``stage`` runs; only while its leader is unreaped.
+
+        Its process group, or, where the stages share this process's group
+        (at a terminal, contract section 11 rule 4), its process tree.
+        """
         process = stage.process
         if process is None or process.returncode is not None:
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signum)
+        if self._grouped:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signum)
+            return
+        for pid in process_tree(process.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
 
     def leave_stream(self) -> None:
         """Note that the caller stopped reading the stream before its end.

@@ -17,13 +17,12 @@ where this package deliberately behaves differently.
 
 from __future__ import annotations
 
+import importlib
 import typing as typ
 
-from cuprum import builders, sh
+from cuprum import sh
 from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._errors import EngineError
-from cuprum._progress import ProgressPrinter, progress_printer
-from cuprum._pump import pump_many, pump_many_async, pump_stream, pump_stream_async
 from cuprum._request import ExecutionContext, StdinInput
 from cuprum._stream import PipelineStream, SyncPipelineStream
 from cuprum.catalogue import (
@@ -62,12 +61,6 @@ from cuprum.catalogue import (
     ProjectSettings,
     UnknownProgramError,
 )
-from cuprum.concurrent import (
-    ConcurrentConfig,
-    ConcurrentResult,
-    run_concurrent,
-    run_concurrent_sync,
-)
 from cuprum.context import (
     AfterHook,
     AllowRegistration,
@@ -89,11 +82,8 @@ from cuprum.context import (
     scoped,
 )
 from cuprum.events import ExecEvent, ExecHook
-from cuprum.logging_hooks import LoggingHookRegistration, logging_hook
 from cuprum.pipeline import Pipeline
 from cuprum.program import Program
-from cuprum.pump_events import PumpEvent, PumpHook, RustPumpDeclineReason
-from cuprum.pump_observation import PumpHookRegistration, observe_pump
 from cuprum.results import (
     CommandError,
     CommandResult,
@@ -105,8 +95,65 @@ from cuprum.results import (
     StageResult,
     TimeoutExpired,
 )
-from cuprum.rust import is_rust_available
 from cuprum.sh import SafeCmd, SafeCmdBuilder
+
+if typ.TYPE_CHECKING:
+    from cuprum import builders
+    from cuprum._progress import ProgressPrinter, progress_printer
+    from cuprum._pump import (
+        pump_many,
+        pump_many_async,
+        pump_stream,
+        pump_stream_async,
+    )
+    from cuprum.concurrent import (
+        ConcurrentConfig,
+        ConcurrentResult,
+        run_concurrent,
+        run_concurrent_sync,
+    )
+    from cuprum.logging_hooks import LoggingHookRegistration, logging_hook
+    from cuprum.pump_events import PumpEvent, PumpHook, RustPumpDeclineReason
+    from cuprum.pump_observation import PumpHookRegistration, observe_pump
+    from cuprum.rust import is_rust_available
+
+_LAZY: typ.Final = {
+    "builders": ("cuprum.builders", None),
+    "ProgressPrinter": ("cuprum._progress", "ProgressPrinter"),
+    "progress_printer": ("cuprum._progress", "progress_printer"),
+    "pump_many": ("cuprum._pump", "pump_many"),
+    "pump_many_async": ("cuprum._pump", "pump_many_async"),
+    "pump_stream": ("cuprum._pump", "pump_stream"),
+    "pump_stream_async": ("cuprum._pump", "pump_stream_async"),
+    "ConcurrentConfig": ("cuprum.concurrent", "ConcurrentConfig"),
+    "ConcurrentResult": ("cuprum.concurrent", "ConcurrentResult"),
+    "run_concurrent": ("cuprum.concurrent", "run_concurrent"),
+    "run_concurrent_sync": ("cuprum.concurrent", "run_concurrent_sync"),
+    "LoggingHookRegistration": ("cuprum.logging_hooks", "LoggingHookRegistration"),
+    "logging_hook": ("cuprum.logging_hooks", "logging_hook"),
+    "PumpEvent": ("cuprum.pump_events", "PumpEvent"),
+    "PumpHook": ("cuprum.pump_events", "PumpHook"),
+    "RustPumpDeclineReason": ("cuprum.pump_events", "RustPumpDeclineReason"),
+    "PumpHookRegistration": ("cuprum.pump_observation", "PumpHookRegistration"),
+    "observe_pump": ("cuprum.pump_observation", "observe_pump"),
+    "is_rust_available": ("cuprum.rust", "is_rust_available"),
+}
+"""Public names imported on first use, not with the package (import cost:
+a script that runs one command needs none of them)."""
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name of `_LAZY` on first use."""
+    where = _LAZY.get(name)
+    if where is None:
+        msg = f"module 'cuprum' has no attribute {name!r}"
+        raise AttributeError(msg)
+    module_name, attribute = where
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
 
 PACKAGE_NAME: typ.Final = "cuprum"
 """The distribution's name."""

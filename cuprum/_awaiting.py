@@ -19,12 +19,12 @@ module imports no other part of cuprum but `cuprum._options` and
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import typing as typ
 
 if typ.TYPE_CHECKING:
+    import asyncio
     import collections.abc as cabc
 
     from cuprum._options import PairResult, ProgressCallback, PumpOptions
@@ -145,6 +145,8 @@ async def await_pumping(pumping: Pumping) -> list[PairResult]:
     The cancellation propagates only once the batch has let go of its
     descriptors.
     """
+    import asyncio  # noqa: PLC0415 - on first use: import cost
+
     if not pumping.ended:
         finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -239,6 +241,8 @@ class ProgressTicker:
 
 async def settled(future: asyncio.Future[None]) -> None:
     """Wait for the driver thread to let go, whatever else is cancelled."""
+    import asyncio  # noqa: PLC0415 - on first use: import cost
+
     while not future.done():
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(future)

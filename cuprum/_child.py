@@ -28,7 +28,6 @@ import errno
 import functools
 import logging
 import os
-import pathlib
 import shutil
 import signal
 import stat
@@ -224,7 +223,9 @@ def resolve(program: str, overlay: EnvOverlay) -> str:
 def _found(program: str, search: str) -> str | None:
     """Return where ``program`` is on ``search`` (absolute), or ``None``."""
     found = shutil.which(program, path=search)
-    return None if found is None else str(pathlib.Path(found).absolute())
+    if found is None or found.startswith(os.sep):
+        return found
+    return os.getcwd() + os.sep + found  # noqa: PTH109 - no pathlib: import cost
 
 
 _which = functools.lru_cache(maxsize=256)(_found)
@@ -253,7 +254,7 @@ def check_directory(path: StrPath, what: str) -> None:
     if not os.fspath(path):  # pathlib would read "" as "."
         raise FileNotFoundError(errno.ENOENT, missing, os.fspath(path))
     try:
-        info = pathlib.Path(path).stat()
+        info = os.stat(path)  # noqa: PTH116 - no pathlib: import cost
     except FileNotFoundError as error:
         raise FileNotFoundError(errno.ENOENT, missing, os.fspath(path)) from error
     if not stat.S_ISDIR(info.st_mode):

@@ -16,13 +16,13 @@ timeout, an error, a cancellation or a Ctrl-C. A cancellation (or a
 
 from __future__ import annotations
 
-import asyncio
 import typing as typ
 
 from cuprum._reactor import for_this_thread
 from cuprum._run import Run, prepare
 
 if typ.TYPE_CHECKING:
+    import asyncio
     import collections.abc as cabc
 
     from cuprum._observe import Observer
@@ -57,6 +57,8 @@ async def run_stages(
     A failed stage is in the result; ``check=True`` is the caller's to apply.
     ``observer`` is told the run's events (`cuprum._observe`).
     """
+    import asyncio  # noqa: PLC0415 - on first use: import cost
+
     run = _made(stages, request, observer, asyncio.get_running_loop())
     normal = False
     try:
@@ -98,6 +100,8 @@ def run_stages_sync(
 
 async def wait_async(run: Run, done: cabc.Callable[[], bool]) -> None:
     """Wait on the running loop until ``done()`` (checked as the run moves on)."""
+    import asyncio  # noqa: PLC0415 - on first use: import cost
+
     while not done():
         moved: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -114,6 +118,8 @@ async def wait_async(run: Run, done: cabc.Callable[[], bool]) -> None:
 
 async def close_async(run: Run, *, abnormal: bool) -> None:
     """Clean ``run`` up to its end; a cancellation meanwhile is raised after."""
+    import asyncio  # noqa: PLC0415 - on first use: import cost
+
     run.close(abnormal=abnormal)
     cancelled = False
     while not run.closed:

@@ -29,7 +29,6 @@ import dataclasses as dc
 import errno
 import fcntl
 import os
-import pathlib
 import select
 import subprocess
 import sys
@@ -172,7 +171,7 @@ class Redirect:
                 raise
             # A path relative to this process's directory, which cwd= (the
             # stages' directory) does not change: say so.
-            here = str(pathlib.Path.cwd())
+            here = os.getcwd()  # noqa: PTH109 - no pathlib: import cost
             msg = (
                 f"{self.name}={os.fsdecode(path)!r} not found in {here!r}: "
                 f"{self.name}= paths are taken from this process's working "

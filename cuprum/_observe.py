@@ -30,7 +30,6 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import dataclasses as dc
 import inspect
@@ -38,12 +37,13 @@ import os
 import time
 import types
 import typing as typ
-from pathlib import Path
 
 from cuprum.events import ExecEvent, new_exec_id
 
 if typ.TYPE_CHECKING:
+    import asyncio
     import collections.abc as cabc
+    from pathlib import Path
 
     from cuprum._request import RunRequest
     from cuprum.events import ExecHook, ExecId, ExecPhase
@@ -335,6 +335,8 @@ class Observer:
 
         A synchronous run has none: the awaitable waits for `finish_sync`.
         """
+        import asyncio  # noqa: PLC0415 - on first use: import cost
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -367,6 +369,8 @@ class Observer:
         Every task a hook's awaitable became is waited for (an error in one
         is kept like a hook's). Never raises.
         """
+        import asyncio  # noqa: PLC0415 - on first use: import cost
+
         self._tell_held_exits()
         while self._tasks:
             tasks, self._tasks = self._tasks, []
@@ -379,6 +383,8 @@ class Observer:
         run to their end on an event loop made for them alone; a run whose
         hooks return none makes no loop.
         """
+        import asyncio  # noqa: PLC0415 - on first use: import cost
+
         self._tell_held_exits()
         while self._awaitables:
             awaitables, self._awaitables = self._awaitables, []
@@ -482,7 +488,7 @@ def observer_for(
             Execution(
                 program=command.program,
                 argv=command.argv_with_program,
-                cwd=None if cwd is None else Path(os.fspath(cwd)),
+                cwd=None if cwd is None else _path(cwd),
                 env=_overlay(request.env, command.env),
                 tags=types.MappingProxyType(tags),
                 project=command.project.name,
@@ -497,3 +503,10 @@ def _overlay(*overlays: Overlay) -> cabc.Mapping[str, str | None] | None:
     for overlay in overlays:
         merged.update(overlay)
     return types.MappingProxyType(merged) if merged else None
+
+
+def _path(cwd: str | os.PathLike[str]) -> Path:
+    """Return ``cwd`` as a `pathlib.Path` (imported here: import cost)."""
+    from pathlib import Path  # noqa: PLC0415
+
+    return Path(os.fspath(cwd))

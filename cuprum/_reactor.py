@@ -30,6 +30,7 @@ import heapq
 import itertools
 import os
 import selectors
+import sys
 import threading
 import time
 import typing as typ
@@ -368,3 +369,18 @@ def release_this_thread() -> None:
     _local.reactor = None
     if reactor is not None and not reactor.busy:
         reactor.close()
+
+
+def loop_running() -> bool:
+    """Say whether an asyncio event loop runs on this thread.
+
+    Without importing asyncio: where it was never imported, no loop runs.
+    """
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return False
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -40,7 +40,6 @@ exception that leaves the block is never replaced by the run's own.
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import collections
 import contextlib
@@ -48,11 +47,12 @@ import os
 import typing as typ
 
 from cuprum._drive import close_async, close_sync, wait_async
-from cuprum._reactor import for_this_thread
+from cuprum._reactor import for_this_thread, loop_running
 from cuprum._run import Run, prepare
 from cuprum.results import PipelineError
 
 if typ.TYPE_CHECKING:
+    import asyncio
     import collections.abc as cabc
     import types
 
@@ -120,6 +120,8 @@ class PipelineStream:
 
     async def __aenter__(self) -> typ.Self:
         """Check everything, spawn every stage and start the run."""
+        import asyncio  # noqa: PLC0415 - on first use: import cost
+
         run = self._begin(asyncio.get_running_loop())
         try:
             run.start()
@@ -395,6 +397,8 @@ class PipelineStream:
 
 async def _readable_async(run: Run, fd: int) -> None:
     """Wait on the running loop until ``fd`` is readable or the run moved on."""
+    import asyncio  # noqa: PLC0415 - on first use: import cost
+
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[None] = loop.create_future()
 
@@ -533,11 +537,7 @@ class SyncPipelineStream:
             Inside a running event loop (use ``async with stream()`` there).
 
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass  # no loop runs here: the usual case
-        else:
+        if loop_running():
             msg = (
                 f"{self._caller}() cannot be used in a running event loop; "
                 "use async with stream()"

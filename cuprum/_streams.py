@@ -26,7 +26,6 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import contextlib
 import os
@@ -49,6 +48,7 @@ from cuprum._streams_pair import OS_OPS, POLL_READ, FdOps, Pair, Poller
 from cuprum._threads import sigpipe_blocked, start_masked
 
 if typ.TYPE_CHECKING:
+    import asyncio
     import collections.abc as cabc
 
     from cuprum._reactor import Reactor
@@ -352,6 +352,8 @@ async def pump_many_async(
     ``CancelledError`` propagates, the thread has left the descriptors
     alone and their flags are restored.
     """
+    import asyncio  # noqa: PLC0415 - on first use: import cost
+
     return await await_pumping(start_many(asyncio.get_running_loop(), pairs, options))
 
 

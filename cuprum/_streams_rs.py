@@ -28,7 +28,6 @@ batch whose awaiting task went away is ignored.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import typing as typ
 import weakref
@@ -274,6 +273,8 @@ async def pump_many_async(
     pairs: list[tuple[int, int]], options: PumpOptions
 ) -> list[PairResult]:
     """Await a batch pumped by the engine (arguments already validated)."""
+    import asyncio  # noqa: PLC0415 - on first use: import cost
+
     if not pairs:
         return []
     return await await_pumping(start_many(asyncio.get_running_loop(), pairs, options))
@@ -287,6 +288,8 @@ async def pump_stream_async(reader_fd: int, writer_fd: int, buffer_size: int, /)
     `pump_stream`) and runs inline first; a loop's first awaited call takes
     the general path, which checks the pair before the eventfd is opened.
     """
+    import asyncio  # noqa: PLC0415 - on first use: import cost
+
     loop = asyncio.get_running_loop()
     doorbell = _doorbells.get(loop)
     options = PumpOptions(buffer_size, None, None, None, DEFAULT_PROGRESS_INTERVAL)

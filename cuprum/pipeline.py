@@ -18,7 +18,6 @@ at least one stage, each a `SafeCmd`; both can be run any number of times;
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses as dc
 import typing as typ
 
@@ -26,6 +25,7 @@ from cuprum._backend import engine_declined
 from cuprum._context_run import admit, after_hooks
 from cuprum._drive import run_stages, run_stages_sync
 from cuprum._observe import observer_for
+from cuprum._reactor import loop_running
 from cuprum._request import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_TERMINATE_GRACE,
@@ -555,10 +555,8 @@ def refuse_running_loop(caller: str, instead: str) -> None:
         ``instead`` what to await there).
 
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return  # no loop runs here: the usual case
+    if not loop_running():
+        return  # the usual case
     msg = f"{caller}_sync() cannot be called from a running event loop; {instead}"
     raise RuntimeError(msg)
 
@@ -581,5 +579,7 @@ def run_in_fresh_loop(
         ``instead`` what to await there).
 
     """
+    import asyncio  # noqa: PLC0415 - on first use: import cost
+
     refuse_running_loop(caller.removesuffix("_sync"), instead)
     return asyncio.run(run())

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
+import sys
 import threading
 import typing as typ
 
@@ -103,3 +105,16 @@ def test_a_run_inside_a_hook_of_a_synchronous_run_gets_a_reactor_of_its_own() ->
     with observe(hook):
         assert sh.make(ECHO)("outer").run_sync().stdout == "outer\n"
     assert inner == ["inner\n"]
+
+
+def test_importing_cuprum_and_a_synchronous_run_do_not_import_asyncio() -> None:
+    script = (
+        "import sys\n"
+        "from cuprum import ECHO, TR, sh\n"
+        "(sh.make(ECHO)('hi') | sh.make(TR)('a-z', 'A-Z')).run_sync()\n"
+        "print(sorted(m for m in ('asyncio', 'pathlib') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -59,7 +59,7 @@ def admit(commands: cabc.Sequence[Command]) -> CuprumContext:
 
 
 def after_hooks(
-    context: CuprumContext, ended: cabc.Iterable[tuple[Command, CommandResult]]
+    context: CuprumContext, ended: cabc.Iterable[tuple[Command, CommandResult[typ.Any]]]
 ) -> None:
     """Give each command and its result to ``context``'s after hooks."""
     for command, result in ended:

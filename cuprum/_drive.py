@@ -51,7 +51,7 @@ async def run_stages(
     stages: cabc.Sequence[StageSpec],
     request: RunRequest,
     observer: Observer | None = None,
-) -> PipelineResult:
+) -> PipelineResult[typ.Any]:
     """Run ``stages`` as one pipeline; see `cuprum.pipeline.Pipeline.run`.
 
     A failed stage is in the result; ``check=True`` is the caller's to apply.
@@ -79,7 +79,7 @@ def run_stages_sync(
     stages: cabc.Sequence[StageSpec],
     request: RunRequest,
     observer: Observer | None = None,
-) -> PipelineResult:
+) -> PipelineResult[typ.Any]:
     """`run_stages` on this thread, with no event loop (see module)."""
     with for_this_thread() as reactor:
         run = _made(stages, request, observer, reactor)

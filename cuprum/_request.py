@@ -153,13 +153,11 @@ class StdinInput:
         return None if self.data is None else bytes(self.data)
 
 
-class CommandStreamKeywords(typ.TypedDict, total=False):
-    """The keywords of ``SafeCmd.stream`` and ``stream_sync``."""
+class _RunKeywords(typ.TypedDict, total=False):
+    """The keywords every run takes but the output's codec (`_Codec`)."""
 
-    output: RunOutputOptions | None
     capture: bool | None
     echo: bool | None
-    text: bool | None
     check: bool
     timeout: float | None
     terminate_grace: float | None
@@ -172,20 +170,43 @@ class CommandStreamKeywords(typ.TypedDict, total=False):
     outlive_caller: bool
 
 
-class CommandKeywords(CommandStreamKeywords, total=False):
-    """The keywords of ``SafeCmd.run`` and ``run_sync``."""
+class _Codec(typ.TypedDict, total=False):
+    """The keywords that say whether the output is ``str`` or ``bytes``."""
 
-    stdout: Redirection
+    output: RunOutputOptions | None
+    text: bool | None
 
 
-class PipelineStreamKeywords(CommandStreamKeywords, total=False):
-    """The keywords of ``Pipeline.stream`` and ``stream_sync``."""
+class _HopKeywords(typ.TypedDict, total=False):
+    """The keywords of a run with hops (a pipeline)."""
 
     drain_timeout: float
     on_progress: ProgressCallback | None
 
 
-class PipelineKeywords(PipelineStreamKeywords, CommandKeywords, total=False):
+class CommandStreamKeywords(_RunKeywords, _Codec, total=False):
+    """The keywords of ``SafeCmd.stream`` and ``stream_sync``."""
+
+
+class PlainCommandKeywords(_RunKeywords, total=False):
+    """`CommandKeywords` but ``output`` and ``text`` (the typed overloads')."""
+
+    stdout: Redirection
+
+
+class CommandKeywords(PlainCommandKeywords, _Codec, total=False):
+    """The keywords of ``SafeCmd.run`` and ``run_sync``."""
+
+
+class PipelineStreamKeywords(CommandStreamKeywords, _HopKeywords, total=False):
+    """The keywords of ``Pipeline.stream`` and ``stream_sync``."""
+
+
+class PlainPipelineKeywords(PlainCommandKeywords, _HopKeywords, total=False):
+    """`PipelineKeywords` but ``output`` and ``text`` (the typed overloads')."""
+
+
+class PipelineKeywords(PlainPipelineKeywords, _Codec, total=False):
     """The keywords of ``Pipeline.run`` and ``run_sync``."""
 
 

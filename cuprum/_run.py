@@ -664,9 +664,10 @@ class Run:
         if self._close_error is not None:
             raise self._close_error
 
-    def result(self) -> PipelineResult:
+    def result(self) -> PipelineResult[typ.Any]:
         """Build the result from what the run saw (partial before the end)."""
-        stdout = None if self._stdout is None else self._stdout.value()
+        # Typed as the run's codec says; None when not captured (see results).
+        stdout: typ.Any = None if self._stdout is None else self._stdout.value()
         last, policy = len(self._stages) - 1, self._policy
         stages = tuple(
             StageResult(
@@ -675,7 +676,9 @@ class Run:
                 exit_code=_exit_code(stage),
                 pid=stage.process.pid if stage.process is not None else -1,
                 stdout=stdout if stage.index == last else None,
-                stderr=None if stage.stderr is None else stage.stderr.value(),
+                stderr=typ.cast(
+                    "typ.Any", None if stage.stderr is None else stage.stderr.value()
+                ),
                 excused=policy.excused(stage.index),
                 terminated=policy.signalled(stage.index),
             )

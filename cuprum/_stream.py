@@ -82,7 +82,7 @@ class PipelineStream:
         stages: cabc.Sequence[StageSpec],
         request: RunRequest,
         observer: Observer | None = None,
-        after: cabc.Callable[[PipelineResult], None] | None = None,
+        after: cabc.Callable[[PipelineResult[typ.Any]], None] | None = None,
     ) -> None:
         self._stages = stages
         self._request = request
@@ -92,7 +92,7 @@ class PipelineStream:
         self._entered = False
         self._run: Run | None = None
         """The run while it goes; dropped at its end (it holds the loop)."""
-        self._result: PipelineResult | None = None
+        self._result: PipelineResult[typ.Any] | None = None
         self._eof = False
         self._done = False
         output = request.output
@@ -104,7 +104,7 @@ class PipelineStream:
         """Where lines are cut when a newline is not one byte in the encoding."""
 
     @property
-    def result(self) -> PipelineResult:
+    def result(self) -> PipelineResult[typ.Any]:
         """How the run ended (``stdout`` is ``None``); known after the block.
 
         Raises
@@ -203,7 +203,7 @@ class PipelineStream:
     def _conclude(self, run: Run) -> None:
         """Raise what the ended run calls for; give a good end to the after hooks."""
         run.raise_errors()
-        result = typ.cast("PipelineResult", self._result)
+        result = typ.cast("PipelineResult[typ.Any]", self._result)
         if self._after is not None:
             self._after(result)
         if self._request.check and not result.ok:
@@ -524,7 +524,7 @@ class SyncPipelineStream:
         self._closed = False
 
     @property
-    def result(self) -> PipelineResult:
+    def result(self) -> PipelineResult[typ.Any]:
         """How the run ended; see `PipelineStream.result`."""
         return self._stream.result
 

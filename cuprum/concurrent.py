@@ -52,7 +52,7 @@ __all__ = [
     "run_concurrent_sync",
 ]
 
-_Task: typ.TypeAlias = "asyncio.Task[CommandResult | None]"
+_Task: typ.TypeAlias = "asyncio.Task[CommandResult[typ.Any] | None]"
 """A command's task: its result, or ``None`` when a fail-fast stop came first."""
 
 
@@ -141,7 +141,7 @@ class ConcurrentResult:
 
     """
 
-    results: tuple[CommandResult, ...]
+    results: tuple[CommandResult[typ.Any], ...]
     failures: tuple[int, ...] = ()
     submission_indices: tuple[int, ...] | None = None
 
@@ -171,7 +171,7 @@ class ConcurrentResult:
         return not self.failures
 
     @property
-    def first_failure(self) -> CommandResult | None:
+    def first_failure(self) -> CommandResult[typ.Any] | None:
         """The earliest failed result (in ``results`` order), or ``None``."""
         return self.results[self.failures[0]] if self.failures else None
 
@@ -208,8 +208,8 @@ def _check_indices(
 
 
 def _collect_results_and_failures(
-    ended: cabc.Iterable[tuple[int, CommandResult | None]],
-) -> tuple[list[CommandResult], list[int], list[int]]:
+    ended: cabc.Iterable[tuple[int, CommandResult[typ.Any] | None]],
+) -> tuple[list[CommandResult[typ.Any]], list[int], list[int]]:
     """Compact ``(submission index, result or None)`` pairs, in their order.
 
     Returns the results that exist, the submission index of each, and the
@@ -217,7 +217,7 @@ def _collect_results_and_failures(
     three fields. ``None`` stands for a command with no result (stopped by a
     fail-fast stop, or never started).
     """
-    results: list[CommandResult] = []
+    results: list[CommandResult[typ.Any]] = []
     positions: list[int] = []
     failures: list[int] = []
     for position, result in ended:
@@ -323,7 +323,7 @@ def _start(commands: cabc.Sequence[SafeCmd], config: ConcurrentConfig) -> list[_
     )
     stopping = False
 
-    async def run_unless_stopping(command: SafeCmd) -> CommandResult | None:
+    async def run_unless_stopping(command: SafeCmd) -> CommandResult[typ.Any] | None:
         nonlocal stopping
         if stopping:
             return None
@@ -337,7 +337,7 @@ def _start(commands: cabc.Sequence[SafeCmd], config: ConcurrentConfig) -> list[_
         stopping = stopping or (config.fail_fast and not result.ok)
         return result
 
-    async def run(command: SafeCmd) -> CommandResult | None:
+    async def run(command: SafeCmd) -> CommandResult[typ.Any] | None:
         if limit is None:
             return await run_unless_stopping(command)
         async with limit:

@@ -79,7 +79,7 @@ __all__ = [
 BeforeHook: typ.TypeAlias = "cabc.Callable[[typ.Any], None]"
 """Called with each command (a `cuprum.SafeCmd`; each stage of a pipeline)
 before it is spawned."""
-AfterHook: typ.TypeAlias = "cabc.Callable[[typ.Any, CommandResult], None]"
+AfterHook: typ.TypeAlias = "cabc.Callable[[typ.Any, CommandResult[typ.Any]], None]"
 """Called with each command and how it ended, once its run is over."""
 EnvOverlay: typ.TypeAlias = "cabc.Mapping[str, str | None]"
 """Variables laid over the live ``os.environ`` at spawn time (``None``

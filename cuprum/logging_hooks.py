@@ -116,7 +116,8 @@ def logging_hook(
 def _build_logging_hooks(
     *, logger: logging.Logger, start_level: int, exit_level: int
 ) -> tuple[
-    cabc.Callable[[SafeCmd], None], cabc.Callable[[SafeCmd, CommandResult], None]
+    cabc.Callable[[SafeCmd], None],
+    cabc.Callable[[SafeCmd, CommandResult[typ.Any]], None],
 ]:
     """Return the before and after hooks `logging_hook` registers.
 
@@ -142,7 +143,7 @@ def _build_logging_hooks(
                 command.argv_with_program,
             )
 
-    def on_exit(command: SafeCmd, result: CommandResult) -> None:
+    def on_exit(command: SafeCmd, result: CommandResult[typ.Any]) -> None:
         with lock:
             times = started.get(command)
             began = times.pop(0) if times else None

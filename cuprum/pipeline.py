@@ -50,6 +50,8 @@ if typ.TYPE_CHECKING:
         EnvOverlay,
         PipelineKeywords,
         PipelineStreamKeywords,
+        PlainCommandKeywords,
+        PlainPipelineKeywords,
         RunRequest,
         StrPath,
     )
@@ -154,7 +156,24 @@ class SafeCmd:
             return Pipeline((self, *other.stages))
         return NotImplemented
 
-    async def run(self, **options: typ.Unpack[CommandKeywords]) -> CommandResult:
+    @typ.overload
+    async def run(
+        self, *, text: typ.Literal[False], **options: typ.Unpack[PlainCommandKeywords]
+    ) -> CommandResult[bytes]: ...
+    @typ.overload
+    async def run(
+        self,
+        *,
+        text: typ.Literal[True] = ...,
+        **options: typ.Unpack[PlainCommandKeywords],
+    ) -> CommandResult[str]: ...
+    @typ.overload
+    async def run(
+        self, **options: typ.Unpack[CommandKeywords]
+    ) -> CommandResult[typ.Any]: ...
+    async def run(
+        self, **options: typ.Unpack[CommandKeywords]
+    ) -> CommandResult[typ.Any]:
         """Run the command (a one-stage `Pipeline`) and return how it ended.
 
         Takes the keywords of `Pipeline.run`, less ``drain_timeout`` and
@@ -180,7 +199,24 @@ class SafeCmd:
         context, request, result = await _execute((self,), options, "SafeCmd.run")
         return self._ended(context, request, result)
 
-    def run_sync(self, **options: typ.Unpack[CommandKeywords]) -> CommandResult:
+    @typ.overload
+    def run_sync(
+        self, *, text: typ.Literal[False], **options: typ.Unpack[PlainCommandKeywords]
+    ) -> CommandResult[bytes]: ...
+    @typ.overload
+    def run_sync(
+        self,
+        *,
+        text: typ.Literal[True] = ...,
+        **options: typ.Unpack[PlainCommandKeywords],
+    ) -> CommandResult[str]: ...
+    @typ.overload
+    def run_sync(
+        self, **options: typ.Unpack[CommandKeywords]
+    ) -> CommandResult[typ.Any]: ...
+    def run_sync(
+        self, **options: typ.Unpack[CommandKeywords]
+    ) -> CommandResult[typ.Any]:
         """Run the command from synchronous code; see `run`.
 
         No event loop is made: the run polls its own descriptors on this
@@ -195,8 +231,11 @@ class SafeCmd:
         return self._ended(*_execute_sync((self,), options, "SafeCmd.run_sync"))
 
     def _ended(
-        self, context: CuprumContext, request: RunRequest, result: PipelineResult
-    ) -> CommandResult:
+        self,
+        context: CuprumContext,
+        request: RunRequest,
+        result: PipelineResult[typ.Any],
+    ) -> CommandResult[typ.Any]:
         """Tell the after hooks how the command ended; apply ``check``."""
         (stage,) = result.stages
         ended = CommandResult(
@@ -309,7 +348,24 @@ class Pipeline:
         """Show the stages as argv lists."""
         return f"Pipeline({[list(s.argv_with_program) for s in self._stages]!r})"
 
-    async def run(self, **options: typ.Unpack[PipelineKeywords]) -> PipelineResult:
+    @typ.overload
+    async def run(
+        self, *, text: typ.Literal[False], **options: typ.Unpack[PlainPipelineKeywords]
+    ) -> PipelineResult[bytes]: ...
+    @typ.overload
+    async def run(
+        self,
+        *,
+        text: typ.Literal[True] = ...,
+        **options: typ.Unpack[PlainPipelineKeywords],
+    ) -> PipelineResult[str]: ...
+    @typ.overload
+    async def run(
+        self, **options: typ.Unpack[PipelineKeywords]
+    ) -> PipelineResult[typ.Any]: ...
+    async def run(
+        self, **options: typ.Unpack[PipelineKeywords]
+    ) -> PipelineResult[typ.Any]:
         """Run the pipeline and return how every stage ended.
 
         Every keyword is optional.
@@ -406,7 +462,24 @@ class Pipeline:
         context, request, result = await _execute(self._stages, options, "Pipeline.run")
         return self._ended(context, request, result)
 
-    def run_sync(self, **options: typ.Unpack[PipelineKeywords]) -> PipelineResult:
+    @typ.overload
+    def run_sync(
+        self, *, text: typ.Literal[False], **options: typ.Unpack[PlainPipelineKeywords]
+    ) -> PipelineResult[bytes]: ...
+    @typ.overload
+    def run_sync(
+        self,
+        *,
+        text: typ.Literal[True] = ...,
+        **options: typ.Unpack[PlainPipelineKeywords],
+    ) -> PipelineResult[str]: ...
+    @typ.overload
+    def run_sync(
+        self, **options: typ.Unpack[PipelineKeywords]
+    ) -> PipelineResult[typ.Any]: ...
+    def run_sync(
+        self, **options: typ.Unpack[PipelineKeywords]
+    ) -> PipelineResult[typ.Any]:
         """Run the pipeline from synchronous code; see `run`.
 
         No event loop is made: the run polls its own descriptors on this
@@ -421,8 +494,11 @@ class Pipeline:
         return self._ended(*_execute_sync(self._stages, options, "Pipeline.run_sync"))
 
     def _ended(
-        self, context: CuprumContext, request: RunRequest, result: PipelineResult
-    ) -> PipelineResult:
+        self,
+        context: CuprumContext,
+        request: RunRequest,
+        result: PipelineResult[typ.Any],
+    ) -> PipelineResult[typ.Any]:
         """Tell the after hooks how each stage ended; apply ``check``."""
         after_hooks(context, zip(self._stages, result.stages, strict=True))
         if request.check and not result.ok:
@@ -466,7 +542,7 @@ class Pipeline:
         observer = observer_for(context.observe_hooks, self._stages, request)
         stages = self._stages
 
-        def after(result: PipelineResult) -> None:
+        def after(result: PipelineResult[typ.Any]) -> None:
             after_hooks(context, zip(stages, result.stages, strict=True))
 
         return PipelineStream(_specs(stages), request, observer, after)
@@ -518,7 +594,7 @@ async def _execute(
     stages: tuple[SafeCmd, ...],
     options: CommandKeywords | PipelineKeywords,
     caller: str,
-) -> tuple[CuprumContext, RunRequest, PipelineResult]:
+) -> tuple[CuprumContext, RunRequest, PipelineResult[typ.Any]]:
     """Admit ``stages`` and run them with ``options`` on the running loop.
 
     Returns the context, the checked request and the result; ``check=True``
@@ -532,7 +608,7 @@ def _execute_sync(
     stages: tuple[SafeCmd, ...],
     options: CommandKeywords | PipelineKeywords,
     caller: str,
-) -> tuple[CuprumContext, RunRequest, PipelineResult]:
+) -> tuple[CuprumContext, RunRequest, PipelineResult[typ.Any]]:
     """`_execute` on this thread, with no event loop (contract 11.7)."""
     refuse_running_loop(caller[: -len("_sync")], "await run()")
     context, request, observer = _admitted(stages, options, caller)

@@ -21,6 +21,9 @@ import subprocess
 import typing as typ
 import warnings
 
+_T = typ.TypeVar("_T", str, bytes)
+"""What a run's output is: ``str`` (text, the default) or ``bytes``."""
+
 SIGPIPE_CODES: typ.Final = (-signal.SIGPIPE, 128 + signal.SIGPIPE)
 """The exit statuses of a stage ended by ``SIGPIPE`` (directly, or a shell's)."""
 
@@ -78,8 +81,14 @@ class IOOptions(RunOutputOptions):
 
 
 @dc.dataclass(frozen=True, slots=True)
-class CommandResult:
-    """How a single command ended.
+class CommandResult(typ.Generic[_T]):
+    """How a single command ended: ``CommandResult[str]``, or ``[bytes]``.
+
+    The type parameter is the output's type, as ``subprocess``'s
+    ``CompletedProcess[str]`` is: ``run_sync()`` gives a ``CommandResult[str]``
+    and ``run_sync(text=False)`` a ``CommandResult[bytes]``. As there, an
+    output that was not captured or went elsewhere (``capture=False``,
+    ``stdout=``, ``stderr=``) is ``None`` whatever the type says.
 
     Attributes
     ----------
@@ -101,8 +110,8 @@ class CommandResult:
     argv: tuple[str, ...]
     exit_code: int
     pid: int
-    stdout: str | bytes | None
-    stderr: str | bytes | None
+    stdout: _T
+    stderr: _T
 
     @property
     def ok(self) -> bool:
@@ -116,7 +125,7 @@ class CommandResult:
 
 
 @dc.dataclass(frozen=True, slots=True)
-class StageResult(CommandResult):
+class StageResult(CommandResult[_T]):
     """How one stage of a pipeline ended: a `CommandResult`, and two facts more.
 
     ``stdout`` is the last stage's captured output and ``None`` for the
@@ -146,8 +155,10 @@ class StageResult(CommandResult):
 
 
 @dc.dataclass(frozen=True, slots=True)
-class PipelineResult:
-    """How a pipeline ended.
+class PipelineResult(typ.Generic[_T]):
+    """How a pipeline ended: ``PipelineResult[str]``, or ``[bytes]``.
+
+    The type parameter is the output's type (see `CommandResult`).
 
     Attributes
     ----------
@@ -164,25 +175,25 @@ class PipelineResult:
 
     """
 
-    stages: tuple[StageResult, ...]
+    stages: tuple[StageResult[_T], ...]
     failure_index: int | None = None
     hop_bytes: tuple[int, ...] = ()
     hop_seconds: tuple[float, ...] = ()
 
     @property
-    def final(self) -> StageResult:
+    def final(self) -> StageResult[_T]:
         """The last stage's result."""
         return self.stages[-1]
 
     @property
-    def failure(self) -> StageResult | None:
+    def failure(self) -> StageResult[_T] | None:
         """The stage at ``failure_index``, or ``None`` when none failed."""
         if self.failure_index is None:
             return None
         return self.stages[self.failure_index]
 
     @property
-    def stdout(self) -> str | bytes | None:
+    def stdout(self) -> _T:
         """The last stage's stdout (``str``, or ``bytes`` with ``text=False``).
 
         ``None`` when not captured or sent elsewhere.
@@ -190,7 +201,7 @@ class PipelineResult:
         return self.final.stdout
 
     @property
-    def stderr(self) -> str | bytes | None:
+    def stderr(self) -> _T:
         """Every stage's captured stderr, joined in stage order.
 
         What ``2>&1`` of every stage into one terminal would show, stage by
@@ -198,7 +209,7 @@ class PipelineResult:
         stage's stderr was captured. A stage's own is on ``stages[i]``;
         the failing stage's is ``failure.stderr`` (and `PipelineError`'s).
         """
-        return _joined([stage.stderr for stage in self.stages])
+        return typ.cast("_T", _joined([stage.stderr for stage in self.stages]))
 
     @property
     def ok(self) -> bool:
@@ -236,7 +247,7 @@ class TimeoutExpired(subprocess.TimeoutExpired, TimeoutError):  # noqa: N818 - s
 
     """
 
-    def __init__(self, timeout: float, result: PipelineResult) -> None:
+    def __init__(self, timeout: float, result: PipelineResult[typ.Any]) -> None:
         stderr = _joined([stage.stderr for stage in result.stages])
         super().__init__([], timeout, output=result.stdout, stderr=stderr)
         # One argv per stage, where subprocess's holds one command's.
@@ -276,7 +287,7 @@ class PipelineError(subprocess.CalledProcessError):
 
     """
 
-    def __init__(self, result: PipelineResult) -> None:
+    def __init__(self, result: PipelineResult[typ.Any]) -> None:
         if result.failure_index is None:
             msg = "PipelineError needs a result that failed"
             raise ValueError(msg)

@@ -81,14 +81,17 @@ def test_a_pipeline_reaped_elsewhere_loses_no_output(
 ) -> None:
     # seq's unknown status reads as 255: a failure of its own, yet wc, after
     # it, is not signalled: it counts every line and ends on its own (its
-    # status is lost too).
+    # status is lost too). Which of the two is blamed depends on whose exit
+    # is seen first: wc's EOF comes when seq closes its stdout, which may be
+    # before seq has quite exited, and a stage still running when a stage
+    # after it fails is terminated (and so never blamed).
     caplog.set_level(logging.WARNING, logger="cuprum._child")
     started = time.monotonic()
     result = (sh.make(SEQ)("1", "1000") | sh.make(WC)("-l")).run_sync(timeout=GUARD)
     assert time.monotonic() - started < GUARD
     assert result.stdout is not None
     assert result.stdout.strip() == "1000"
-    assert result.failure_index == 0
+    assert result.failure_index in {0, 1}
     assert result.exit_codes == (255, 255)
     assert not result.stages[1].terminated
     assert len(already_read_warnings(caplog)) == 2

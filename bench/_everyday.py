@@ -5,7 +5,8 @@ times cuprum's call and the hand-written alternative in interleaved rounds
 (every variant once per round, in a fixed order), on the default backend
 (rust); each round's figure is the mean per call over ``calls`` calls:
 
-* one command, ``true``: ``run_sync`` against ``subprocess.run``;
+* one command, ``true``: ``run_sync`` against ``subprocess.run``, with
+  and without ``capture_output=True`` (cuprum captures stdout and stderr);
 * ``echo hi | tr a-z A-Z | wc -c``: ``run_sync`` against a
   ``subprocess.Popen`` chain and against bash running the same pipeline
   in its own loop (per iteration);
@@ -53,6 +54,11 @@ def _cuprum_true(calls: int) -> None:
 def _subprocess_true(calls: int) -> None:
     for _ in range(calls):
         subprocess.run(["true"], check=False)
+
+
+def _subprocess_true_captured(calls: int) -> None:
+    for _ in range(calls):
+        subprocess.run(["true"], capture_output=True, check=False)
 
 
 def _cuprum_three(calls: int) -> None:
@@ -200,6 +206,9 @@ def _rows(calls: int) -> list[Row]:
             {
                 "cuprum run_sync": _timed(_cuprum_true),
                 "subprocess.run": _timed(_subprocess_true),
+                "subprocess.run(capture_output=True)": _timed(
+                    _subprocess_true_captured
+                ),
             },
             "<= 1.0x subprocess.run",
         ),

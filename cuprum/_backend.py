@@ -20,7 +20,7 @@ import os
 import threading
 import typing as typ
 
-from cuprum import _rust_backend, _streams
+from cuprum import _rust_backend
 
 if typ.TYPE_CHECKING:
     from cuprum._options import PumpBackend
@@ -112,6 +112,8 @@ def _module(backend: StreamBackend) -> PumpBackend:
         from cuprum import _streams_rs  # noqa: PLC0415 - only when selected
 
         return _streams_rs
+    from cuprum import _streams  # noqa: PLC0415 - only when selected
+
     return _streams
 
 

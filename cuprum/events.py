@@ -18,7 +18,6 @@ from __future__ import annotations
 import collections.abc as cabc
 import dataclasses as dc
 import typing as typ
-import uuid
 
 if typ.TYPE_CHECKING:
     from pathlib import Path
@@ -40,12 +39,19 @@ ExecPhase: typ.TypeAlias = typ.Literal[
 process stopped reading its input), ``exit`` (reaped), ``timeout`` (the run's
 deadline passed; the ``exit`` follows)."""
 
-ExecId = typ.NewType("ExecId", uuid.UUID)
+if typ.TYPE_CHECKING:
+    import uuid
+
+    ExecId = typ.NewType("ExecId", uuid.UUID)
+else:  # uuid (and platform, which it imports) only once a run is observed
+    ExecId = typ.NewType("ExecId", object)
 """A token shared by every event of one execution (a pid can be reused)."""
 
 
 def new_exec_id() -> ExecId:
     """Return a fresh correlation token (a random UUID)."""
+    import uuid  # noqa: PLC0415 - on first use: import cost
+
     return ExecId(uuid.uuid4())
 
 

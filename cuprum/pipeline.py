@@ -24,7 +24,6 @@ import typing as typ
 from cuprum._backend import engine_declined
 from cuprum._context_run import admit, after_hooks
 from cuprum._drive import run_stages, run_stages_sync
-from cuprum._observe import observer_for
 from cuprum._reactor import loop_running
 from cuprum._request import (
     DEFAULT_DRAIN_TIMEOUT,
@@ -539,7 +538,7 @@ class Pipeline:
         context = admit(self._stages)
         _report_hops(self._stages)
         request = make_request(scope=context, **options)
-        observer = observer_for(context.observe_hooks, self._stages, request)
+        observer = _observer(context, self._stages, request)
         stages = self._stages
 
         def after(result: PipelineResult[typ.Any]) -> None:
@@ -587,7 +586,18 @@ def _admitted(
     context = admit(stages)
     request = make_request(scope=context, **options)
     _report_hops(stages)
-    return context, request, observer_for(context.observe_hooks, stages, request)
+    return context, request, _observer(context, stages, request)
+
+
+def _observer(
+    context: CuprumContext, stages: tuple[SafeCmd, ...], request: RunRequest
+) -> Observer | None:
+    """Return the run's observer, ``None`` when its context has no observe hooks."""
+    if not context.observe_hooks:
+        return None
+    from cuprum._observe import observer_for  # noqa: PLC0415 - with hooks only
+
+    return observer_for(context.observe_hooks, stages, request)
 
 
 async def _execute(

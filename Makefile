@@ -13,7 +13,7 @@ MD_FILES := README.md $(wildcard docs/*.md)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv build demo test test-rust test-python test-python-only bench \
-	test-pinned test-generic-unix test-wheels check-fmt fmt lint typecheck markdownlint check clean
+	test-pinned test-generic-unix test-wheels test-pure-wheel wheels check-fmt fmt lint typecheck markdownlint check clean
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,6 +57,19 @@ test-python-only: $(STAMP) ## The whole pytest suite with the native module hidd
 test-wheels: $(STAMP) ## Build the abi3 wheel once, run the suite on it under each CPython 3.11+ found
 	$(BIN)/python .ci/wheel_matrix.py
 
+test-pure-wheel: $(STAMP) ## Build the pure-Python wheel, install it with no Rust on PATH, run the suite (engine absent)
+	$(BIN)/python .ci/wheel_matrix.py --pure
+
+wheels: $(STAMP) ## Build into dist/: the abi3 manylinux wheel (x86_64; aarch64 where its Rust target is installed), the sdist and the pure-Python wheel
+	$(BIN)/maturin build --release --out dist
+	@if rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$$'; then \
+		$(BIN)/maturin build --release --target aarch64-unknown-linux-gnu --out dist; \
+	else \
+		echo "wheels: aarch64 skipped (rustup target add aarch64-unknown-linux-gnu and a cross linker first)"; \
+	fi
+	$(BIN)/maturin sdist --out dist
+	$(BIN)/python .ci/pure_wheel.py dist
+
 bench: build ## Benchmarks: figures and in-run ratios (takes minutes)
 	$(BIN)/python bench/run.py
 
@@ -83,7 +96,7 @@ typecheck: build ## mypy --strict over cuprum/, and stubtest of the native modul
 markdownlint: $(STAMP) ## Lint README and docs/ (pymarkdown)
 	$(BIN)/pymarkdown --config .pymarkdown.json scan $(MD_FILES)
 
-check: check-fmt lint typecheck test test-pinned test-generic-unix test-python-only test-wheels ## Every gate CI runs
+check: check-fmt lint typecheck test test-pinned test-generic-unix test-python-only test-wheels test-pure-wheel ## Every gate CI runs
 
 clean: ## Remove build products and the virtual environment
 	cargo clean

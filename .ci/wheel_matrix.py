@@ -15,6 +15,11 @@ be CPython 3.N: a pyenv shim for a version not selected does not), then
 under pyenv's ``versions/3.N.*``. One that is absent is named and skipped.
 Exits non-zero if no interpreter is found, the build fails, or any run
 fails. Arguments are passed on to pytest (``-x``, ``-k ...``).
+
+``--pure`` (``make test-pure-wheel``) tests the pure-Python wheel instead
+(``.ci/pure_wheel.py``, what pip takes where no native wheel fits) on the
+oldest interpreter found, with no Rust toolchain on ``PATH``: it must
+install, load no engine, select the Python backend and pass the suite.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ import time
 import typing as typ
 from pathlib import Path
 
+import pure_wheel
+
 if typ.TYPE_CHECKING:
     import io
 
@@ -43,6 +50,8 @@ pinned by ``requirements-dev.txt``, used as a constraints file."""
 SUITE = ("tests", "features", "docs", "README.md", "pyproject.toml")
 """The test code, its BDD features, the documents whose examples it runs, and
 the pytest configuration (``[tool.pytest.ini_options]``)."""
+RUST = ("cargo", "rustc", "rustup")
+"""What the pure wheel's test keeps off ``PATH``."""
 MINORS = (11, 12, 13)
 """Always looked for (and named when absent); newer ones when found."""
 PIP = ("-m", "pip", "install", "--disable-pip-version-check", "--quiet")
@@ -51,6 +60,12 @@ PROBE = (
     "import json, sys, sysconfig; print(json.dumps([sys.implementation.name,"
     " list(sys.version_info[:2]), sys.executable, sys.version.split()[0],"
     " bool(sysconfig.get_config_var('Py_GIL_DISABLED'))]))"
+)
+PURE_INSTALLED = (
+    "import importlib.util, json, sysconfig, cuprum;"
+    " print(json.dumps([cuprum.__file__,"
+    " importlib.util.find_spec('cuprum._rust_backend_native') is None,"
+    " cuprum.get_stream_backend().value, sysconfig.get_path('purelib')]))"
 )
 INSTALLED = (
     "import json, sysconfig, cuprum, cuprum._rust_backend_native as native;"
@@ -192,8 +207,12 @@ def copy_suite(into: Path) -> None:
     assert not (into / "cuprum").exists()  # noqa: S101 - a guard, not a test
 
 
-def clean_env(venv: Path) -> dict[str, str]:
-    """Return the environment for the venv: no leaked paths or CUPRUM_*."""
+def clean_env(venv: Path, *, pure: bool = False) -> dict[str, str]:
+    """Return the environment for the venv: no leaked paths or CUPRUM_*.
+
+    For the pure wheel, no Rust toolchain on ``PATH`` either (cargo, rustc,
+    rustup), so nothing could build an engine behind the test's back.
+    """
     env = {
         key: value
         for key, value in os.environ.items()
@@ -201,14 +220,19 @@ def clean_env(venv: Path) -> dict[str, str]:
         and key not in {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"}
     }
     env["VIRTUAL_ENV"] = str(venv)
-    env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
+    path = env.get("PATH", "").split(os.pathsep)
+    if pure:
+        path = [d for d in path if not any((Path(d) / t).exists() for t in RUST)]
+    env["PATH"] = os.pathsep.join([str(venv / "bin"), *path])
     return env
 
 
-def check_installed(python: Path, suite: Path, env: dict[str, str]) -> str | None:
+def check_installed(
+    python: Path, suite: Path, env: dict[str, str], *, pure: bool = False
+) -> str | None:
     """Print where cuprum and its engine load from; say what is wrong."""
     done = subprocess.run(
-        [str(python), "-P", "-c", INSTALLED],
+        [str(python), "-P", "-c", PURE_INSTALLED if pure else INSTALLED],
         cwd=suite,
         env=env,
         capture_output=True,
@@ -218,6 +242,12 @@ def check_installed(python: Path, suite: Path, env: dict[str, str]) -> str | Non
     if done.returncode != 0:
         return f"importing the installed cuprum failed:\n{done.stderr}"
     package, native, backend, site = json.loads(done.stdout)
+    if pure:
+        print(f"  cuprum: {package}\n  engine absent: {native} (backend {backend})")
+        wrong = [] if Path(package).is_relative_to(site) else [package]
+        if not native or backend != "python":
+            wrong.append(f"engine absent {native}, backend {backend!r}")
+        return "; ".join(wrong) or None
     print(f"  cuprum: {package}\n  engine: {native} (backend {backend})")
     outside = [p for p in (package, native) if not Path(p).is_relative_to(site)]
     if outside:
@@ -228,7 +258,7 @@ def check_installed(python: Path, suite: Path, env: dict[str, str]) -> str | Non
 
 
 def run_pytest(
-    python: Path, suite: Path, env: dict[str, str], args: list[str]
+    python: Path, suite: Path, env: dict[str, str], args: list[str], *, pure: bool
 ) -> tuple[int, str]:
     """Run the suite, echoing its output; return the exit code and summary."""
     command = [str(python), "-P", "-m", "pytest", "-q", "-p", "no:cacheprovider"]
@@ -236,7 +266,7 @@ def run_pytest(
     with subprocess.Popen(
         [*command, *args],
         cwd=suite,
-        env={**env, "CUPRUM_REQUIRE_RUST": "1"},
+        env=env if pure else {**env, "CUPRUM_REQUIRE_RUST": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -248,8 +278,14 @@ def run_pytest(
     return pytest.returncode, last.strip("= ")
 
 
-def run_on(
-    interpreter: Interpreter, wheel: Path, suite: Path, work: Path, args: list[str]
+def run_on(  # noqa: PLR0913 - one interpreter's run, its wheel and its kind
+    interpreter: Interpreter,
+    wheel: Path,
+    suite: Path,
+    work: Path,
+    args: list[str],
+    *,
+    pure: bool = False,
 ) -> Outcome:
     """Install ``wheel`` into a fresh venv of ``interpreter``; run ``suite``."""
     print(f"\n=== {interpreter.name} ({interpreter.version}): {interpreter.path}")
@@ -257,7 +293,7 @@ def run_on(
     venv = work / "venv"
     suite = shutil.copytree(suite, work / "suite")  # fresh caches per run
     python = venv / "bin" / "python"
-    env = clean_env(venv)
+    env = clean_env(venv, pure=pure)
     setup = {
         "creating the venv": [str(interpreter.path), "-m", "venv", str(venv)],
         "pip install": [
@@ -273,11 +309,11 @@ def run_on(
     for step, command in setup.items():
         if subprocess.run(command, env=env, check=False).returncode != 0:
             return Outcome(interpreter.name, "FAILED", f"{step} failed")
-    if (wrong := check_installed(python, suite, env)) is not None:
+    if (wrong := check_installed(python, suite, env, pure=pure)) is not None:
         print(f"  {wrong}")
         return Outcome(interpreter.name, "FAILED", wrong)
     setup_seconds = time.monotonic() - started
-    code, summary = run_pytest(python, suite, env, args)
+    code, summary = run_pytest(python, suite, env, args, pure=pure)
     timing = f"setup {setup_seconds:.0f} s, total {time.monotonic() - started:.0f} s"
     if code < 0:
         summary = f"pytest killed by {signal.Signals(-code).name}; last: {summary}"
@@ -286,7 +322,9 @@ def run_on(
 
 
 def main(args: list[str]) -> int:
-    """Find the interpreters, build the wheel, test it on each."""
+    """Find the interpreters, build the wheel, test it on each (see module)."""
+    pure = "--pure" in args
+    args = [arg for arg in args if arg != "--pure"]
     # Line by line, in order with the output of the commands it runs.
     typ.cast("io.TextIOWrapper", sys.stdout).reconfigure(line_buffering=True)
     found: list[Interpreter] = []
@@ -306,14 +344,23 @@ def main(args: list[str]) -> int:
         work = Path(temporary)
         copy_suite(work / "suite")
         try:
-            wheel = build_wheel(work / "dist")
+            wheel = (
+                pure_wheel.build(work / "dist") if pure else build_wheel(work / "dist")
+            )
         except subprocess.CalledProcessError:
             print("test-wheels: the wheel build failed")
             return 1
         print(f"wheel: {wheel.name}")
         outcomes = [
-            run_on(interpreter, wheel, work / "suite", work / interpreter.name, args)
-            for interpreter in found
+            run_on(
+                interpreter,
+                wheel,
+                work / "suite",
+                work / interpreter.name,
+                args,
+                pure=pure,
+            )
+            for interpreter in (found[:1] if pure else found)
         ]
     print(f"\ntest-wheels: {wheel.name}")
     for outcome in sorted([*outcomes, *skipped], key=lambda o: o.name):

@@ -11,14 +11,22 @@ The older cuprum's public API is here under its names too: scopes and hooks
 (`cuprum.context`: ``scoped``, ``allow``, ``before``, ``after``,
 ``observe``, ``env``), ``ExecutionContext`` and ``StdinInput``, structured
 events (`cuprum.events`), builders (`cuprum.builders`) and concurrent runs
-(`cuprum.concurrent`); docs/users-guide.md, "Migrating from cuprum", lists
-where this package deliberately behaves differently.
+(`cuprum.concurrent`); docs/migrating.md lists where this package
+deliberately behaves differently.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import typing as typ
+
+if os.name != "posix":  # pragma: no cover - Windows, where the wheel installs
+    msg = (
+        "cuprum runs on Linux, macOS and the BSDs: it needs POSIX pipes, "
+        "poll() and process groups, which Windows lacks; run it under WSL"
+    )
+    raise ImportError(msg)
 
 from cuprum import sh
 from cuprum._backend import StreamBackend, get_stream_backend

@@ -236,7 +236,12 @@ def _special(name: str, value: int) -> Redirect | None:
     if value == subprocess.STDOUT and name == "stderr":
         return Redirect(name, join_stdout=True)
     if value == subprocess.PIPE:
-        msg = f"{name}=subprocess.PIPE is not supported: leave {name}= at None"
+        said = {
+            "stdin": "the first stage reads /dev/null, or input= gives it data",
+            "stdout": "the last stage's stdout is captured by default",
+            "stderr": "every stage's stderr is captured by default",
+        }[name]
+        msg = f"{name}=subprocess.PIPE is not needed: {said}; leave {name}= at None"
         raise ValueError(msg)
     if value < 0:
         msg = f"{name}= got {value}, which is not a descriptor"

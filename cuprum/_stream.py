@@ -2,7 +2,8 @@
 
 Owns `PipelineStream` (``async with pipeline.stream(...) as out``),
 `SyncPipelineStream` (``with pipeline.stream_sync(...) as out``, which
-drives an event loop of its own step by step, with no thread) and what
+polls the run's descriptors on the caller's thread, with no event loop and
+no thread) and what
 they hold of the output (`_Held`: whole lines and a rest, as bytes; lines
 are decoded as they are handed out). Both drive a `cuprum._run.Run`
 made with ``stream=True``: its last stage writes to a pipe whose read end

@@ -335,7 +335,7 @@ DEFAULT_PROJECTS: tuple[ProjectSettings, ...] = (
     ProjectSettings(
         name=CORE_OPS_PROJECT,
         programs=(ECHO, GIT, LS, RSYNC, TAR),
-        documentation_locations=("docs/users-guide.md#program-catalogue",),
+        documentation_locations=("docs/users-guide.md#catalogues-which-programs-a-command-may-name",),
         noise_rules=(r"^progress:", r"^note:"),
     ),
     ProjectSettings(

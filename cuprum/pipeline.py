@@ -552,8 +552,8 @@ class Pipeline:
         """`stream` for ordinary code: ``with pipeline.stream_sync() as out:``.
 
         Iterate with ``for chunk in out`` or ``for line in out.lines()``.
-        The stream drives an event loop of its own step by step (no thread
-        is started for it).
+        The run's descriptors are polled on this thread, step by step: no
+        event loop and no thread is started for it.
 
         Raises
         ------

@@ -8,10 +8,12 @@ else: no shell, no string splitting, no globbing, no variable expansion.
 names (``observe``, ``scoped``, ...) are re-exported here, where the older
 cuprum's users import them from.
 
-Arguments, as the older cuprum made them: a positional argument becomes one
-argv item (``str`` as it is; a path, ``int`` or ``float`` as its ``str``);
-a keyword argument becomes ``--name=value`` with ``_`` in the name turned
-into ``-``, after the positional ones.
+Arguments: a positional argument becomes one argv item (``str`` as it is;
+a path, ``int`` or ``float`` as its ``str``); a keyword argument becomes an
+option after the positional ones, as sh and plumbum users expect
+(``all=True`` is ``--all``, ``all=False`` nothing, ``l=True`` is ``-l``,
+``level=2`` is ``--level=2``; `_flags`). `build_argv` keeps the older
+cuprum's ``--name=value`` for every keyword.
 
 Invariants:
 

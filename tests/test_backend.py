@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import subprocess
 import sys
 import types
 
@@ -150,3 +151,13 @@ def test_a_resource_error_while_loading_says_so(
     with pytest.raises(ImportError, match="ulimit -n") as caught:
         cuprum.is_rust_available()
     assert "rebuild" not in str(caught.value)
+
+
+def test_importing_cuprum_off_posix_says_where_it_runs() -> None:
+    script = "import os; os.name = 'nt'; import cuprum"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    assert "ImportError: cuprum runs on Linux, macOS and the BSDs" in done.stderr
+    assert "WSL" in done.stderr

@@ -44,7 +44,13 @@ import pytest
 from conftest import REQUIRE_RUST, rust_engine_missing_reason
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-DOCUMENTS = ("README.md", "docs/users-guide.md")
+DOCUMENTS = (
+    "README.md",
+    "docs/users-guide.md",
+    "docs/migrating.md",
+    "docs/pumping.md",
+    "docs/backends.md",
+)
 TIMEOUT_SECONDS = 60
 """A guard against a hanging example, not a speed requirement."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import typing as typ
 
 import pytest
@@ -115,3 +116,14 @@ def test_a_pipeline_result_has_every_stage_stderr_joined(
 def test_outlive_caller_takes_a_bool() -> None:
     with pytest.raises(TypeError, match=r"^outlive_caller must be True or False"):
         sh.make(LS)().run_sync(outlive_caller="yes")  # type: ignore[arg-type]
+
+
+def test_subprocess_pipe_is_answered_with_what_cuprum_does_instead() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"stdout=subprocess.PIPE is not needed: .*"
+        r"captured by default; leave stdout= at None",
+    ):
+        sh.make(LS)().run_sync(stdout=subprocess.PIPE)
+    with pytest.raises(ValueError, match=r"input= gives it data"):
+        sh.make(LS)().run_sync(stdin=subprocess.PIPE)

@@ -11,9 +11,9 @@ run's code serves both sides.
 
 One `SelectReactor` per thread is kept (`for_this_thread`) and reused by
 every synchronous run on that thread, so its epoll descriptor, wake-up pipe
-and the engine's doorbell are made once, not per run. A reactor inherited
-across ``fork`` is never reused (the poll descriptor would be the
-parent's).
+and the engine's doorbell are made once, not per run; they are closed when
+the thread ends (or by `release_this_thread`). A reactor inherited across
+``fork`` is never reused (the poll descriptor would be the parent's).
 
 Invariants: callbacks run only on the reactor's thread, inside `run_until`;
 `call_soon_threadsafe` is the one call safe from other threads; a
@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 import typing as typ
+import weakref
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -146,6 +147,11 @@ class SelectReactor:
         thread the poll returns this often, so the handler runs."""
         self._wake_read, self._wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._selector.register(self._wake_read, selectors.EVENT_READ, None)
+        # Closed with the reactor, or when it is dropped: at the latest when
+        # the thread it belongs to ends (its thread-local goes).
+        self._release = weakref.finalize(
+            self, _close, self._selector, self._wake_read, self._wake_write
+        )
 
     # -- the Reactor calls -----------------------------------------------------
 
@@ -297,9 +303,7 @@ class SelectReactor:
             if self._closed:
                 return
             self._closed = True
-        self._selector.close()
-        os.close(self._wake_read)
-        os.close(self._wake_write)
+        self._release()
 
     # -- internals -------------------------------------------------------------
 
@@ -327,6 +331,13 @@ class SelectReactor:
         else:
             self._selector.modify(fd, _mask(data), tuple(data))
         return True
+
+
+def _close(selector: selectors.BaseSelector, *fds: int) -> None:
+    """Close a reactor's poll and wake-up pipe (its finalizer)."""
+    selector.close()
+    for fd in fds:
+        os.close(fd)
 
 
 def _mask(data: list[_Call | None]) -> int:

@@ -9,6 +9,8 @@ no Python thread is started.
 from __future__ import annotations
 
 import asyncio
+import gc
+import pathlib
 import signal
 import subprocess
 import sys
@@ -118,3 +120,20 @@ def test_importing_cuprum_and_a_synchronous_run_do_not_import_asyncio() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_thread_that_ran_commands_leaves_no_descriptor_behind(
+    stream_backend: StreamBackend,
+) -> None:
+    def run() -> None:
+        (sh.make(ECHO)("x") | sh.make(TR)("a-z", "A-Z")).run_sync()
+
+    run()  # this thread's reactor, kept for the next run here
+    gc.collect()
+    before = len(list(pathlib.Path("/proc/self/fd").iterdir()))
+    for _ in range(20):
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert len(list(pathlib.Path("/proc/self/fd").iterdir())) == before

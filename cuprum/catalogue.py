@@ -37,19 +37,36 @@ class UnknownProgramError(LookupError):
     """A command named a program that its catalogue does not list."""
 
 
-def _unknown(program: str) -> str:
-    """Say why ``program`` is not found, and the one-line fix."""
+def _unknown(program: str, catalogue: ProgramCatalogue) -> str:
+    """Say why ``program`` is not in ``catalogue``, and the one-line fix."""
     words = program.split()
     if len(words) > 1 or (words and words[0] != program):
         args = ", ".join(repr(word) for word in words[1:])
+        fix = f"sh.make(Program({words[0]!r}))({args})"
+        if words and not catalogue.is_allowed(words[0]):
+            hint = _allow_hint(words[0], catalogue)
+            fix += f"; {words[0]!r} is not in the catalogue either: {hint}"
         return (
             f"program {program!r} is not in the catalogue: a program is one name, "
-            f"and its arguments go separately: sh.make(Program({words[0]!r}))({args})"
+            f"and its arguments go separately: {fix}"
         )
+    hint = _allow_hint(program, catalogue)
+    return f"program {program!r} is not in the catalogue; {hint}"
+
+
+def _allow_hint(program: str, catalogue: ProgramCatalogue) -> str:
+    """Say how to allow ``program``, given the catalogue that lacks it."""
+    if catalogue is not DEFAULT_CATALOGUE and DEFAULT_CATALOGUE.is_allowed(program):
+        return (
+            f"the default catalogue has it, but the catalogue in use "
+            f"(projects {sorted(catalogue.projects)}, from scoped(catalogue=...) "
+            "or catalogue=) does not: add it there with "
+            f".extended(programs=[{program!r}])"
+        )
+    extended = f"DEFAULT_CATALOGUE.extended(programs=[{program!r}])"
     return (
-        f"program {program!r} is not in the catalogue; allow it with "
-        f"catalogue = DEFAULT_CATALOGUE.extended(programs=[{program!r}]), then "
-        f"sh.make(Program({program!r}), catalogue) or, for a block, "
+        f"allow it with catalogue = {extended}, "
+        f"then sh.make(Program({program!r}), catalogue) or, for a block, "
         "with scoped(catalogue=catalogue): ..."
     )
 
@@ -215,7 +232,7 @@ class ProgramCatalogue:
             raise TypeError(msg)
         project = self._by_program.get(program)
         if project is None:
-            raise UnknownProgramError(_unknown(program))
+            raise UnknownProgramError(_unknown(program, self))
         return ProgramEntry(Program(program), project)
 
     @classmethod
@@ -262,15 +279,16 @@ class ProgramCatalogue:
         programs
             Programs to add to the project named ``project``: to that
             project when this catalogue has it (its metadata kept), to a new
-            project of that name otherwise.
+            project of that name otherwise. A program this catalogue already
+            allows is left in its own project.
         project
             Where ``programs`` go; ``"extra"`` by default.
 
         Raises
         ------
         ValueError
-            If a project name or a program would be in the catalogue twice,
-            as `ProgramCatalogue` refuses.
+            If a project name or a program of ``projects`` would be in the
+            catalogue twice, as `ProgramCatalogue` refuses.
         TypeError
             If ``programs`` is a single ``str`` rather than a collection of
             them, or a program is not a non-empty ``str``.
@@ -279,7 +297,13 @@ class ProgramCatalogue:
         if isinstance(programs, str):
             msg = "programs must be a collection of str; wrap a single program"
             raise TypeError(msg)
-        added = tuple(Program(name) for name in programs)
+        # Programs this catalogue allows already stay where they are, so
+        # extended(programs=[argv[0]]) is safe whatever argv[0] is.
+        added = tuple(
+            Program(name)
+            for name in dict.fromkeys(programs)
+            if not self.is_allowed(name)
+        )
         kept = dict(self._projects)
         if added:
             owner = kept.get(project)
@@ -335,7 +359,9 @@ DEFAULT_PROJECTS: tuple[ProjectSettings, ...] = (
     ProjectSettings(
         name=CORE_OPS_PROJECT,
         programs=(ECHO, GIT, LS, RSYNC, TAR),
-        documentation_locations=("docs/users-guide.md#catalogues-which-programs-a-command-may-name",),
+        documentation_locations=(
+            "docs/users-guide.md#catalogues-which-programs-a-command-may-name",
+        ),
         noise_rules=(r"^progress:", r"^note:"),
     ),
     ProjectSettings(

@@ -37,7 +37,7 @@ import functools
 import typing as typ
 
 from cuprum.context import current_context
-from cuprum.pipeline import SafeCmd, run_in_fresh_loop
+from cuprum.pipeline import Pipeline, SafeCmd, run_in_fresh_loop
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -299,6 +299,11 @@ async def run_concurrent(
             )
             if isinstance(command, list | tuple):
                 msg += "; pass them one by one: run_concurrent(*commands)"
+            elif isinstance(command, Pipeline):
+                msg += (
+                    "; run pipelines at once with asyncio.gather(p.run(), q.run()), "
+                    "or run_sync() from threads"
+                )
             raise TypeError(msg)
     context = current_context()
     for command in commands:

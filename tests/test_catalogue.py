@@ -118,8 +118,12 @@ def test_extended_adds_projects_and_programs_to_an_existing_one() -> None:
 
 
 def test_extended_refuses_what_the_constructor_refuses() -> None:
+    # A program already allowed stays where it is (extended(programs=[argv[0]])
+    # is safe whatever argv[0] is); a whole project's still may not clash.
+    kept = DEFAULT_CATALOGUE.extended(programs=["cat"])
+    assert kept.project_for("cat") == DEFAULT_CATALOGUE.project_for("cat")
     with pytest.raises(ValueError, match="already owned"):
-        DEFAULT_CATALOGUE.extended(programs=["cat"])
+        DEFAULT_CATALOGUE.extended(projects=[ProjectSettings("mine", ("cat",))])
     with pytest.raises(ValueError, match="more than once"):
         DEFAULT_CATALOGUE.extended(projects=[ProjectSettings("grep", ("x",))])
     with pytest.raises(TypeError, match="collection of str"):

@@ -10,7 +10,18 @@ import pytest
 from processes import children
 
 import cuprum
-from cuprum import CAT, LS, WC, Program, run_concurrent_sync, sh
+from cuprum import (
+    CAT,
+    DEFAULT_CATALOGUE,
+    ECHO,
+    LS,
+    WC,
+    Program,
+    ProgramCatalogue,
+    run_concurrent_sync,
+    sh,
+)
+from cuprum.context import scoped
 
 if typ.TYPE_CHECKING:
     import pathlib
@@ -127,3 +138,22 @@ def test_subprocess_pipe_is_answered_with_what_cuprum_does_instead() -> None:
         sh.make(LS)().run_sync(stdout=subprocess.PIPE)
     with pytest.raises(ValueError, match=r"input= gives it data"):
         sh.make(LS)().run_sync(stdin=subprocess.PIPE)
+
+
+def test_the_catalogue_hints_fit_the_mistake() -> None:
+    with pytest.raises(LookupError, match=r"'uname' is not in the catalogue either"):
+        sh.make(Program("uname -a"))
+    narrow = ProgramCatalogue.from_programs(Program("date"))
+    with (
+        scoped(catalogue=narrow),
+        pytest.raises(LookupError, match=r"the default catalogue has it, but"),
+    ):
+        sh.make(ECHO)
+    wider = DEFAULT_CATALOGUE.extended(programs=["date", "ls", "date"])
+    assert wider.project_for("ls").name == DEFAULT_CATALOGUE.project_for("ls").name
+    assert wider.is_allowed("date")
+
+
+def test_run_concurrent_says_how_to_run_pipelines_at_once() -> None:
+    with pytest.raises(TypeError, match=r"asyncio.gather\(p.run\(\), q.run\(\)\)"):
+        run_concurrent_sync(sh.make(LS)() | sh.make(CAT)())  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ times cuprum's call and the hand-written alternative in interleaved rounds
   (``-X importtime``, cumulative microseconds of the package).
 
 Ratios are time ratios (lower is faster), of medians with the per-round
-range; targets are issue 20's.
+range; the targets are the roadmap's (4.2.17).
 """
 
 from __future__ import annotations
@@ -293,7 +293,7 @@ def scenario(report: sup.Report, rounds: int, calls: int) -> None:
     sec.add(
         "Medians of per-round means, per call (per line for the lines row, per "
         f"batch of {AT_ONCE} for the batch row); time ratios, lower is faster, "
-        "with the per-round range; targets are issue 20's. Backend rust."
+        "with the per-round range; targets are the roadmap's (4.2.17). Backend rust."
     )
     table: list[list[str]] = []
     for row in _rows(calls):

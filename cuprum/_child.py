@@ -281,7 +281,7 @@ def spawn(  # noqa: PLR0913 - the standard streams and the environment of a chil
     environment is `environment` (``env``) at this moment; ``cwd`` ``None``
     is this process's working directory. Where the engine can (Linux), it
     starts the child, which then gets ``SIGKILL`` when the spawning thread
-    dies (contract section 11 rule 5), unless ``outlive_caller``; elsewhere
+    dies (behaviour section 11 rule 5), unless ``outlive_caller``; elsewhere
     ``subprocess.Popen`` does, without that.
 
     Raises

@@ -6,7 +6,7 @@ Owns `run_stages` (``await pipeline.run()``) and `run_stages_sync`
 for both: it acts in callbacks on a reactor; here the asynchronous side
 gives it the running loop and awaits a future, the synchronous side gives
 it this thread's `cuprum._reactor.SelectReactor` and polls until it is
-done, with no event loop (contract section 11 rule 7).
+done, with no event loop (behaviour section 11 rule 7).
 
 Invariants: both return or raise only once the run is `closed` (every
 stage reaped, every descriptor closed), whatever ends them: the result, a

@@ -1,7 +1,7 @@
 """`EngineError`: a failure of the pump engine itself, on either backend.
 
 Owns the one exception class both backends report their own failures with
-(contract section 2, rule 4). It lives in Python, not in the native module,
+(behaviour section 2, rule 4). It lives in Python, not in the native module,
 so that the pure-Python backend has it where the engine is absent; the
 native module imports this class instead of making its own.
 """

@@ -7,7 +7,7 @@ terminal the line is rewritten in place (``\r``) and ended by `close`; on
 a pipe or a file every report is a line of its own.
 
 Invariants: a printer writes nothing after `ProgressPrinter.close`, which a
-run calls once when its hops are done (contract 9.10); the rate of a hop is
+run calls once when its hops are done (behaviour 9.10); the rate of a hop is
 taken over the time since the previous report (since the printer was made
 for the first one). This module imports no other part of cuprum.
 """

@@ -128,8 +128,8 @@ def pump_stream(  # noqa: PLR0913 - keyword-only options of one call
         # only the descriptor numbers are left to check, which the backend
         # does (same errors; the engine then runs the pair inline on this
         # thread while the transfer never has to wait). The resolved
-        # backend is read directly: `pump_backend`'s call is 0.1 us of a
-        # 1 KiB call's 4.4 (issue 12).
+        # backend is read directly, sparing a call on the path of the
+        # smallest pumps (docs/benchmarks.md, scenario c).
         backend = _backend.resolved_module or pump_backend()
         return backend.pump_stream(reader_fd, writer_fd, buffer_size)
     pair = validate_pair(reader_fd, writer_fd)

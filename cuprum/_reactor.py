@@ -2,7 +2,7 @@
 
 Owns `Reactor` (the few loop calls a run, its pumps and its children use:
 watching descriptors, timers, callbacks from other threads) and
-`SelectReactor`, the synchronous side (contract section 11 rule 7): a
+`SelectReactor`, the synchronous side (behaviour section 11 rule 7): a
 ``run_sync`` or ``stream_sync`` polls its own descriptors (the stages'
 pidfds, the capture and input pipes, the engine's doorbell) with
 ``selectors`` on the caller's thread, with no event loop, no coroutine and

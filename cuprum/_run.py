@@ -6,10 +6,10 @@ every stage can start, `Run` holds one run's state from spawn to clean-up,
 `_Stage` and `_Hop` its stages and hops. A `Run` never waits: it acts in
 callbacks on a reactor (`cuprum._reactor`), an asyncio loop for ``run``
 and ``stream``, a plain ``selectors`` poll on the caller's thread for
-``run_sync`` and ``stream_sync`` (contract section 11 rule 7). The drivers
+``run_sync`` and ``stream_sync`` (behaviour section 11 rule 7). The drivers
 (`cuprum._drive`, `cuprum._stream`) start it and wait on their side.
 
-How a run goes (contract sections 7 and 9):
+How a run goes (behaviour sections 7 and 9):
 
 * every working directory is checked and every program resolved on its
   stage's ``PATH`` before anything is opened or spawned;
@@ -30,7 +30,7 @@ How a run goes (contract sections 7 and 9):
   this process, with the reactor's ``add_reader``; each stage's exit is
   seen through its pidfd, watched the same way;
 * whom to signal, when, and whom to blame is `cuprum._termination`'s
-  (contract section 11 rules 1 and 2): when a stage fails on its own, the
+  (behaviour section 11 rules 1 and 2): when a stage fails on its own, the
   stages before it are terminated (``SIGTERM`` to each process group, a
   grace period, then ``SIGKILL``) and those after it finish on its output;
   a timeout, a cancellation or a stream left early ends every stage. This
@@ -497,7 +497,7 @@ class Run:
         """Signal everything ``stage`` runs; only while its leader is unreaped.
 
         Its process group, or, where the stages share this process's group
-        (at a terminal, contract section 11 rule 4), its process tree.
+        (at a terminal, behaviour section 11 rule 4), its process tree.
         """
         process = stage.process
         if process is None or process.returncode is not None:

@@ -9,7 +9,7 @@ are decoded as they are handed out). Both drive a `cuprum._run.Run`
 made with ``stream=True``: its last stage writes to a pipe whose read end
 the caller's iteration reads directly, one chunk at a time.
 
-How a stream goes (contract 9.9):
+How a stream goes (behaviour 9.9):
 
 * entering the block checks, spawns and starts everything, as ``run``
   does; the run's ``timeout`` starts counting then;
@@ -28,7 +28,7 @@ How a stream goes (contract 9.9):
   the caller reads as it reads them, and a hook's failure is raised at the
   block's exit (or from the iteration a timeout ends), after the clean-up.
 
-Lines are the stream's, not an iterator's (contract section 11 rule 6):
+Lines are the stream's, not an iterator's (behaviour section 11 rule 6):
 the stream holds the bytes it read and has not handed out, ``lines()``
 cuts lines from them and chunks hand them out first, so iterations can be
 left, started again and mixed without losing or repeating a byte.
@@ -228,7 +228,7 @@ class PipelineStream:
         one comes as it is; a line longer than `LINE_LIMIT` characters
         comes in pieces of that size. Iterating may be left and started
         again, and mixed with reading chunks: each continues where the last
-        stopped (contract section 11 rule 6).
+        stopped (behaviour section 11 rule 6).
         """
         whole, (encoding, errors) = self._held.lines, self._codec
         while True:

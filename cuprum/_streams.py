@@ -7,7 +7,7 @@ contract): `pump_stream` and `pump_many` run a batch's pairs
 (`cuprum._streams_pair.Pair`) with one ``poll`` loop, `_Driver`, on the
 caller's thread; `pump_many_async` runs that loop on one driver thread per
 batch and awaits it, cancellably. It also holds the reference asyncio
-stream helpers the behaviour contract names (section 1): `_pump_stream`
+stream helpers behaviour section 1 names: `_pump_stream`
 copies an ``asyncio.StreamReader`` into an ``asyncio.StreamWriter`` and
 `_consume_stream` reads a stream to text.
 
@@ -321,7 +321,7 @@ def start_many(
     """Pump every pair on one driver thread, told on ``reactor``.
 
     ``on_pair_done`` is called on the reactor for each pair as soon as it
-    ends (contract section 4, rule 4); an exception from it abandons the
+    ends (behaviour section 4, rule 4); an exception from it abandons the
     batch and is raised from `Pumping.final`. `Pumping.stop` stops the
     driver; the batch ends once the thread has left the descriptors alone
     and their flags are restored.

@@ -66,7 +66,7 @@ _IoKind = typ.Literal["always-ready", "switchable", "keep-blocking"]
 
 
 def _io_kind(fd: int) -> tuple[_IoKind, os.stat_result]:
-    """Classify ``fd`` for the pump (contract sections 2.8 and 2.10).
+    """Classify ``fd`` for the pump (behaviour sections 2.8 and 2.10).
 
     Regular files and character devices such as ``/dev/null`` never block.
     Standard streams, any other descriptor of the file open as fd 0 to 2

@@ -429,7 +429,7 @@ class Pipeline:
         outlive_caller
             ``False`` (the default): on Linux with the engine, a stage still
             running when this process dies, even by ``SIGKILL``, is killed
-            with it (contract section 11 rule 5). ``True`` lets the stages
+            with it (behaviour section 11 rule 5). ``True`` lets the stages
             outlive this process (a daemon started on purpose); a run still
             ends its stages when it ends itself.
 
@@ -619,7 +619,7 @@ def _execute_sync(
     options: CommandKeywords | PipelineKeywords,
     caller: str,
 ) -> tuple[CuprumContext, RunRequest, PipelineResult[typ.Any]]:
-    """`_execute` on this thread, with no event loop (contract 11.7)."""
+    """`_execute` on this thread, with no event loop (behaviour 11.7)."""
     refuse_running_loop(caller[: -len("_sync")], "await run()")
     context, request, observer = _admitted(stages, options, caller)
     return context, request, run_stages_sync(_specs(stages), request, observer)

@@ -5,7 +5,7 @@ Owns `PumpEvent`, `PumpPhase`, `RustPumpDeclineReason` and the hook type
 so they have a channel of their own (`cuprum.pump_observation`), apart from
 `cuprum.events`: an ``observe`` hook never sees them.
 
-When a hop declines the engine (contract section 6): with
+When a hop declines the engine (behaviour section 6): with
 ``CUPRUM_STREAM_BACKEND=auto`` and the native engine not installed, every
 hop of a pipeline is pumped by the Python backend; each such hop is
 reported ``declined`` with reason ``rust_unavailable``, so a deployment

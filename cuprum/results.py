@@ -135,7 +135,7 @@ class StageResult(CommandResult[_T]):
     ----------
     excused
         True when the stage ended by ``SIGPIPE`` because its downstream left
-        (not a failure, contract section 7).
+        (not a failure, behaviour section 7).
     terminated
         True when cuprum signalled the stage (``SIGTERM``, then ``SIGKILL``
         after the grace: fail-fast, timeout, cancellation, a stream left

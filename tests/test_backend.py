@@ -1,4 +1,4 @@
-"""The availability probe and the backend dispatcher (contract section 6)."""
+"""The availability probe and the backend dispatcher (behaviour section 6)."""
 
 from __future__ import annotations
 

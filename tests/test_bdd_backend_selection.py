@@ -1,4 +1,4 @@
-"""Steps for "Backend selection by environment" (contract section 6).
+"""Steps for "Backend selection by environment" (behaviour section 6).
 
 "The native engine is not installed" is simulated the way a pure-Python
 install looks to cuprum: the native module cannot be imported. The

@@ -1,4 +1,4 @@
-"""No stage outlives the calling process (contract section 11 rule 5).
+"""No stage outlives the calling process (behaviour section 11 rule 5).
 
 A caller runs ``sleep 30 | cat`` (or ``sleep 30`` alone) and prints each
 stage's pid as it starts; the test kills the caller with ``SIGKILL`` (no

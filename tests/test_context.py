@@ -1,4 +1,4 @@
-"""Scopes, allowlists and hooks of `cuprum.context` (contract section 10)."""
+"""Scopes, allowlists and hooks of `cuprum.context` (behaviour section 10)."""
 
 from __future__ import annotations
 

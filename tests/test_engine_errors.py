@@ -1,6 +1,6 @@
 """Failures of the engine itself reach every caller as `cuprum.EngineError`.
 
-Contract section 2, rule 4: an engine failure is raised by a single-pair
+Behaviour section 2, rule 4: an engine failure is raised by a single-pair
 call, held in that pair's slot by a batch (``int | OSError | EngineError``)
 and raised as a pipeline's error; it is never returned where a count is
 expected. The failure is injected: the development build carries the

@@ -1,6 +1,6 @@
 """`ExecutionContext`, `StdinInput`, env overlays and the older result shapes.
 
-Contract section 10: the older cuprum's names reach section 9's mechanism.
+Behaviour section 10: the older cuprum's names reach section 9's mechanism.
 """
 
 from __future__ import annotations

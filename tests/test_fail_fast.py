@@ -1,4 +1,4 @@
-"""Runs that lose nothing and blame no one wrongly (contract section 11 rules 1, 2).
+"""Runs that lose nothing and blame no one wrongly (behaviour section 11 rules 1, 2).
 
 When a stage fails on its own, the stages before it are terminated and the
 stages after it finish on its output; a stage cuprum signalled is never the

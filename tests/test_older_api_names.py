@@ -1,6 +1,6 @@
 """Every name the older cuprum exports is here, where its users import it.
 
-Contract section 10, item 1 of issue 13: a user switches by changing the
+Behaviour section 10: a user of the older cuprum switches by changing the
 dependency, so the import paths and names must all resolve.
 """
 

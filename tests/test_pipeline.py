@@ -1,4 +1,4 @@
-"""Pipelines of real processes (contract section 7), on both backends."""
+"""Pipelines of real processes (behaviour section 7), on both backends."""
 
 from __future__ import annotations
 
@@ -390,7 +390,7 @@ def test_failure_index_is_the_lowest_stage_failing_on_its_own(
 
     Whichever fails first has the stage before it terminated. A stage cuprum
     signalled is never the one named, even if it exited 1 by itself just
-    before the signal landed (contract 11.2); the lowest stage that failed
+    before the signal landed (behaviour 11.2); the lowest stage that failed
     unsignalled is.
     """
     for _ in range(10):

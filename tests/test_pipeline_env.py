@@ -1,4 +1,4 @@
-"""A run's environment and working directory (contract 9.6 and 9.7)."""
+"""A run's environment and working directory (behaviour 9.6 and 9.7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a run gives back: bytes mode (contract 9.1) and ``check=True`` (9.8)."""
+"""What a run gives back: bytes mode (behaviour 9.1) and ``check=True`` (9.8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where the first stage reads and the stages write (contract 9.2 to 9.5)."""
+"""Where the first stage reads and the stages write (behaviour 9.2 to 9.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading a pipeline's output as it comes (contract 9.9)."""
+"""Reading a pipeline's output as it comes (behaviour 9.9)."""
 
 from __future__ import annotations
 

@@ -553,7 +553,7 @@ print(json.dumps({"written": done[0]}))
 def test_a_copy_of_stdin_is_never_switched_to_nonblocking(
     stream_backend: StreamBackend,
 ) -> None:
-    """Contract 2.10: the description is shared with whoever made the pipe."""
+    """Behaviour 2.10: the description is shared with whoever made the pipe."""
     with subprocess.Popen(
         [sys.executable, "-c", STDIN_DUP_CHILD],
         stdin=subprocess.PIPE,
@@ -654,7 +654,7 @@ def _read_line(fd: int, guard: float) -> bytes:
 def test_a_second_ctrl_c_ends_the_wait_for_a_stuck_pair(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Ctrl-C twice leaves a pair stuck on the blocking path (contract 2.7).
+    """Ctrl-C twice leaves a pair stuck on the blocking path (behaviour 2.7).
 
     The first Ctrl-C cancels the pair and waits for the engine to let go,
     which a pair stuck in a write (a stopped terminal) never does; a second

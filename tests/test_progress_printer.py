@@ -1,4 +1,4 @@
-"""Progress on screen (contract 9.10): the printer and the close() rule."""
+"""Progress on screen (behaviour 9.10): the printer and the close() rule."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The descriptor pump calls (contract sections 2, 4 and 8), on both backends."""
+"""The descriptor pump calls (behaviour sections 2, 4 and 8), on both backends."""
 
 from __future__ import annotations
 

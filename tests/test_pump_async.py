@@ -1,4 +1,4 @@
-"""The awaitable pump calls (contract sections 5 and 8), on both backends."""
+"""The awaitable pump calls (behaviour sections 5 and 8), on both backends."""
 
 from __future__ import annotations
 

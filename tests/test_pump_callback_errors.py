@@ -1,4 +1,4 @@
-"""A raising ``on_pair_done`` and the descriptors of the batch (contract 2.6).
+"""A raising ``on_pair_done`` and the descriptors of the batch (behaviour 2.6).
 
 An exception from a callback abandons a blocking batch; whatever ended
 when, every descriptor's ``O_NONBLOCK`` must be back to what it was, and

@@ -1,6 +1,6 @@
 """The pump routing channel: hops that lost the engine are reported.
 
-`cuprum.pump_observation`, contract sections 6 and 10.
+`cuprum.pump_observation`, behaviour sections 6 and 10.
 """
 
 from __future__ import annotations

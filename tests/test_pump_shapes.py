@@ -1,4 +1,4 @@
-"""Sources with a shape of their own (contract section 3 rule 9), on both backends.
+"""Sources with a shape of their own (behaviour section 3 rule 9), on both backends.
 
 A pipe whose writer is in packet mode (``O_DIRECT``) returns one packet per
 read and drops what the read had no room for; a socket that keeps message

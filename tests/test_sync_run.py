@@ -1,4 +1,4 @@
-"""A synchronous run needs no event loop of its own (contract section 11 rule 7).
+"""A synchronous run needs no event loop of its own (behaviour section 11 rule 7).
 
 ``run_sync`` and ``stream_sync`` poll the run's own descriptors on the
 caller's thread: no asyncio loop is made (any loop's ``__init__`` fails

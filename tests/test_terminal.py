@@ -1,4 +1,4 @@
-"""A stage can use the caller's terminal (contract section 11 rule 4).
+"""A stage can use the caller's terminal (behaviour section 11 rule 4).
 
 A caller is started as the leader of a new session whose controlling
 terminal is a pseudo-terminal the test holds (so the caller is in the

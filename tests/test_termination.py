@@ -1,4 +1,4 @@
-"""The termination policy on its own (contract section 11 rules 1 and 2).
+"""The termination policy on its own (behaviour section 11 rules 1 and 2).
 
 `cuprum._termination.Termination` does no I/O: these tests feed it events
 and times and check what it says to send and whom it blames, including

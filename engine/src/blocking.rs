@@ -1,6 +1,6 @@
 //! The blocking path: a pair with an end the engine must never switch to
-//! non-blocking (fd 0 to 2, or a terminal; contract 2.10), or with a
-//! regular file (contract 3.8), runs on its own plain thread
+//! non-blocking (fd 0 to 2, or a terminal; behaviour 2.10), or with a
+//! regular file (behaviour 3.8), runs on its own plain thread
 //! (`cuprum-blocking`), one per such pair.
 //!
 //! # Invariants

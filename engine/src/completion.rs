@@ -28,7 +28,7 @@ pub trait Completion: Send + Sync + 'static {
     fn complete(&self, index: usize, result: PairResult);
 }
 
-/// One pair's report, owed to its [`Completion`] (contract 3.10): `send`
+/// One pair's report, owed to its [`Completion`] (behaviour 3.10): `send`
 /// delivers it; a `Report` dropped unsent (engine code panicked while it
 /// held the pair, or dropped it by mistake) delivers
 /// [`EngineError::Internal`] instead, so the waiter never waits for ever.
@@ -146,7 +146,7 @@ impl Completion for BlockingWaiter {
 }
 
 /// A [`Completion`] that hands each pair's end to a waiting caller as soon
-/// as it happens (contract section 4, rule 4): the caller takes whatever has
+/// as it happens (behaviour section 4, rule 4): the caller takes whatever has
 /// completed since it last looked, in completion order.
 pub struct CompletionQueue {
     state: Mutex<QueueState>,

@@ -120,7 +120,7 @@ pub(crate) struct Endpoint<'a> {
     /// Decided on first use by [`Endpoint::is_protected`].
     protected: Cell<Option<bool>>,
     /// How a read or write here avoids depending on the file's own
-    /// `O_NONBLOCK` flag, which other parties may clear (contract 3.8).
+    /// `O_NONBLOCK` flag, which other parties may clear (behaviour 3.8).
     nowait: Cell<NoWait>,
     /// A short splice or write proves nothing here (sticky): the reactor
     /// saw the end hang up or fail, and no edge need come again.
@@ -132,7 +132,7 @@ pub(crate) struct Endpoint<'a> {
 /// `O_NONBLOCK` flag, which belongs to the open file description and so to
 /// every process and library holding it: one that clears it (a forked
 /// child whose pair ended, `os.set_blocking(fd, True)` on a duplicate)
-/// must not make a read or write block the reactor (contract 3.8).
+/// must not make a read or write block the reactor (behaviour 3.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum NoWait {
     /// `recvmsg`/`sendmsg` with `MSG_DONTWAIT`.
@@ -308,7 +308,7 @@ impl<'a> Endpoint<'a> {
     /// duplicate of a borrowed one), so that it may outlive the caller's
     /// call. An end not checked yet is checked for `direction` now (`EBADF`
     /// when open the wrong way): nothing unchecked reaches the reactor,
-    /// where a wrong direction would wait for ever (contract 2.9).
+    /// where a wrong direction would wait for ever (behaviour 2.9).
     ///
     /// Everything that can fail (the access check, the duplicate, the
     /// identity) happens here, without giving the endpoint up: a caller
@@ -415,7 +415,7 @@ impl<'a> Endpoint<'a> {
     /// on the `O_NONBLOCK` the engine set checks that it is still set (one
     /// `F_GETFL`). One cleared by someone else (a duplicate's holder, a
     /// forked child whose pair ended) is probed with `poll` from then on,
-    /// so it cannot block the reactor (contract 3.8).
+    /// so it cannot block the reactor (behaviour 3.8).
     pub(crate) fn recheck_flag(&self) {
         if self.pipe
             && self.nowait.get() == NoWait::Flag

@@ -281,7 +281,7 @@ impl Handle {
             };
             // A splice between two pipes (the first thing such a pair does)
             // fails with EBADF at once on an end open the wrong way, as
-            // `check_access` would: only other pairs check first (contract
+            // `check_access` would: only other pairs check first (behaviour
             // 2.9: a wrong-direction end never waits).
             let splices = job.reader.is_pipe() && job.writer.is_pipe() && splice_enabled();
             if !splices {

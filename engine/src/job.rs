@@ -21,7 +21,7 @@ impl Job<'_> {
     /// rather than in the reactor: an end whose flags must never be
     /// switched (fd 0 to 2, a terminal), or a regular file, whose reads
     /// and writes may wait for the disk and so never run on the reactor's
-    /// thread (contract 3.8).
+    /// thread (behaviour 3.8).
     pub(crate) fn needs_a_thread(&self) -> bool {
         let own_thread = |end: &Endpoint<'_>| end.is_protected() || end.is_regular();
         own_thread(&self.reader) || own_thread(&self.writer)

@@ -149,7 +149,7 @@ const MAX_OPS_PER_DRIVE: u32 = 64;
 const RINGS_PER_DRIVE: usize = 8;
 /// ...and never more than this, whatever the ring's size (up to 1 GiB):
 /// one turn of one pair must not keep every other pair, cancel and submit
-/// waiting for long (contract 3.8).
+/// waiting for long (behaviour 3.8).
 const MAX_BYTES_PER_DRIVE: usize = 8 << 20;
 /// The least a splice asks for, whatever the ring's size: a splice moves
 /// page references, not through the ring, so asking for more costs nothing

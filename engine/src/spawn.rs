@@ -7,7 +7,7 @@
 //! a threaded process): `PR_SET_PDEATHSIG` set in the child before exec, so
 //! the stage is killed when the thread that spawned it dies, even by
 //! `SIGKILL`, and the race with a caller that died before that is closed
-//! (contract section 11 rule 5). Every raw pointer the child reads is
+//! (behaviour section 11 rule 5). Every raw pointer the child reads is
 //! built here, before the child exists, and kept alive across the call;
 //! the `unsafe` clone itself is `sys::spawn_child`.
 

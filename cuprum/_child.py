@@ -35,6 +35,7 @@ import subprocess
 import threading
 import typing as typ
 
+from cuprum import _env
 from cuprum._rust_backend import spawner
 from cuprum._threads import start_masked
 from cuprum.results import ProgramNotFoundError
@@ -179,13 +180,7 @@ def environment(overlay: EnvOverlay) -> dict[str, str]:
 
     ``os.environ`` itself is never changed.
     """
-    env = dict(os.environ)
-    for name, value in overlay:
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
+    return _env.over_environ(overlay)
 
 
 def resolve(program: str, overlay: EnvOverlay) -> str:

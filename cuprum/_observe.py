@@ -30,7 +30,6 @@ Invariants:
 
 from __future__ import annotations
 
-import codecs
 import dataclasses as dc
 import inspect
 import os
@@ -38,6 +37,8 @@ import time
 import types
 import typing as typ
 
+from cuprum import _env
+from cuprum._lines import TextLines
 from cuprum.events import ExecEvent, new_exec_id
 
 if typ.TYPE_CHECKING:
@@ -86,9 +87,6 @@ class Command(typ.Protocol):
         """The command's own working directory."""
         ...
 
-
-LINE_LIMIT: typ.Final = 1 << 20
-"""Characters after which a line without its ending is told in pieces."""
 
 _STDIN_CLOSED_NOTE: typ.Final = (
     "the process closed its standard input before reading all of it"
@@ -404,13 +402,11 @@ class Observer:
 class LineEvents:
     r"""One output stream of one stage, cut into lines told to the observer.
 
-    Fed the chunks as they are read; each complete line becomes one event,
-    its ``\n`` (and a ``\r`` before it) left out; a line longer than
-    `LINE_LIMIT` characters is told in pieces of that size; what is left at
-    the end of the stream is told as a last line.
+    Fed the chunks as they are read and cut as `cuprum._lines` says; each
+    line becomes one event, its ``\n`` (and a ``\r`` before it) left out.
     """
 
-    __slots__ = ("_decoder", "_execution", "_observer", "_partial", "_phase")
+    __slots__ = ("_execution", "_lines", "_observer", "_phase")
 
     def __init__(
         self,
@@ -423,39 +419,31 @@ class LineEvents:
         self._observer = observer
         self._execution = execution
         self._phase = phase
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors=errors)
-        self._partial = ""
+        self._lines = TextLines(encoding, errors)
 
     def feed(self, data: bytes) -> None:
         """Tell the lines ``data`` completes (nothing once a hook has failed)."""
         if self._observer.error is None:
-            self._split(self._decoder.decode(data))
+            self._lines.add(data)
+            self._tell_ready()
 
     def finish(self) -> None:
         """Tell what is left: the stream ended."""
         if self._observer.error is None:
-            self._split(self._decoder.decode(b"", final=True))
-        if self._partial:
-            self._tell(self._partial)
-            self._partial = ""
+            self._lines.add(b"", final=True)
+            self._tell_ready()
         execution = self._execution
         execution.open_streams -= 1
         if execution.open_streams <= 0:
             self._observer.tell_exit(execution)
 
-    def _split(self, text: str) -> None:
-        if not text:
-            return
-        parts = (self._partial + text).split("\n")
-        self._partial = parts.pop()
-        for part in parts:
-            self._tell(part.removesuffix("\r"))
-        while len(self._partial) >= LINE_LIMIT:
-            self._tell(self._partial[:LINE_LIMIT])
-            self._partial = self._partial[LINE_LIMIT:]
-
-    def _tell(self, line: str) -> None:
-        self._observer.emit_line(self._execution, self._phase, line)
+    def _tell_ready(self) -> None:
+        ready = self._lines.ready
+        while ready:
+            line = ready.popleft()
+            if line.endswith("\n"):
+                line = line[:-1].removesuffix("\r")
+            self._observer.emit_line(self._execution, self._phase, line)
 
 
 def observer_for(
@@ -499,9 +487,7 @@ def observer_for(
 
 def _overlay(*overlays: Overlay) -> cabc.Mapping[str, str | None] | None:
     """Return the stage's overlay as a read-only mapping, ``None`` when empty."""
-    merged: dict[str, str | None] = {}
-    for overlay in overlays:
-        merged.update(overlay)
+    merged = _env.merged(*overlays)
     return types.MappingProxyType(merged) if merged else None
 
 

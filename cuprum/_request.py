@@ -33,6 +33,7 @@ import math
 import os
 import typing as typ
 
+from cuprum import _env
 from cuprum._fdio import check_redirect
 from cuprum._options import check_seconds, validate_drain_timeout
 from cuprum.results import RunOutputOptions
@@ -481,10 +482,7 @@ def check_env(overlay: object, what: str) -> EnvOverlay:
 
 def merge_env(*overlays: EnvOverlay) -> EnvOverlay:
     """Merge overlays in order: a later value for a name wins."""
-    merged: dict[str, str | None] = {}
-    for overlay in overlays:
-        merged.update(overlay)
-    return tuple(merged.items())
+    return tuple(_env.merged(*overlays).items())
 
 
 def check_cwd(path: object, what: str) -> StrPath:

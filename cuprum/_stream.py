@@ -48,6 +48,7 @@ import os
 import typing as typ
 
 from cuprum._drive import close_async, close_sync, wait_async
+from cuprum._lines import LINE_LIMIT, TextLines
 from cuprum._reactor import for_this_thread, loop_running
 from cuprum._run import Run, prepare
 from cuprum.results import PipelineError
@@ -64,8 +65,6 @@ if typ.TYPE_CHECKING:
 
 CHUNK: typ.Final = 1 << 16
 """The most one step of the iteration reads (and so holds) at a time."""
-LINE_LIMIT: typ.Final = 1 << 20
-"""Characters after which a line without ``\\n`` is yielded in pieces."""
 
 
 class PipelineStream:
@@ -101,7 +100,7 @@ class PipelineStream:
         bytewise = _newline_is_one_byte(output.encoding)
         self._held = _Held(split=bytewise)
         """Output read from the pipe but not yet handed out (lines cut from it)."""
-        self._text = None if bytewise else _TextLines(*self._codec)
+        self._text = None if bytewise else TextLines(*self._codec)
         """Where lines are cut when a newline is not one byte in the encoding."""
 
     @property
@@ -292,7 +291,9 @@ class PipelineStream:
         """
         held = self._held
         if self._text is not None:
-            return self._text.cut(held.take(), ended=self._eof)
+            self._text.add(held.take(), final=self._eof)
+            ready = self._text.ready
+            return ready.popleft() if ready else None
         if held.lines:
             return held.lines.popleft().decode(*self._codec) + "\n"
         rest = held.rest
@@ -466,36 +467,6 @@ class _Held:
         lines.clear()  # in place: an iteration may hold this deque
         data, self.rest = data + self.rest, b""
         return data
-
-
-class _TextLines:
-    r"""Lines cut from decoded text, for encodings whose ``\n`` is not a byte.
-
-    It takes every byte the stream holds and keeps the text it decoded, so
-    chunks cannot be read again until its lines are.
-    """
-
-    def __init__(self, encoding: str, errors: str) -> None:
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors=errors)
-        self._ready: collections.deque[str] = collections.deque()
-        self._partial = ""
-
-    def holds_text(self) -> bool:
-        """Say whether decoded text waits to be handed out as lines."""
-        return bool(self._ready or self._partial)
-
-    def cut(self, held: bytes, *, ended: bool) -> str | None:
-        """Decode ``held`` too and return the next line, if whole."""
-        parts = (self._partial + self._decoder.decode(held, final=ended)).split("\n")
-        self._partial = parts.pop()
-        self._ready.extend(part + "\n" for part in parts)
-        while len(self._partial) >= LINE_LIMIT:
-            self._ready.append(self._partial[:LINE_LIMIT])
-            self._partial = self._partial[LINE_LIMIT:]
-        if ended and self._partial:
-            self._ready.append(self._partial)
-            self._partial = ""
-        return self._ready.popleft() if self._ready else None
 
 
 def _newline_is_one_byte(encoding: str) -> bool:

@@ -34,10 +34,10 @@ import contextvars
 import dataclasses as dc
 import logging
 import math
-import os
 import types
 import typing as typ
 
+from cuprum import _env
 from cuprum._handles import VarHandle
 from cuprum._request import check_env
 
@@ -165,9 +165,7 @@ def merge_env_overlays(
     """
     if parent is None and child is None:
         return None
-    merged = dict(parent or {})
-    merged.update(child or {})
-    return types.MappingProxyType(merged)
+    return types.MappingProxyType(_env.merged(parent, child))
 
 
 def resolve_env(*layers: EnvOverlay | None) -> dict[str, str] | None:
@@ -179,14 +177,7 @@ def resolve_env(*layers: EnvOverlay | None) -> dict[str, str] | None:
     """
     if not any(layers):
         return None
-    merged = dict(os.environ)
-    for layer in layers:
-        for name, value in (layer or {}).items():
-            if value is None:
-                merged.pop(name, None)
-            else:
-                merged[name] = value
-    return merged
+    return _env.over_environ(*layers)
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -615,8 +606,4 @@ def env(*overlays: EnvOverlay, **variables: str | None) -> EnvRegistration:
     ``os.environ`` are seen; an ``ExecutionContext.env`` (and a run's
     ``env=``) win over it.
     """
-    merged: dict[str, str | None] = {}
-    for overlay in overlays:
-        merged.update(overlay)
-    merged.update(variables)
-    return EnvRegistration(merged)
+    return EnvRegistration(_env.merged(*overlays, variables))

@@ -1,0 +1,48 @@
+r"""Cutting decoded output into lines: the one place the rule lives.
+
+A line ends with ``\n`` and keeps it; a line longer than `LINE_LIMIT`
+characters comes in pieces of that size; what is left when the output
+ends is the last line. `TextLines` applies it to bytes as they arrive,
+decoding them incrementally, for a stream's ``lines()`` (under an encoding
+whose newline is not one byte) and for the line events of an observed
+run. This module imports no other part of cuprum.
+"""
+
+from __future__ import annotations
+
+import codecs
+import collections
+import typing as typ
+
+LINE_LIMIT: typ.Final = 1 << 20
+"""Characters after which a line without its ``\\n`` comes in pieces."""
+
+
+class TextLines:
+    """Bytes in, lines out: decoded as they arrive, cut as the module says."""
+
+    __slots__ = ("_decoder", "_partial", "ready")
+
+    def __init__(self, encoding: str, errors: str) -> None:
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors=errors)
+        self._partial = ""
+        self.ready: collections.deque[str] = collections.deque()
+        """The lines cut so far and not yet taken, each whole one with its ``\\n``."""
+
+    def holds_text(self) -> bool:
+        """Say whether decoded text waits to be taken as lines."""
+        return bool(self.ready or self._partial)
+
+    def add(self, data: bytes, *, final: bool = False) -> None:
+        """Decode ``data`` and cut what it completes; ``final``: the output ended."""
+        text = self._decoder.decode(data, final=final)
+        if text:
+            parts = (self._partial + text).split("\n")
+            self._partial = parts.pop()
+            self.ready.extend(part + "\n" for part in parts)
+            while len(self._partial) >= LINE_LIMIT:
+                self.ready.append(self._partial[:LINE_LIMIT])
+                self._partial = self._partial[LINE_LIMIT:]
+        if final and self._partial:
+            self.ready.append(self._partial)
+            self._partial = ""

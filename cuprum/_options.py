@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import errno
 import fcntl
+import math
 import os
 import stat
 import typing as typ
@@ -131,6 +132,33 @@ def check_seconds(value: object, name: str) -> float:
         msg = f"{name} must be a finite number >= 0, got {value}"
         raise ValueError(msg)
     return seconds
+
+
+def check_timeout(value: object, name: str, *, passed: bool = False) -> float | None:
+    """Return a timeout as seconds, or ``None`` for none; ``name`` it in errors.
+
+    ``passed``: zero or less is allowed and means the deadline has already
+    passed (a run's ``timeout``); otherwise it must be >= 0 and finite.
+
+    Raises
+    ------
+    TypeError
+        If it is neither ``None`` nor a real number (``bool`` included).
+    ValueError
+        If it is NaN, or (without ``passed``) negative or infinite.
+
+    """
+    if value is None:
+        return None
+    if not passed:
+        return check_seconds(value, name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{name} must be a number of seconds or None, not {type(value).__name__}"
+        raise TypeError(msg)
+    if math.isnan(value):
+        msg = f"{name} must be None or a number of seconds, got {value}"
+        raise ValueError(msg)
+    return value  # as given: TimeoutExpired says "after 1 seconds" for 1
 
 
 def validate_progress_interval(progress_interval: object) -> float:

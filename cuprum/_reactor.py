@@ -395,3 +395,18 @@ def loop_running() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def refuse_running_loop(call: str, instead: str) -> None:
+    """Refuse a synchronous call made where an event loop runs on this thread.
+
+    Raises
+    ------
+    RuntimeError
+        When an event loop runs on this thread (``call`` names the call,
+        ``instead`` what to use there).
+
+    """
+    if loop_running():
+        msg = f"{call} cannot be called from a running event loop; {instead}"
+        raise RuntimeError(msg)

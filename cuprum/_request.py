@@ -29,13 +29,12 @@ from __future__ import annotations
 import codecs
 import collections.abc as cabc
 import dataclasses as dc
-import math
 import os
 import typing as typ
 
 from cuprum import _env
 from cuprum._fdio import check_redirect
-from cuprum._options import check_seconds, validate_drain_timeout
+from cuprum._options import check_seconds, check_timeout, validate_drain_timeout
 from cuprum.results import RunOutputOptions
 
 if typ.TYPE_CHECKING:
@@ -373,9 +372,7 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
         terminate_grace = given.cancel_grace
     if cwd is None:
         cwd = given.cwd
-    if timeout is not None and math.isnan(timeout):
-        msg = f"timeout must be None or a number, got {timeout}"
-        raise ValueError(msg)
+    timeout = check_timeout(timeout, "timeout", passed=True)
     if stdin is not None and input is not None:
         msg = (
             "stdin= and input= cannot both be given: input= is the first stage's stdin"
@@ -478,6 +475,39 @@ def check_env(overlay: object, what: str) -> EnvOverlay:
             raise ValueError(msg)
         pairs.append((name, value))
     return tuple(pairs)
+
+
+_Config = typ.TypeVar("_Config")
+
+
+def config_or_fields(
+    call: str,
+    kind: type[_Config],
+    config: object,
+    fields: cabc.Mapping[str, object],
+) -> _Config | None:
+    """Return a call's options, given as a ``kind`` object or as its fields.
+
+    The older cuprum's calls take either (``scoped(ScopeConfig(...))`` or
+    ``scoped(allowlist=...)``); ``None`` when neither was given.
+
+    Raises
+    ------
+    TypeError
+        When both are given, ``config`` is not a ``kind``, or a keyword is
+        not one of ``kind``'s fields.
+
+    """
+    name = kind.__name__
+    if fields:
+        if config is not None:
+            msg = f"{call} takes a {name} or its fields as keywords, not both"
+            raise TypeError(msg)
+        return kind(**fields)
+    if config is not None and not isinstance(config, kind):
+        msg = f"{call} takes a {name}, not {type(config).__name__}"
+        raise TypeError(msg)
+    return config
 
 
 def merge_env(*overlays: EnvOverlay) -> EnvOverlay:

@@ -49,7 +49,7 @@ import typing as typ
 
 from cuprum._drive import close_async, close_sync, wait_async
 from cuprum._lines import LINE_LIMIT, TextLines
-from cuprum._reactor import for_this_thread, loop_running
+from cuprum._reactor import for_this_thread, refuse_running_loop
 from cuprum._run import Run, prepare
 from cuprum.results import PipelineError
 
@@ -509,12 +509,7 @@ class SyncPipelineStream:
             Inside a running event loop (use ``async with stream()`` there).
 
         """
-        if loop_running():
-            msg = (
-                f"{self._caller}() cannot be used in a running event loop; "
-                "use async with stream()"
-            )
-            raise RuntimeError(msg)
+        refuse_running_loop(f"{self._caller}()", "use async with stream()")
         lent = self._lent = contextlib.ExitStack()
         reactor = self._reactor = lent.enter_context(for_this_thread())
         stream = self._stream

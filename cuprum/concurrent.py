@@ -36,6 +36,7 @@ import dataclasses as dc
 import functools
 import typing as typ
 
+from cuprum._request import config_or_fields
 from cuprum.context import current_context
 from cuprum.pipeline import Pipeline, SafeCmd, run_in_fresh_loop
 
@@ -280,15 +281,8 @@ async def run_concurrent(
         its processes reaped.
 
     """
-    if fields:
-        if config is not None:
-            msg = "run_concurrent() takes config= or its fields as keywords, not both"
-            raise TypeError(msg)
-        config = ConcurrentConfig(**fields)
-    chosen = ConcurrentConfig() if config is None else config
-    if not isinstance(chosen, ConcurrentConfig):
-        msg = f"config= must be a ConcurrentConfig, not {type(chosen).__name__}"
-        raise TypeError(msg)
+    given = config_or_fields("run_concurrent()", ConcurrentConfig, config, fields)
+    chosen = ConcurrentConfig() if given is None else given
     if not commands:
         msg = "At least one command must be provided"
         raise ValueError(msg)

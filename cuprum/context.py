@@ -33,13 +33,13 @@ from __future__ import annotations
 import contextvars
 import dataclasses as dc
 import logging
-import math
 import types
 import typing as typ
 
 from cuprum import _env
 from cuprum._handles import VarHandle
-from cuprum._request import check_env
+from cuprum._options import check_timeout
+from cuprum._request import check_env, config_or_fields
 
 # At run time: `typing.get_type_hints(scoped)` resolves its annotations.
 from cuprum.catalogue import ProgramCatalogue  # noqa: TC001 - see above
@@ -114,29 +114,6 @@ class ForbiddenProgramError(ContextError, PermissionError):
         )
         self.program = program
         self.restricted_state = restricted_state
-
-
-def _checked_timeout(timeout: float | None, owner: str) -> float | None:
-    """Return ``timeout`` as a float, or ``None``.
-
-    Raises
-    ------
-    ValueError
-        If it is negative, NaN or infinite.
-    TypeError
-        If it is not a number.
-
-    """
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        msg = f"{owner} timeout must be a number or None, not {type(timeout).__name__}"
-        raise TypeError(msg)
-    value = float(timeout)
-    if not math.isfinite(value) or value < 0:
-        msg = f"{owner} timeout must be a finite number >= 0, got {timeout!r}"
-        raise ValueError(msg)
-    return value
 
 
 def _frozen_overlay(overlay: object, owner: str) -> EnvOverlay | None:
@@ -220,7 +197,7 @@ class ScopeConfig:
     def __post_init__(self) -> None:
         """Check the timeout and freeze the overlay and the sequences."""
         object.__setattr__(
-            self, "timeout", _checked_timeout(self.timeout, "ScopeConfig")
+            self, "timeout", check_timeout(self.timeout, "ScopeConfig timeout")
         )
         object.__setattr__(
             self, "env_overlay", _frozen_overlay(self.env_overlay, "ScopeConfig")
@@ -274,7 +251,7 @@ class CuprumContext:
     def __post_init__(self) -> None:
         """Check the timeout and freeze the overlay."""
         object.__setattr__(
-            self, "timeout", _checked_timeout(self.timeout, "CuprumContext")
+            self, "timeout", check_timeout(self.timeout, "CuprumContext timeout")
         )
         object.__setattr__(
             self, "env_overlay", _frozen_overlay(self.env_overlay, "CuprumContext")
@@ -558,21 +535,14 @@ def scoped(
         keyword is not a `ScopeConfig` field.
 
     """
-    if fields:
-        if config is not None or catalogue is not None:
-            msg = "scoped() accepts either config or catalogue, not both"
-            raise TypeError(msg)
-        config = ScopeConfig(**fields)
+    config = config_or_fields("scoped()", ScopeConfig, config, fields)
     if config is not None and catalogue is not None:
         msg = "scoped() accepts either config or catalogue, not both"
         raise TypeError(msg)
-    if config is None and catalogue is None:
-        msg = "scoped() requires config or catalogue (a ScopeConfig)"
-        raise TypeError(msg)
     if catalogue is not None:
         config = ScopeConfig(allowlist=catalogue.allowlist, catalogue=catalogue)
-    if not isinstance(config, ScopeConfig):
-        msg = f"scoped() takes a ScopeConfig, not {type(config).__name__}"
+    if config is None:
+        msg = "scoped() requires config or catalogue (a ScopeConfig)"
         raise TypeError(msg)
     return _Scope(current_context().narrow(config))
 

@@ -24,7 +24,7 @@ import typing as typ
 from cuprum._backend import engine_declined
 from cuprum._context_run import admit, after_hooks
 from cuprum._drive import run_stages, run_stages_sync
-from cuprum._reactor import loop_running
+from cuprum._reactor import refuse_running_loop
 from cuprum._request import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_TERMINATE_GRACE,
@@ -620,7 +620,7 @@ def _execute_sync(
     caller: str,
 ) -> tuple[CuprumContext, RunRequest, PipelineResult[typ.Any]]:
     """`_execute` on this thread, with no event loop (behaviour 11.7)."""
-    refuse_running_loop(caller[: -len("_sync")], "await run()")
+    refuse_running_loop(f"{caller}()", "await run()")
     context, request, observer = _admitted(stages, options, caller)
     return context, request, run_stages_sync(_specs(stages), request, observer)
 
@@ -629,22 +629,6 @@ def _report_hops(stages: cabc.Sized) -> None:
     """Tell pump hooks of hops the Python backend pumps for want of the engine."""
     if len(stages) > 1 and engine_declined():
         report_hops_declined(len(stages) - 1)
-
-
-def refuse_running_loop(caller: str, instead: str) -> None:
-    """Refuse a ``*_sync`` call made where an event loop runs on this thread.
-
-    Raises
-    ------
-    RuntimeError
-        When an event loop runs on this thread (``caller`` names the call,
-        ``instead`` what to await there).
-
-    """
-    if not loop_running():
-        return  # the usual case
-    msg = f"{caller}_sync() cannot be called from a running event loop; {instead}"
-    raise RuntimeError(msg)
 
 
 def run_in_fresh_loop(
@@ -667,5 +651,5 @@ def run_in_fresh_loop(
     """
     import asyncio  # noqa: PLC0415 - on first use: import cost
 
-    refuse_running_loop(caller.removesuffix("_sync"), instead)
+    refuse_running_loop(f"{caller}()", instead)
     return asyncio.run(run())

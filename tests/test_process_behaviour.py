@@ -429,7 +429,7 @@ def _tasks() -> dict[int, str]:
     for task in pathlib.Path("/proc/self/task").iterdir():
         try:
             tasks[int(task.name)] = (task / "comm").read_text().strip()
-        except FileNotFoundError:  # the thread ended while we looked
+        except (FileNotFoundError, ProcessLookupError):  # it ended as we looked
             continue
     return tasks
 

@@ -2,7 +2,8 @@
 
 Owns the reading of ``CUPRUM_STREAM_BACKEND`` (``auto``, ``rust`` or
 ``python``; ``auto`` when unset or empty) and the module that answer names
-(`pump_backend`: `cuprum._streams_rs` or `cuprum._streams`). The answer is
+(`pump_backend`: `cuprum._streams_rs` or `cuprum._streams`), and
+`PumpBackend`, the interface both modules offer `cuprum._pump`. The answer is
 resolved once per process and cached; an invalid setting raises on every
 call instead of being cached. Tests that change the variable call
 `reset_backend_cache` (or use the ``monkeypatch``-based fixtures in
@@ -23,7 +24,9 @@ import typing as typ
 from cuprum import _rust_backend
 
 if typ.TYPE_CHECKING:
-    from cuprum._options import PumpBackend
+    from cuprum._awaiting import Pumping
+    from cuprum._options import PairResult, PumpOptions
+    from cuprum._reactor import Reactor
 
 ENV_VAR = "CUPRUM_STREAM_BACKEND"
 
@@ -154,3 +157,45 @@ def _resolve(raw: str) -> StreamBackend:
         _fell_back = True
         return StreamBackend.PYTHON
     return StreamBackend.RUST
+
+
+class PumpBackend(typ.Protocol):
+    """What a backend module offers `cuprum._pump`: five calls, nothing else.
+
+    `cuprum._backend.pump_backend` returns the selected module (the engine's
+    `cuprum._streams_rs` or the pure-Python `cuprum._streams`); both meet
+    the same contract, so `cuprum._pump` holds no backend's own logic.
+    """
+
+    def pump_stream(self, reader_fd: int, writer_fd: int, buffer_size: int, /) -> int:
+        """Pump one pair, every option but ``buffer_size`` at its default.
+
+        ``buffer_size`` is valid; the descriptor numbers are ``int`` but not
+        yet range-checked (the backend checks them, with the errors of
+        `validate_fd`). Returns the bytes written or raises the pair's error.
+        """
+        ...
+
+    def pump_many(
+        self, pairs: list[tuple[int, int]], options: PumpOptions, /
+    ) -> list[PairResult]:
+        """Pump validated ``pairs`` with validated ``options``; block until done."""
+        ...
+
+    def start_many(
+        self, reactor: Reactor, pairs: list[tuple[int, int]], options: PumpOptions, /
+    ) -> Pumping:
+        """Start the batch of `pump_many`, told on ``reactor``; return at once."""
+        ...
+
+    async def pump_many_async(
+        self, pairs: list[tuple[int, int]], options: PumpOptions, /
+    ) -> list[PairResult]:
+        """Await the batch of `pump_many`; cancelling the task stops every pair."""
+        ...
+
+    async def pump_stream_async(
+        self, reader_fd: int, writer_fd: int, buffer_size: int, /
+    ) -> int:
+        """Await `pump_stream` (the same arguments, checked the same way)."""
+        ...

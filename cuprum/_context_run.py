@@ -1,9 +1,11 @@
-"""How a run meets the execution context: the allowlist, before and after hooks.
+"""How a run meets the execution context: the allowlist, hooks, its request.
 
 Owns `admit` (the current context checks every stage's program, then its
-before hooks see every stage, before anything is spawned) and
+before hooks see every stage, before anything is spawned), `admitted`
+(that, the run's keywords checked into a request, and its observer when
+the context has observe hooks), `specs` (what each stage runs), and
 `after_hooks` (the context's after hooks see each command and how it
-ended). `cuprum.pipeline` calls them around `cuprum._run.run_stages`; the
+ended). `cuprum.pipeline` calls them around `cuprum._drive`'s drivers; the
 rules themselves are `cuprum.context`'s.
 
 Invariants: `admit` raises `cuprum.context.ForbiddenProgramError` before
@@ -17,11 +19,17 @@ from __future__ import annotations
 
 import typing as typ
 
+from cuprum._backend import engine_declined
+from cuprum._request import StageSpec, check_keywords, make_request
 from cuprum.context import current_context
+from cuprum.pump_observation import report_hops_declined
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
+    from cuprum._observe import Command as Runnable
+    from cuprum._observe import Observer
+    from cuprum._request import CommandKeywords, PipelineKeywords, RunRequest
     from cuprum.context import CuprumContext
     from cuprum.results import CommandResult
 
@@ -65,3 +73,45 @@ def after_hooks(
     for command, result in ended:
         for hook in context.after_hooks:
             hook(command, result)
+
+
+def specs(stages: cabc.Iterable[Runnable]) -> list[StageSpec]:
+    """Return what each of ``stages`` runs, as the run takes it."""
+    return [
+        StageSpec(stage.argv_with_program, stage.program, tuple(stage.env), stage.cwd)
+        for stage in stages
+    ]
+
+
+def admitted(
+    stages: cabc.Sequence[Runnable],
+    options: CommandKeywords | PipelineKeywords,
+    caller: str,
+) -> tuple[CuprumContext, RunRequest, Observer | None]:
+    """Admit ``stages`` in the current context; check ``options``.
+
+    Returns the context (for the after hooks), the checked request and the
+    run's observer, if its context has observe hooks.
+    """
+    check_keywords(options, caller)
+    context = admit(stages)
+    request = make_request(scope=context, **options)
+    report_hops(stages)
+    return context, request, observer_of(context, stages, request)
+
+
+def observer_of(
+    context: CuprumContext, stages: cabc.Sequence[Runnable], request: RunRequest
+) -> Observer | None:
+    """Return the run's observer, ``None`` when its context has no observe hooks."""
+    if not context.observe_hooks:
+        return None
+    from cuprum._observe import observer_for  # noqa: PLC0415 - with hooks only
+
+    return observer_for(context.observe_hooks, stages, request)
+
+
+def report_hops(stages: cabc.Sized) -> None:
+    """Tell pump hooks of hops the Python backend pumps for want of the engine."""
+    if len(stages) > 1 and engine_declined():
+        report_hops_declined(len(stages) - 1)

@@ -5,7 +5,9 @@ characters comes in pieces of that size; what is left when the output
 ends is the last line. `TextLines` applies it to bytes as they arrive,
 decoding them incrementally, for a stream's ``lines()`` (under an encoding
 whose newline is not one byte) and for the line events of an observed
-run. This module imports no other part of cuprum.
+run; `HeldLines` holds a stream's bytes cut at the byte ``\n`` (where
+`newline_is_one_byte`), decoded only as each line is handed out. This
+module imports no other part of cuprum.
 """
 
 from __future__ import annotations
@@ -46,3 +48,50 @@ class TextLines:
         if final and self._partial:
             self.ready.append(self._partial)
             self._partial = ""
+
+
+class HeldLines:
+    r"""Output read and not yet handed out: whole lines, then the rest.
+
+    Lines are kept as bytes without their ``\n`` (cut with one C-level
+    ``split`` per chunk) and decoded one by one as they are handed out, so
+    chunks read later get the same bytes back.
+    """
+
+    __slots__ = ("lines", "rest", "split")
+
+    def __init__(self, *, split: bool) -> None:
+        self.lines: collections.deque[bytes] = collections.deque()
+        self.rest = b""
+        self.split = split
+        """Whether to cut lines at the byte ``\\n`` (else all is ``rest``)."""
+
+    def __bool__(self) -> bool:
+        """Say whether anything is held."""
+        return bool(self.lines or self.rest)
+
+    def add(self, data: bytes) -> None:
+        """Hold ``data`` too, cut into whole lines and a rest."""
+        if not self.split or b"\n" not in data:
+            self.rest += data
+            return
+        parts = (self.rest + data).split(b"\n")
+        self.rest = parts.pop()
+        self.lines.extend(parts)
+
+    def take(self) -> bytes:
+        """Hand out everything held, as bytes."""
+        lines = self.lines
+        data = b"\n".join(lines) + b"\n" if lines else b""
+        lines.clear()  # in place: an iteration may hold this deque
+        data, self.rest = data + self.rest, b""
+        return data
+
+
+def newline_is_one_byte(encoding: str) -> bool:
+    r"""Say whether ``encoding`` writes ``\n`` as the byte ``\n`` alone.
+
+    Then no other character's bytes contain it (UTF-8, Latin-1 and every
+    other ASCII-compatible encoding), and lines can be cut before decoding.
+    """
+    return "\n".encode(encoding) == b"\n"

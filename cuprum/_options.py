@@ -3,9 +3,8 @@
 Owns the defaults and limits of a pump call (`DEFAULT_BUFFER_SIZE`,
 `MAX_BUFFER_SIZE`, `DEFAULT_PROGRESS_INTERVAL`), the types its results and
 callbacks take (`PairResult`, `PairCallback`, `ProgressCallback`), the
-validators of its arguments, `PumpOptions` (the validated keywords), and
-`PumpBackend`, the interface both backends (`cuprum._streams` and
-`cuprum._streams_rs`) offer `cuprum._pump`.
+validators of its arguments and `PumpOptions` (the validated keywords);
+the interface both backends offer, `PumpBackend`, is `cuprum._backend`'s.
 
 Invariants: a validator returns its argument (as the type the backends
 expect) or raises ``TypeError``/``ValueError`` naming it; a `PumpOptions`
@@ -29,8 +28,6 @@ from cuprum._errors import EngineError
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._awaiting import Pumping
-    from cuprum._reactor import Reactor
 
 DEFAULT_BUFFER_SIZE: typ.Final = 65536
 """Default size of one pair's buffer, in bytes (64 KiB)."""
@@ -291,48 +288,6 @@ class PumpOptions:
             on_progress,
             validate_progress_interval(progress_interval),
         )
-
-
-class PumpBackend(typ.Protocol):
-    """What a backend module offers `cuprum._pump`: four calls, nothing else.
-
-    `cuprum._backend.pump_backend` returns the selected module (the engine's
-    `cuprum._streams_rs` or the pure-Python `cuprum._streams`); both meet
-    the same contract, so `cuprum._pump` holds no backend's own logic.
-    """
-
-    def pump_stream(self, reader_fd: int, writer_fd: int, buffer_size: int, /) -> int:
-        """Pump one pair, every option but ``buffer_size`` at its default.
-
-        ``buffer_size`` is valid; the descriptor numbers are ``int`` but not
-        yet range-checked (the backend checks them, with the errors of
-        `validate_fd`). Returns the bytes written or raises the pair's error.
-        """
-        ...
-
-    def pump_many(
-        self, pairs: list[tuple[int, int]], options: PumpOptions, /
-    ) -> list[PairResult]:
-        """Pump validated ``pairs`` with validated ``options``; block until done."""
-        ...
-
-    def start_many(
-        self, reactor: Reactor, pairs: list[tuple[int, int]], options: PumpOptions, /
-    ) -> Pumping:
-        """Start the batch of `pump_many`, told on ``reactor``; return at once."""
-        ...
-
-    async def pump_many_async(
-        self, pairs: list[tuple[int, int]], options: PumpOptions, /
-    ) -> list[PairResult]:
-        """Await the batch of `pump_many`; cancelling the task stops every pair."""
-        ...
-
-    async def pump_stream_async(
-        self, reader_fd: int, writer_fd: int, buffer_size: int, /
-    ) -> int:
-        """Await `pump_stream` (the same arguments, checked the same way)."""
-        ...
 
 
 def written_or_raise(result: PairResult) -> int:

@@ -3,7 +3,7 @@
 Owns `pump_stream`, `pump_many` and their awaitable forms: each validates
 its arguments (`cuprum._options`) and calls the backend that
 `cuprum._backend.pump_backend` selects, through the interface both backends
-offer (`cuprum._options.PumpBackend`). Both meet the same contract
+offer (`cuprum._backend.PumpBackend`). Both meet the same contract
 (``docs/cuprum-design.md`` section 13), so callers never need to know which
 one served them, and nothing here belongs to one backend.
 

@@ -3,9 +3,9 @@
 Owns `PipelineStream` (``async with pipeline.stream(...) as out``),
 `SyncPipelineStream` (``with pipeline.stream_sync(...) as out``, which
 polls the run's descriptors on the caller's thread, with no event loop and
-no thread) and what
-they hold of the output (`_Held`: whole lines and a rest, as bytes; lines
-are decoded as they are handed out). Both drive a `cuprum._run.Run`
+no thread) and what they hold of the output (`cuprum._lines.HeldLines`:
+whole lines and a rest, as bytes; lines are decoded as they are handed
+out). Both drive a `cuprum._run.Run`
 made with ``stream=True``: its last stage writes to a pipe whose read end
 the caller's iteration reads directly, one chunk at a time.
 
@@ -42,19 +42,19 @@ exception that leaves the block is never replaced by the run's own.
 from __future__ import annotations
 
 import codecs
-import collections
 import contextlib
 import os
 import typing as typ
 
 from cuprum._drive import close_async, close_sync, wait_async
-from cuprum._lines import LINE_LIMIT, TextLines
+from cuprum._lines import LINE_LIMIT, HeldLines, TextLines, newline_is_one_byte
 from cuprum._reactor import for_this_thread, refuse_running_loop
 from cuprum._run import Run, prepare
 from cuprum.results import PipelineError
 
 if typ.TYPE_CHECKING:
     import asyncio
+    import collections
     import collections.abc as cabc
     import types
 
@@ -97,8 +97,8 @@ class PipelineStream:
         self._done = False
         output = request.output
         self._codec = (output.encoding, output.errors)
-        bytewise = _newline_is_one_byte(output.encoding)
-        self._held = _Held(split=bytewise)
+        bytewise = newline_is_one_byte(output.encoding)
+        self._held = HeldLines(split=bytewise)
         """Output read from the pipe but not yet handed out (lines cut from it)."""
         self._text = None if bytewise else TextLines(*self._codec)
         """Where lines are cut when a newline is not one byte in the encoding."""
@@ -429,53 +429,6 @@ def _readable_sync(run: Run, reactor: SelectReactor, fd: int) -> None:
 
 def _nothing() -> None:
     """Wake no one."""
-
-
-class _Held:
-    r"""Output read and not yet handed out: whole lines, then the rest.
-
-    Lines are kept as bytes without their ``\n`` (cut with one C-level
-    ``split`` per chunk) and decoded one by one as they are handed out, so
-    chunks read later get the same bytes back.
-    """
-
-    __slots__ = ("lines", "rest", "split")
-
-    def __init__(self, *, split: bool) -> None:
-        self.lines: collections.deque[bytes] = collections.deque()
-        self.rest = b""
-        self.split = split
-        """Whether to cut lines at the byte ``\\n`` (else all is ``rest``)."""
-
-    def __bool__(self) -> bool:
-        """Say whether anything is held."""
-        return bool(self.lines or self.rest)
-
-    def add(self, data: bytes) -> None:
-        """Hold ``data`` too, cut into whole lines and a rest."""
-        if not self.split or b"\n" not in data:
-            self.rest += data
-            return
-        parts = (self.rest + data).split(b"\n")
-        self.rest = parts.pop()
-        self.lines.extend(parts)
-
-    def take(self) -> bytes:
-        """Hand out everything held, as bytes."""
-        lines = self.lines
-        data = b"\n".join(lines) + b"\n" if lines else b""
-        lines.clear()  # in place: an iteration may hold this deque
-        data, self.rest = data + self.rest, b""
-        return data
-
-
-def _newline_is_one_byte(encoding: str) -> bool:
-    r"""Say whether ``encoding`` writes ``\n`` as the byte ``\n`` alone.
-
-    Then no other character's bytes contain it (UTF-8, Latin-1 and every
-    other ASCII-compatible encoding), and lines can be cut before decoding.
-    """
-    return "\n".encode(encoding) == b"\n"
 
 
 class SyncPipelineStream:

@@ -1,7 +1,7 @@
 """The pure-Python stream backend: the reference every backend must match.
 
 Owns the backend's side of the interface both backends offer `cuprum._pump`
-(`cuprum._options.PumpBackend`), with exactly the observable behaviour of
+(`cuprum._backend.PumpBackend`), with exactly the observable behaviour of
 the Rust engine (``docs/cuprum-design.md`` section 13 and the behaviour
 contract): `pump_stream` and `pump_many` run a batch's pairs
 (`cuprum._streams_pair.Pair`) with one ``poll`` loop, `_Driver`, on the

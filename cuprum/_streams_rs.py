@@ -2,7 +2,7 @@
 
 Owns the translation between the pump calls and the native module
 ``cuprum._rust_backend_native`` (documented in its ``.pyi``), behind the
-interface both backends offer `cuprum._pump` (`cuprum._options.PumpBackend`):
+interface both backends offer `cuprum._pump` (`cuprum._backend.PumpBackend`):
 
 * `pump_stream` is the engine's single-pair call itself: the pair runs
   inline on the caller's thread for as long as it never has to wait;

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses as dc
-import functools
 import typing as typ
 
+from cuprum._reactor import refuse_running_loop
 from cuprum._request import config_or_fields
 from cuprum.context import current_context
-from cuprum.pipeline import Pipeline, SafeCmd, run_in_fresh_loop
+from cuprum.pipeline import Pipeline, SafeCmd
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -429,8 +429,6 @@ def run_concurrent_sync(
         there).
 
     """
-    return run_in_fresh_loop(
-        "run_concurrent_sync",
-        functools.partial(run_concurrent, *commands, config=config, **fields),
-        instead="await run_concurrent()",
-    )
+    refuse_running_loop("run_concurrent_sync()", "await run_concurrent()")
+    # The check comes before the coroutine is made, so none is left unawaited.
+    return asyncio.run(run_concurrent(*commands, config=config, **fields))

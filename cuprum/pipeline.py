@@ -21,14 +21,19 @@ from __future__ import annotations
 import dataclasses as dc
 import typing as typ
 
-from cuprum._backend import engine_declined
-from cuprum._context_run import admit, after_hooks
+from cuprum._context_run import (
+    admit,
+    admitted,
+    after_hooks,
+    observer_of,
+    report_hops,
+    specs,
+)
 from cuprum._drive import run_stages, run_stages_sync
 from cuprum._reactor import refuse_running_loop
 from cuprum._request import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_TERMINATE_GRACE,
-    StageSpec,
     check_cwd,
     check_env,
     check_keywords,
@@ -36,13 +41,11 @@ from cuprum._request import (
     merge_env,
 )
 from cuprum._stream import PipelineStream, SyncPipelineStream
-from cuprum.pump_observation import report_hops_declined
 from cuprum.results import CommandError, CommandResult, PipelineError, PipelineResult
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._observe import Observer
     from cuprum._request import (
         CommandKeywords,
         CommandStreamKeywords,
@@ -63,8 +66,6 @@ __all__ = [
     "Pipeline",
     "SafeCmd",
 ]
-
-_T = typ.TypeVar("_T")
 
 
 # ---------------------------------------------------------------------------
@@ -536,15 +537,15 @@ class Pipeline:
             raise TypeError(msg)
         check_keywords(options, "Pipeline.stream")
         context = admit(self._stages)
-        _report_hops(self._stages)
+        report_hops(self._stages)
         request = make_request(scope=context, **options)
-        observer = _observer(context, self._stages, request)
+        observer = observer_of(context, self._stages, request)
         stages = self._stages
 
         def after(result: PipelineResult[typ.Any]) -> None:
             after_hooks(context, zip(stages, result.stages, strict=True))
 
-        return PipelineStream(_specs(stages), request, observer, after)
+        return PipelineStream(specs(stages), request, observer, after)
 
     def stream_sync(
         self, **options: typ.Unpack[PipelineStreamKeywords]
@@ -565,41 +566,6 @@ class Pipeline:
         return SyncPipelineStream(self.stream(**options), "Pipeline.stream_sync")
 
 
-def _specs(stages: cabc.Iterable[SafeCmd]) -> list[StageSpec]:
-    return [
-        StageSpec(stage.argv_with_program, stage.program, stage.env, stage.cwd)
-        for stage in stages
-    ]
-
-
-def _admitted(
-    stages: tuple[SafeCmd, ...],
-    options: CommandKeywords | PipelineKeywords,
-    caller: str,
-) -> tuple[CuprumContext, RunRequest, Observer | None]:
-    """Admit ``stages`` in the current context; check ``options``.
-
-    Returns the context (for the after hooks), the checked request and the
-    run's observer, if its context has observe hooks.
-    """
-    check_keywords(options, caller)
-    context = admit(stages)
-    request = make_request(scope=context, **options)
-    _report_hops(stages)
-    return context, request, _observer(context, stages, request)
-
-
-def _observer(
-    context: CuprumContext, stages: tuple[SafeCmd, ...], request: RunRequest
-) -> Observer | None:
-    """Return the run's observer, ``None`` when its context has no observe hooks."""
-    if not context.observe_hooks:
-        return None
-    from cuprum._observe import observer_for  # noqa: PLC0415 - with hooks only
-
-    return observer_for(context.observe_hooks, stages, request)
-
-
 async def _execute(
     stages: tuple[SafeCmd, ...],
     options: CommandKeywords | PipelineKeywords,
@@ -610,8 +576,8 @@ async def _execute(
     Returns the context, the checked request and the result; ``check=True``
     is left to the caller, after its after hooks.
     """
-    context, request, observer = _admitted(stages, options, caller)
-    return context, request, await run_stages(_specs(stages), request, observer)
+    context, request, observer = admitted(stages, options, caller)
+    return context, request, await run_stages(specs(stages), request, observer)
 
 
 def _execute_sync(
@@ -621,35 +587,5 @@ def _execute_sync(
 ) -> tuple[CuprumContext, RunRequest, PipelineResult[typ.Any]]:
     """`_execute` on this thread, with no event loop (behaviour 11.7)."""
     refuse_running_loop(f"{caller}()", "await run()")
-    context, request, observer = _admitted(stages, options, caller)
-    return context, request, run_stages_sync(_specs(stages), request, observer)
-
-
-def _report_hops(stages: cabc.Sized) -> None:
-    """Tell pump hooks of hops the Python backend pumps for want of the engine."""
-    if len(stages) > 1 and engine_declined():
-        report_hops_declined(len(stages) - 1)
-
-
-def run_in_fresh_loop(
-    caller: str,
-    run: cabc.Callable[[], cabc.Coroutine[object, object, _T]],
-    instead: str = "await run()",
-) -> _T:
-    """Run ``run()`` in a fresh event loop, unless one runs on this thread.
-
-    `cuprum.concurrent`'s synchronous call uses it (its commands run as
-    tasks of one loop). The check comes before the coroutine is made, so
-    none is left unawaited.
-
-    Raises
-    ------
-    RuntimeError
-        When an event loop runs on this thread (``caller`` names the call,
-        ``instead`` what to await there).
-
-    """
-    import asyncio  # noqa: PLC0415 - on first use: import cost
-
-    refuse_running_loop(f"{caller}()", instead)
-    return asyncio.run(run())
+    context, request, observer = admitted(stages, options, caller)
+    return context, request, run_stages_sync(specs(stages), request, observer)

@@ -56,7 +56,7 @@ mod probed;
 mod reactor;
 mod ring;
 #[cfg(linux_calls)]
-pub mod spawn;
+mod spawn;
 mod sys;
 
 #[cfg(feature = "python")]
@@ -73,4 +73,6 @@ pub use fault::{
 };
 pub use handle::{Batch, Handle, PairSpec, Started, MAX_BUFFER_SIZE};
 pub use pair::PairResult;
+#[cfg(linux_calls)]
+pub use spawn::{spawn, SpawnError, SpawnPlan, Step as SpawnStep};
 pub use sys::is_nonblocking;

@@ -19,7 +19,8 @@ from __future__ import annotations
 import typing as typ
 
 from cuprum._reactor import for_this_thread
-from cuprum._run import Run, prepare
+from cuprum._run import Run
+from cuprum._wiring import prepare
 
 if typ.TYPE_CHECKING:
     import asyncio

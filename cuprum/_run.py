@@ -1,9 +1,9 @@
 """One pipeline run: spawn the stages, wire and pump the hops, judge, clean up.
 
 The machinery behind `cuprum.pipeline.Pipeline.run` and ``run_sync`` (and
-so `cuprum.sh.SafeCmd.run`, a one-stage pipeline): `prepare` checks that
-every stage can start, `Run` holds one run's state from spawn to clean-up,
-`_Stage` and `_Hop` its stages and hops. A `Run` never waits: it acts in
+so `cuprum.sh.SafeCmd.run`, a one-stage pipeline): `Run` holds one run's
+state from spawn to clean-up; its plan and descriptors (`prepare`, its
+stages and hops, the pipes) are `cuprum._wiring`'s. A `Run` never waits: it acts in
 callbacks on a reactor (`cuprum._reactor`), an asyncio loop for ``run``
 and ``stream``, a plain ``selectors`` poll on the caller's thread for
 ``run_sync`` and ``stream_sync`` (behaviour section 11 rule 7). The drivers
@@ -53,7 +53,6 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
-import dataclasses as dc
 import logging
 import os
 import signal
@@ -61,18 +60,15 @@ import time
 import typing as typ
 
 from cuprum._child import (
-    Child,
-    check_directory,
     in_terminal_foreground,
     process_tree,
-    resolve,
     spawn,
 )
 from cuprum._errors import EngineError
 from cuprum._fdio import Capture, Fd, Fds, Reader, Writer, readers_gone
 from cuprum._pump import start_pumps
-from cuprum._request import merge_env
 from cuprum._termination import Termination
+from cuprum._wiring import Hop, Stage, open_ends, stage_ends
 from cuprum.results import (
     PipelineResult,
     ProgramNotFoundError,
@@ -87,7 +83,7 @@ if typ.TYPE_CHECKING:
     from cuprum._awaiting import Pumping
     from cuprum._observe import Observer
     from cuprum._reactor import Handle, Reactor
-    from cuprum._request import EnvOverlay, RunRequest, StageSpec, StrPath
+    from cuprum._request import RunRequest
 
 _SETTLE_BOUND: typ.Final = 2.0
 """Seconds clean-up waits for pumps and readers once every stage is reaped."""
@@ -97,87 +93,6 @@ _DROP: typ.Final = RunOutputOptions(capture=False)
 """Output read only so that its writer never stalls."""
 _log = logging.getLogger("cuprum.pipeline")
 """The run's logger, named for the public module users configure."""
-
-
-def prepare(
-    stages: cabc.Sequence[StageSpec],
-    request: RunRequest,
-    observer: Observer | None = None,
-) -> list[_Stage]:
-    """Check every stage can start; nothing is opened or spawned yet.
-
-    Raises
-    ------
-    FileNotFoundError, NotADirectoryError
-        When a stage's working directory is missing or not a directory.
-    ProgramNotFoundError
-        When a program is not found on its stage's ``PATH``.
-
-    """
-    prepared = []
-    for index, spec in enumerate(stages):
-        env = merge_env(request.env, spec.env)
-        cwd = spec.cwd if spec.cwd is not None else request.cwd
-        if cwd is not None:
-            check_directory(cwd, "working directory")
-        executable = resolve(spec.program, env)
-        capture = None
-        if request.stderr is None:
-            lines = (
-                observer.lines(index, "stderr", request.output) if observer else None
-            )
-            capture = Capture(request.output, "stderr", request.stderr_sink, lines)
-        prepared.append(_Stage(index, spec.argv, executable, capture, env, cwd))
-    return prepared
-
-
-# ---------------------------------------------------------------------------
-# One run
-# ---------------------------------------------------------------------------
-
-
-@dc.dataclass(slots=True)
-class _Hop:
-    """Stage i stdout -> parent -> stage i+1 stdin."""
-
-    up_read: Fd
-    up_write: Fd
-    down_read: Fd
-    down_write: Fd
-    downstream_gone: bool = False
-    error: OSError | EngineError | None = None
-    written: int = 0
-    ended_at: float | None = None
-
-
-@dc.dataclass(slots=True)
-class _Ends:
-    """The run's own ends of its standard streams (hops apart).
-
-    ``first_in``, ``last_out`` and ``shared_err`` are the redirections
-    (opened, or the caller's); ``out`` is the pipe the last stage writes
-    when its stdout is not redirected, ``feed`` the one ``input=`` goes
-    through.
-    """
-
-    first_in: int | None = None
-    last_out: int | None = None
-    shared_err: int | None = None
-    out: tuple[Fd, Fd] | None = None
-    feed: tuple[Fd, Fd] | None = None
-
-
-@dc.dataclass(slots=True)
-class _Stage:
-    index: int
-    argv: tuple[str, ...]
-    executable: str
-    stderr: Capture | None
-    env: EnvOverlay = ()
-    cwd: StrPath | None = None
-    process: Child | None = None
-    returncode: int | None = None
-    reaped: bool = False
 
 
 class Run:
@@ -192,7 +107,7 @@ class Run:
 
     def __init__(
         self,
-        stages: list[_Stage],
+        stages: list[Stage],
         request: RunRequest,
         reactor: Reactor,
         *,
@@ -220,7 +135,7 @@ class Run:
         self.reader_left = False
         """The caller stopped reading the stream: the last stage's downstream left."""
         self._fds = Fds()
-        self._hops: list[_Hop] = []
+        self._hops: list[Hop] = []
         self._pumping: Pumping | None = None
         self._io: list[Reader | Writer] = []
         self._io_error: BaseException | None = None
@@ -254,9 +169,11 @@ class Run:
         if timeout is not None:
             self._deadline_at = self._reactor.time() + timeout
             self._deadline = self._reactor.call_at(self._deadline_at, self._expire)
-        ends = self._open_ends()
+        ends, self._hops = open_ends(self._request, self._fds, len(self._stages))
         for stage in self._stages:
-            streams, made, err_read = self._stage_ends(stage, ends)
+            streams, made, err_read = stage_ends(
+                stage, ends, self._hops, self._fds, self._request
+            )
             self._spawn(stage, streams, made)
             # Readers start once the writer is in a child (and closed here), so
             # a failed spawn leaves no reader waiting for an EOF that never comes.
@@ -282,66 +199,13 @@ class Run:
             )
             self._pumping.when_ended(self._pump_ended)
 
-    def _open_ends(self) -> _Ends:
-        """Open the redirections and make every pipe of the run."""
-        request, fds = self._request, self._fds
-        ends = _Ends()
-        if request.stdin is not None:
-            ends.first_in = request.stdin.open(fds)
-        if request.stdout is not None:
-            ends.last_out = request.stdout.open(fds)
-        if request.stderr is not None and not request.stderr.join_stdout:
-            ends.shared_err = request.stderr.open(fds)
-        for _ in range(len(self._stages) - 1):
-            up_read, up_write = fds.pipe(enlarge=True)
-            down_read, down_write = fds.pipe(enlarge=True)
-            self._hops.append(_Hop(up_read, up_write, down_read, down_write))
-        if ends.last_out is None:
-            ends.out = fds.pipe()
-        if request.input is not None:
-            ends.feed = fds.pipe()
-        return ends
-
-    def _stage_ends(
-        self, stage: _Stage, ends: _Ends
-    ) -> tuple[tuple[int | None, int, int], list[Fd], Fd | None]:
-        """Say what ``stage`` reads, writes and errs to.
-
-        Returns its three descriptors, the run's pipe ends that go to it
-        alone (closed here once it is spawned) and the read end of its own
-        stderr pipe (``None`` when its stderr is routed).
-        """
-        made: list[Fd] = []
-        hops, index = self._hops, stage.index
-        stdin, stdout = ends.first_in, ends.last_out
-        feed, out = ends.feed, ends.out
-        upstream = hops[index - 1].down_read if index else feed and feed[0]
-        if upstream:
-            made.append(upstream)
-            stdin = upstream.number
-        downstream = hops[index].up_write if index < len(hops) else out and out[1]
-        if downstream:
-            made.append(downstream)
-            stdout = downstream.number
-        if stdout is None:
-            msg = "a stage has nowhere to write"  # unreachable: out or last_out
-            raise AssertionError(msg)
-        err_read: Fd | None = None
-        if self._request.stderr is None:
-            err_read, err_write = self._fds.pipe()
-            made.append(err_write)
-            stderr = err_write.number
-        else:
-            stderr = stdout if ends.shared_err is None else ends.shared_err
-        return (stdin, stdout, stderr), made, err_read
-
     def _read(self, end: Fd, capture: Capture | None) -> None:
         """Read ``end`` to EOF into ``capture`` (dropped when ``None``)."""
         sink = capture if capture is not None else Capture(_DROP, "stdout")
         self._io.append(Reader(self._reactor, end, sink, self._io_ended))
 
     def _spawn(
-        self, stage: _Stage, streams: tuple[int | None, int, int], made: list[Fd]
+        self, stage: Stage, streams: tuple[int | None, int, int], made: list[Fd]
     ) -> None:
         """Spawn ``stage`` on ``streams``; close ``made`` (its ends) either way."""
         stdin, stdout, stderr = streams
@@ -431,7 +295,7 @@ class Run:
             self.end_all()
         self._advance()
 
-    def _exited(self, stage: _Stage, code: int) -> None:
+    def _exited(self, stage: Stage, code: int) -> None:
         stage.returncode = code
         stage.reaped = True
         if self._observer is not None:
@@ -440,7 +304,7 @@ class Run:
         self._police()
         self._advance()
 
-    def _before_reap(self, stage: _Stage) -> None:
+    def _before_reap(self, stage: Stage) -> None:
         """Kill what a signalled stage left in its group, before reaping it.
 
         The leader is a zombie until it is reaped, so its group id cannot
@@ -493,7 +357,7 @@ class Run:
         process = self._stages[index].process
         return process is None or process.has_exited()
 
-    def _signal_group(self, stage: _Stage, signum: int) -> None:
+    def _signal_group(self, stage: Stage, signum: int) -> None:
         """Signal everything ``stage`` runs; only while its leader is unreaped.
 
         Its process group, or, where the stages share this process's group
@@ -694,7 +558,7 @@ class Run:
         )
 
 
-def _exit_code(stage: _Stage) -> int:
+def _exit_code(stage: Stage) -> int:
     if stage.returncode is not None:
         return stage.returncode
     process = stage.process

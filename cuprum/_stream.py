@@ -49,7 +49,8 @@ import typing as typ
 from cuprum._drive import close_async, close_sync, wait_async
 from cuprum._lines import LINE_LIMIT, HeldLines, TextLines, newline_is_one_byte
 from cuprum._reactor import for_this_thread, refuse_running_loop
-from cuprum._run import Run, prepare
+from cuprum._run import Run
+from cuprum._wiring import prepare
 from cuprum.results import PipelineError
 
 if typ.TYPE_CHECKING:

@@ -125,7 +125,7 @@ pub(crate) struct Endpoint<'a> {
     /// A short splice or write proves nothing here (sticky): the reactor
     /// saw the end hang up or fail, and no edge need come again.
     short_proves_nothing: bool,
-    use_: Use,
+    changes: Changes,
 }
 
 /// How I/O on an endpoint stays non-blocking without the file's own
@@ -178,14 +178,15 @@ pub(crate) struct Owning {
     dup: Option<OwnedFd>,
 }
 
-/// What the reactor has done with an endpoint; checked when it is dropped.
+/// What the reactor changed on an endpoint (registered it, switched its
+/// flag), each undone before it is dropped (checked then).
 #[derive(Debug)]
-struct Use {
+struct Changes {
     readiness: Readiness,
     flag: FlagUse,
 }
 
-impl Drop for Use {
+impl Drop for Changes {
     fn drop(&mut self) {
         debug_assert!(
             self.readiness != Readiness::Registered,
@@ -346,7 +347,7 @@ impl<'a> Endpoint<'a> {
             protected: self.protected,
             nowait: self.nowait,
             short_proves_nothing: self.short_proves_nothing,
-            use_: self.use_,
+            changes: self.changes,
         }
     }
 
@@ -380,7 +381,7 @@ impl<'a> Endpoint<'a> {
                 NoWait::Flag
             }),
             short_proves_nothing: false,
-            use_: Use {
+            changes: Changes {
                 readiness: if regular {
                     Readiness::AlwaysReady
                 } else {
@@ -419,7 +420,7 @@ impl<'a> Endpoint<'a> {
     pub(crate) fn recheck_flag(&self) {
         if self.pipe
             && self.nowait.get() == NoWait::Flag
-            && self.use_.flag != FlagUse::Untouched
+            && self.changes.flag != FlagUse::Untouched
             && sys::get_flags(self.raw()).is_ok_and(|f| f & libc::O_NONBLOCK == 0)
         {
             self.nowait.set(NoWait::Probe);
@@ -456,7 +457,7 @@ impl<'a> Endpoint<'a> {
     /// Registered with the reactor's poll.
     #[must_use]
     pub(crate) fn is_registered(&self) -> bool {
-        self.use_.readiness == Readiness::Registered
+        self.changes.readiness == Readiness::Registered
     }
 
     /// The reactor saw a hang-up or error event on this end.
@@ -487,16 +488,16 @@ impl<'a> Endpoint<'a> {
             !self.is_protected(),
             "protected descriptors are never registered"
         );
-        if self.use_.readiness != Readiness::Unwatched {
+        if self.changes.readiness != Readiness::Unwatched {
             return Ok(());
         }
         match registry.register(&mut SourceFd(&self.raw()), token, interest) {
             Ok(()) => {
-                self.use_.readiness = Readiness::Registered;
+                self.changes.readiness = Readiness::Registered;
                 Ok(())
             }
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-                self.use_.readiness = Readiness::AlwaysReady;
+                self.changes.readiness = Readiness::AlwaysReady;
                 Ok(())
             }
             Err(e) => Err(e),
@@ -507,11 +508,11 @@ impl<'a> Endpoint<'a> {
     /// registration dies with the duplicate in any case. With `poll_lost`
     /// the poll is not told (its number may name someone else's file now).
     pub(crate) fn deregister(&mut self, registry: &Registry, poll_lost: bool) {
-        if self.use_.readiness == Readiness::Registered {
+        if self.changes.readiness == Readiness::Registered {
             if !poll_lost {
                 let _ = registry.deregister(&mut SourceFd(&self.raw()));
             }
-            self.use_.readiness = Readiness::Unwatched;
+            self.changes.readiness = Readiness::Unwatched;
         }
     }
 
@@ -525,9 +526,11 @@ impl<'a> Endpoint<'a> {
     /// Give up this end's number without closing it or touching its flags:
     /// it names someone else's file now.
     fn abandon(self) {
-        let Endpoint { fd, mut use_, .. } = self;
-        use_.readiness = Readiness::Unwatched;
-        use_.flag = FlagUse::Untouched;
+        let Endpoint {
+            fd, mut changes, ..
+        } = self;
+        changes.readiness = Readiness::Unwatched;
+        changes.flag = FlagUse::Untouched;
         if let Fd::Owned(fd) = fd {
             let _ = fd.into_raw_fd();
         }
@@ -654,13 +657,13 @@ impl NonblockTable {
     /// Make a registered endpoint's description non-blocking (remembering
     /// whether this endpoint switched it).
     pub(crate) fn acquire(&mut self, ep: &mut Endpoint<'static>) -> io::Result<()> {
-        debug_assert!(!ep.is_protected() && ep.use_.flag == FlagUse::Untouched);
+        debug_assert!(!ep.is_protected() && ep.changes.flag == FlagUse::Untouched);
         let flags = sys::get_flags(ep.raw())?;
         if flags & libc::O_NONBLOCK == 0 {
             sys::set_flags(ep.raw(), flags | libc::O_NONBLOCK)?;
-            ep.use_.flag = FlagUse::Switched;
+            ep.changes.flag = FlagUse::Switched;
         } else {
-            ep.use_.flag = FlagUse::Counted;
+            ep.changes.flag = FlagUse::Counted;
         }
         self.keys.entry(ep.key).or_default().users += 1;
         Ok(())
@@ -672,7 +675,7 @@ impl NonblockTable {
         debug_assert!(!ep.is_registered(), "release before deregister");
         if self.suspect && !ep.names_its_file() {
             // Someone else's number now: count it out, touch nothing.
-            let (flag, key) = (ep.use_.flag, ep.key);
+            let (flag, key) = (ep.changes.flag, ep.key);
             ep.abandon();
             if flag != FlagUse::Untouched {
                 if let Some(users) = self.keys.get_mut(&key) {
@@ -684,7 +687,7 @@ impl NonblockTable {
             }
             return;
         }
-        let flag = std::mem::replace(&mut ep.use_.flag, FlagUse::Untouched);
+        let flag = std::mem::replace(&mut ep.changes.flag, FlagUse::Untouched);
         if flag == FlagUse::Untouched {
             return;
         }

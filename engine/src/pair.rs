@@ -568,12 +568,14 @@ impl Pair {
         R: Source + ?Sized,
         W: Sink + ?Sized,
     {
-        let step = self.drive_once(reader, writer, now);
+        let step = self.turn(reader, writer, now);
         self.progress.store(self.written, Ordering::Relaxed);
         step
     }
 
-    fn drive_once<R, W>(&mut self, reader: &mut R, writer: &mut W, now: Instant) -> Step
+    /// One bounded turn: until an end would block, the budget is spent or
+    /// the pair ends.
+    fn turn<R, W>(&mut self, reader: &mut R, writer: &mut W, now: Instant) -> Step
     where
         R: Source + ?Sized,
         W: Sink + ?Sized,

@@ -292,13 +292,14 @@ async def pump_stream_async(reader_fd: int, writer_fd: int, buffer_size: int, /)
 
     loop = asyncio.get_running_loop()
     doorbell = _doorbells.get(loop)
-    options = PumpOptions(buffer_size, None, None, None, DEFAULT_PROGRESS_INTERVAL)
     if doorbell is None:
         pair = validate_pair(reader_fd, writer_fd)
+        options = PumpOptions(buffer_size, None, None, None, DEFAULT_PROGRESS_INTERVAL)
         return written_or_raise((await pump_many_async([pair], options))[0])
     started = doorbell.start_one(reader_fd, writer_fd, buffer_size)
     if isinstance(started, int):
-        return started
+        return started  # done inline: nothing built for the wait
+    options = PumpOptions(buffer_size, None, None, None, DEFAULT_PROGRESS_INTERVAL)
     operation = _Operation(loop, 1, options)
     operation.indices = [0]
     doorbell.adopt(operation, started)

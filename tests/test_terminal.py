@@ -39,9 +39,8 @@ elif case == "tty":
     result = shell("-c", script).run_sync(timeout=10)
     print(result.stdout.strip(), result.exit_code, flush=True)
 elif case == "ctrl-c":
-    print("ready", flush=True)
-    try:
-        shell("-c", "read x < /dev/tty").run_sync(timeout=10)
+    try:  # the stage says it is ready: the run, and this try, are under way
+        shell("-c", "echo ready > /dev/tty; read x < /dev/tty").run_sync(timeout=10)
     except KeyboardInterrupt:
         print("interrupted", flush=True)
 elif case == "timeout":

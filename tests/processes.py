@@ -5,10 +5,27 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import select
 import typing as typ
 from pathlib import Path
 
 import pytest
+
+
+def ends_within(pid: int, seconds: float) -> bool:
+    """Say whether process ``pid`` ends within ``seconds`` (or is already gone).
+
+    Watched through a pidfd, which any process can open for a pid it sees.
+    """
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True  # already gone (and reaped)
+    try:
+        ready, _, _ = select.select([pidfd], [], [], seconds)
+        return bool(ready)
+    finally:
+        os.close(pidfd)
 
 
 def children() -> set[int]:

@@ -10,12 +10,12 @@ running (and ended by the test).
 from __future__ import annotations
 
 import os
-import select
 import signal
 import subprocess
 import sys
 
 import pytest
+from processes import ends_within
 
 from cuprum._rust_backend import spawner
 
@@ -56,29 +56,17 @@ def _killed_caller(mode: str, shape: str, count: int) -> list[int]:
     return pids
 
 
-def _ends_within(pid: int, seconds: float) -> bool:
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True  # already gone (and reaped)
-    try:
-        ready, _, _ = select.select([pidfd], [], [], seconds)
-        return bool(ready)
-    finally:
-        os.close(pidfd)
-
-
 @pytest.mark.parametrize(("shape", "count"), [("command", 1), ("pipeline", 2)])
 def test_the_stages_die_with_a_caller_killed_by_sigkill(shape: str, count: int) -> None:
     pids = _killed_caller("die", shape, count)
     for pid in pids:
-        assert _ends_within(pid, 1.0), f"stage {pid} outlived its caller"
+        assert ends_within(pid, 1.0), f"stage {pid} outlived its caller"
 
 
 def test_a_stage_may_outlive_its_caller_on_request() -> None:
     (pid,) = _killed_caller("outlive", "command", 1)
     try:
         # The death signal comes at once if it comes at all.
-        assert not _ends_within(pid, 0.5)
+        assert not ends_within(pid, 0.5)
     finally:
         os.kill(pid, signal.SIGKILL)

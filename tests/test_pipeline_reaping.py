@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
-import select
 import signal
 import time
 import typing as typ
 
 import pytest
+from processes import ends_within
 
 from cuprum import CAT, SEQ, SLEEP, TRUE, WC, TimeoutExpired, _child, sh
 
@@ -125,12 +125,4 @@ def test_timeout_ends_a_run_whose_stage_exit_is_never_seen(
 
 def has_ended(pid: int) -> bool:
     """Say whether process ``pid`` ends within `GUARD` (or already was reaped)."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        readable, _, _ = select.select([pidfd], [], [], GUARD)
-    finally:
-        os.close(pidfd)
-    return bool(readable)
+    return ends_within(pid, GUARD)

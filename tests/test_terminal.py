@@ -18,6 +18,7 @@ import sys
 import time
 
 import pytest
+from processes import ends_within
 
 CALLER = """
 import fcntl, sys, termios
@@ -122,12 +123,4 @@ def test_a_timeout_ends_what_a_stage_started_at_a_terminal() -> None:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return False
-    try:
-        ready, _, _ = select.select([pidfd], [], [], 1.0)
-        return not ready
-    finally:
-        os.close(pidfd)
+    return not ends_within(pid, 1.0)

@@ -181,9 +181,16 @@ class FdOps:
     check_ends: cabc.Callable[[int, int], None]
     acquire: cabc.Callable[[int], tuple[bool, _Description | None]]
     release: cabc.Callable[[int, _Description | None], None]
+    nonblocking: cabc.Callable[[int], bool]
+    """Whether an end's ``O_NONBLOCK`` is (still) set: someone else may
+    clear it under a pair (behaviour 3.8)."""
     whole_read: int = 1
     """The least a read asks for, whatever ``buffer_size`` (`WHOLE_READ`
     for real descriptors; a script's reads lose nothing)."""
+
+
+def _nonblocking(fd: int) -> bool:
+    return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
 
 
 def _check_pair(reader: int, writer: int) -> None:
@@ -199,6 +206,7 @@ OS_OPS: typ.Final = FdOps(
     _check_pair,
     _NONBLOCK.acquire,
     _NONBLOCK.release,
+    _nonblocking,
     WHOLE_READ,
 )
 
@@ -294,15 +302,27 @@ class Pair:
         return bool(reader_woken or writer_woken)
 
     def step(self, now: float) -> None:
-        """Move bytes until a descriptor would block, the budget is spent or done."""
+        """Move bytes until an end would block, the budget is spent or done.
+
+        The first call goes to the end ``poll`` found ready (the one
+        `wanted_events` named); a further call goes only to an end that is
+        in non-blocking mode just before it (`_free`). So an end left
+        blocking (a terminal), or made blocking by someone else (a
+        duplicate's owner clearing ``O_NONBLOCK``, behaviour 3.8), gets one
+        bounded call per readiness event and never holds the driver.
+        """
+        asked = True
         try:
             for _ in range(_STEP_BUDGET):
-                if self.pending and not self._write():
-                    return
+                if self.pending:
+                    if not self._write(asked=asked):
+                        return
+                    asked = False
                 if self.result is not None:
                     return
-                if not self._read(now):
+                if not self._read(now, asked=asked):
                     return
+                asked = False
         except OSError as error:
             self.result = error
 
@@ -311,11 +331,24 @@ class Pair:
         if self.result is None and self.drain_deadline and now >= self.drain_deadline:
             self.result = self.written
 
-    def _write(self) -> bool:
-        """Write pending bytes; return False when the writer is not to be retried."""
-        data = self.pending
-        if not self.writer_loops:
-            data = data[:_BLOCKING_WRITE_CHUNK]
+    def _free(self, fd: int, key: _Description | None, loops: bool) -> bool:
+        """Say whether a call on ``fd`` cannot block, whatever its readiness.
+
+        A switched end (``key``) is asked each time: its flag is shared
+        with whoever else holds the open file.
+        """
+        return loops if key is None else self.ops.nonblocking(fd)
+
+    def _write(self, *, asked: bool) -> bool:
+        """Write pending bytes; return whether to go on without a readiness event.
+
+        A writer in blocking mode gets at most `_BLOCKING_WRITE_CHUNK`
+        bytes, and only when ``poll`` said it is ready (``asked``).
+        """
+        free = self._free(self.writer, self.writer_key, self.writer_loops)
+        if not (asked or free):
+            return False
+        data = self.pending if free else self.pending[:_BLOCKING_WRITE_CHUNK]
         try:
             count = self.ops.write(self.writer, data)
         except (BlockingIOError, InterruptedError):
@@ -330,13 +363,13 @@ class Pair:
         self.pending = self.pending[count:]
         if not self.pending and self.eof:
             self.result = self.written
-        # A descriptor left in blocking mode gets one write per readiness
-        # event, and one read: a reader in blocking mode is read only once it
-        # said it is ready (this step was for the writer), never after a write.
-        return self.writer_loops and not self.pending and self.reader_loops
+        # A short write says the writer is full: wait for its readiness.
+        return free and not self.pending
 
-    def _read(self, now: float) -> bool:
-        """Read one chunk; return False when the reader would block."""
+    def _read(self, now: float, *, asked: bool) -> bool:
+        """Read one chunk; return whether to go on without a readiness event."""
+        if not (asked or self._free(self.reader, self.reader_key, self.reader_loops)):
+            return False
         try:
             data = self.ops.read(self.reader, self.read_size)
         except (BlockingIOError, InterruptedError):
@@ -351,8 +384,7 @@ class Pair:
             self.check_deadline(now)
         else:
             self.pending = memoryview(data)
-        # A descriptor left in blocking mode gets one read per readiness event.
-        return self.reader_loops
+        return True
 
     def _start_drain(self, now: float) -> None:
         self.pending = memoryview(b"")

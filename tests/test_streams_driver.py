@@ -202,6 +202,7 @@ class FakeSystem:
             self.check_ends,
             self.acquire,
             self.release,
+            self.nonblocking,
         )
 
     def ready_now(self, fd: int) -> bool:
@@ -228,6 +229,10 @@ class FakeSystem:
             raise oserror(errno.EPERM)
         self.users[fd] += 1
         return self.loops[fd], (0, fd, 0)
+
+    def nonblocking(self, fd: int) -> bool:
+        self.log.append(("flags", fd))
+        return self.loops[fd]
 
     def release(self, fd: int, key: tuple[int, int, int] | None) -> None:
         assert key == (0, fd, 0)
@@ -418,9 +423,12 @@ def test_eof_after_pending_bytes_ends_once_they_are_written() -> None:
     assert r.pair.eof
 
 
-def test_blocking_mode_writer_gets_one_bounded_write_per_step() -> None:
+def test_blocking_mode_writer_gets_one_bounded_write_per_readiness() -> None:
     data = data_of(10_000)
     r = rig(data, buffer_size=10_000, writer_loops=False)
+    r.pair.step(time.monotonic())
+    assert (r.reader.reads, r.writer.writes) == (1, 0), "not written unasked"
+    assert r.pair.wanted_events() == (0, POLL_WRITE)
     r.pair.step(time.monotonic())
     assert r.writer.writes == 1
     assert len(r.writer.out) == _BLOCKING_WRITE_CHUNK
@@ -432,16 +440,35 @@ def test_blocking_mode_reader_gets_one_read_per_step() -> None:
     r = rig(data_of(100), buffer_size=10, reader_loops=False)
     r.pair.step(time.monotonic())
     assert r.reader.reads == 1
-    assert bytes(r.pair.pending) == data_of(10), "written on the next step"
-    r.pair.step(time.monotonic())
-    # That step was for the writer: a reader in blocking mode is not read
-    # without its own readiness (the read could block the driver for ever).
-    assert r.reader.reads == 1
+    # The writer is non-blocking: written in the same step. The reader is
+    # not read again without its own readiness (the read could block the
+    # driver for ever).
     assert r.writer.out == data_of(10)
     assert r.pair.wanted_events() == (POLL_READ, 0)
     r.pair.step(time.monotonic())
     assert r.reader.reads == 2
     assert run(r.pair) == 100
+
+
+@pytest.mark.parametrize("end", ["reader", "writer"])
+def test_an_end_made_blocking_under_the_pair_gets_one_call_per_readiness(
+    end: str,
+) -> None:
+    # Behaviour 3.8: whoever else holds the open file may clear O_NONBLOCK.
+    r = rig(data_of(100), buffer_size=10)
+    r.pair.step(time.monotonic())
+    assert r.writer.out == data_of(100), "non-blocking: many calls in one step"
+    r = rig(data_of(100), buffer_size=10)
+    fd = r.pair.reader if end == "reader" else r.pair.writer
+    r.system.loops[fd] = False  # cleared after the pair switched it
+    r.pair.step(time.monotonic())
+    calls = [op for op in r.system.log if op[0] in {"read", "write"}]
+    # Reader: read (asked), write, then no second read. Writer: read (asked),
+    # then no write until the writer says it is ready.
+    assert len(calls) == (2 if end == "reader" else 1), calls
+    assert ("flags", fd) in r.system.log, "the flag is asked before a further call"
+    assert run(r.pair) == 100
+    assert r.writer.out == data_of(100)
 
 
 def test_an_always_ready_pair_yields_after_its_budget() -> None:

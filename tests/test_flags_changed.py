@@ -1,0 +1,115 @@
+"""Others' actions on pumped ends stall nothing (behaviour 3.8), on both backends.
+
+``O_NONBLOCK`` belongs to the open file, shared with every duplicate, library
+and forked child. Whoever clears it under a pumped end may slow that pair
+down; the other pairs of the batch go on.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import typing as typ
+
+import pytest
+
+import cuprum
+
+if typ.TYPE_CHECKING:
+    import collections.abc as cabc
+
+    from cuprum import StreamBackend
+    from cuprum._options import PairResult
+    from tests.conftest import Pipe
+
+GUARD_SECONDS = 10.0
+"""How long pair B may take: it moves 100,000 bytes between pipes."""
+
+
+def until_nonblocking(fd: int) -> None:
+    """Wait until the pump has switched ``fd`` (it has taken the pair on)."""
+    deadline = time.monotonic() + GUARD_SECONDS
+    while os.get_blocking(fd):
+        assert time.monotonic() < deadline, "the pump never took the pair on"
+        os.sched_yield()
+
+
+def feed(fd: int, data: bytes) -> threading.Thread:
+    """Write ``data`` to ``fd`` on a thread of its own, then close ``fd``."""
+
+    def write() -> None:
+        with open(fd, "wb", buffering=0, closefd=True) as file:
+            file.write(data)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    return thread
+
+
+def collect(fd: int, size: int) -> tuple[threading.Thread, bytearray]:
+    """Read ``size`` bytes from ``fd`` on a thread of its own."""
+    received = bytearray()
+
+    def read() -> None:
+        while len(received) < size and (chunk := os.read(fd, 1 << 16)):
+            received.extend(chunk)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    return thread, received
+
+
+@pytest.mark.parametrize("side", ["reader", "writer"])
+def test_an_end_made_blocking_by_someone_else_holds_no_other_pair(
+    stream_backend: StreamBackend,
+    make_pipe: cabc.Callable[[], Pipe],
+    side: str,
+) -> None:
+    a_in, a_out, b_in, b_out = make_pipe(), make_pipe(), make_pipe(), make_pipe()
+    b_done = threading.Event()
+    results: list[list[PairResult]] = []
+
+    def on_pair_done(index: int, _result: PairResult) -> None:
+        if index == 1:
+            b_done.set()
+
+    pumping = threading.Thread(
+        target=lambda: results.append(
+            cuprum.pump_many(
+                [(a_in.read, a_out.write), (b_in.read, b_out.write)],
+                on_pair_done=on_pair_done,
+            )
+        )
+    )
+    pumping.start()
+    a_sent = b"wake" if side == "reader" else bytes(range(256)) * 1024
+    if side == "reader":
+        # Read once, then read again: on a blocking file, for ever.
+        until_nonblocking(a_in.read)
+        os.set_blocking(a_in.read, True)
+        os.write(a_in.write, a_sent)
+        a_feeder = None
+    else:
+        # Nobody reads A's output yet: writes fill it, then the next blocks.
+        until_nonblocking(a_out.write)
+        os.set_blocking(a_out.write, True)
+        a_feeder = feed(a_in.write, a_sent)
+    b_sent = bytes(range(250)) * 400
+    b_feeder = feed(b_in.write, b_sent)
+    b_collector, b_received = collect(b_out.read, len(b_sent))
+    b_finished = b_done.wait(GUARD_SECONDS)
+    # Unstick A either way: a reader for its output, then its input's EOF.
+    a_collector, a_received = collect(a_out.read, len(a_sent))
+    if a_feeder is None:
+        os.close(a_in.write)
+    else:
+        a_feeder.join()
+    pumping.join()
+    a_collector.join()
+    b_feeder.join()
+    b_collector.join()
+    assert b_finished, f"pair B waited behind A's {side} made blocking"
+    assert results == [[len(a_sent), len(b_sent)]]
+    assert bytes(a_received) == a_sent
+    assert bytes(b_received) == b_sent

@@ -187,10 +187,48 @@ class FdOps:
     whole_read: int = 1
     """The least a read asks for, whatever ``buffer_size`` (`WHOLE_READ`
     for real descriptors; a script's reads lose nothing)."""
+    open_privately: cabc.Callable[[int, bool], int | None] = lambda _fd, _write: None
+    """For an end kept blocking: a descriptor of a new, non-blocking open
+    file description of the same pipe or terminal, opened for writing when
+    the flag says so, or ``None`` (`_open_privately`)."""
+    close: cabc.Callable[[int], None] = os.close
 
 
 def _nonblocking(fd: int) -> bool:
     return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
+
+
+def _open_privately(fd: int, write: bool) -> int | None:
+    """Open the pipe or terminal ``fd`` names afresh, non-blocking, or say ``None``.
+
+    An end kept blocking (fd 0 to 2, a terminal) shares its open file
+    description, and so its ``O_NONBLOCK``, with other processes. A
+    description of the pump's own (``/proc/self/fd``, Linux) is never
+    switched by anyone else, so its reads and writes never block: a second
+    reader of the same pipe or terminal taking the readiness between
+    ``poll`` and the read leaves ``BlockingIOError``, not a driver held
+    until the next byte (behaviour 3.8). ``None`` for any other file, or
+    where the open fails (no ``/proc``, no reader on a FIFO's other end,
+    no permission on the terminal): the end is then served once per
+    readiness event, as before.
+    """
+    info = os.fstat(fd)
+    if not (stat.S_ISFIFO(info.st_mode) or os.isatty(fd)):
+        return None
+    access = os.O_WRONLY if write else os.O_RDONLY
+    flags = access | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        own = os.open(f"/proc/self/fd/{fd}", flags)
+    except OSError:
+        return None
+    if own < 3:  # never one of the standard numbers
+        low, own = own, fcntl.fcntl(own, fcntl.F_DUPFD_CLOEXEC, 3)
+        os.close(low)
+    mine = os.fstat(own)
+    if (mine.st_dev, mine.st_ino) != (info.st_dev, info.st_ino):
+        os.close(own)
+        return None
+    return own
 
 
 def _check_pair(reader: int, writer: int) -> None:
@@ -208,6 +246,7 @@ OS_OPS: typ.Final = FdOps(
     _NONBLOCK.release,
     _nonblocking,
     WHOLE_READ,
+    _open_privately,
 )
 
 
@@ -232,6 +271,7 @@ class Pair:
         "eof",
         "index",
         "ops",
+        "own",
         "pending",
         "read_size",
         "reader",
@@ -269,6 +309,7 @@ class Pair:
         self.result: PairResult | None = None
         ops.check_ends(reader, writer)
         self.read_size = max(buffer_size, ops.whole_read)
+        self.own: list[int] = []
         self.reader_loops, self.reader_key = ops.acquire(reader)
         try:
             self.writer_loops, self.writer_key = ops.acquire(writer)
@@ -276,13 +317,33 @@ class Pair:
             ops.release(reader, self.reader_key)
             raise
         self.released = False
+        try:
+            if not self.reader_loops and self.reader_key is None:
+                self.reader = self._open_privately(reader, write=False)
+                self.reader_loops = self.reader != reader
+            if not self.writer_loops and self.writer_key is None:
+                self.writer = self._open_privately(writer, write=True)
+                self.writer_loops = self.writer != writer
+        except OSError:
+            self.release()
+            raise
+
+    def _open_privately(self, fd: int, *, write: bool) -> int:
+        """Return a descriptor of our own for an end kept blocking, or ``fd``."""
+        own = self.ops.open_privately(fd, write)
+        if own is None:
+            return fd
+        self.own.append(own)
+        return own
 
     def release(self) -> None:
-        """Put back the flags this pair switched (once)."""
+        """Put back the flags this pair switched, close its own descriptors (once)."""
         if not self.released:
             self.released = True
             self.ops.release(self.writer, self.writer_key)
             self.ops.release(self.reader, self.reader_key)
+            for fd in self.own:
+                self.ops.close(fd)
 
     @property
     def draining(self) -> bool:

@@ -7,14 +7,18 @@ down; the other pairs of the batch go on.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import select
 import threading
 import time
+import tty
 import typing as typ
 
 import pytest
 
 import cuprum
+from cuprum._streams_pair import OS_OPS, Pair
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -113,3 +117,38 @@ def test_an_end_made_blocking_by_someone_else_holds_no_other_pair(
     assert results == [[len(a_sent), len(b_sent)]]
     assert bytes(a_received) == a_sent
     assert bytes(b_received) == b_sent
+
+
+def test_a_read_robbed_of_its_readiness_never_holds_the_python_driver() -> None:
+    # Between the driver's poll and its read, another reader of the same
+    # terminal takes the byte. The read must not wait for the next one.
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    out_r, out_w = os.pipe()
+
+    def robbed_read(fd: int, size: int) -> bytes:
+        while select.select([slave], [], [], 0)[0]:  # the thief
+            os.read(slave, 4096)
+        return os.read(fd, size)
+
+    ops = dataclasses.replace(OS_OPS, read=robbed_read)
+    pair = Pair(0, slave, out_w, 65536, None, ops=ops)
+    stepped = threading.Event()
+    os.write(master, b"x")
+
+    def step() -> None:
+        pair.step(time.monotonic())
+        stepped.set()
+
+    stepper = threading.Thread(target=step)
+    stepper.start()
+    ended = stepped.wait(GUARD_SECONDS)
+    os.write(master, b"y")  # a read that did block (the failure) returns
+    stepper.join()
+    terminal_blocking = os.get_blocking(slave)
+    pair.release()
+    for fd in (master, slave, out_r, out_w):
+        os.close(fd)
+    assert ended, "the driver waited for a read robbed of its byte"
+    assert pair.result is None, "nothing was read: the pair goes on"
+    assert terminal_blocking, "the terminal's own flag is never switched"

@@ -21,8 +21,11 @@ import pytest
 from processes import ends_within
 
 CALLER = """
-import fcntl, sys, termios
+import fcntl, signal, sys, termios
 fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty becomes our controlling terminal
+# As an interactive shell starts a program: Ctrl-C not ignored (a test run
+# started in the background by a script inherits it ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from cuprum import CAT, Program, ProgramCatalogue, ProjectSettings, TimeoutExpired, sh
 SH = Program("sh")
 shell = sh.make(SH, catalogue=ProgramCatalogue(

@@ -5,11 +5,16 @@
 //!
 //! # Invariants
 //!
-//! - Neither end's flags are touched. Pipes and sockets are read and
-//!   written with calls that return `WouldBlock` whatever their flags; any
-//!   other end (a terminal) is probed with `poll(2)` first and written at
-//!   most `PIPE_BUF` bytes at a time (`probed::Probed`), so the pair can
-//!   still stop between chunks. Pairs with a regular-file end run here too:
+//! - Neither end's flags are touched. A pipe or terminal end is first
+//!   opened afresh on Linux (`Endpoint::open_privately`: an open file
+//!   description of the engine's own, non-blocking, that nobody else can
+//!   switch back), so its reads and writes return `WouldBlock` and never
+//!   block, even when another reader takes the readiness first. Sockets
+//!   are read and written with calls that return `WouldBlock` whatever
+//!   their flags. An end that cannot be reopened (off Linux, no
+//!   permission) is probed with `poll(2)` first and written at most
+//!   `PIPE_BUF` bytes at a time (`probed::Probed`), so the pair can still
+//!   stop between chunks. Pairs with a regular-file end run here too:
 //!   their reads may wait for the disk, never on the reactor's thread.
 //! - Between chunks the thread waits with `poll(2)` for at most
 //!   [`POLL_SLICE`], then checks its batch's cancel flag: cancellation is
@@ -29,6 +34,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::completion::{Completion, Report};
+use crate::endpoint::Direction;
 use crate::errors::EngineError;
 use crate::job::Job;
 use crate::pair::{PairResult, Step};
@@ -63,6 +69,8 @@ pub(crate) fn run(job: Job<'_>, cancelled: &AtomicBool) -> PairResult {
         mut writer,
         ..
     } = job;
+    reader.open_privately(Direction::Read);
+    writer.open_privately(Direction::Write);
     loop {
         if cancelled.load(Ordering::Acquire) {
             return Err(EngineError::Cancelled);

@@ -147,6 +147,10 @@ enum NoWait {
     /// Plain `readv`/`writev`: the flag the engine set is relied on (a
     /// Linux pipe, checked before each drive; any other file).
     Flag,
+    /// Plain `readv`/`writev` on an open file description of the engine's
+    /// own, non-blocking, that nobody else holds
+    /// ([`Endpoint::open_privately`]).
+    Own,
 }
 
 /// Whether `fd` is ready for `events` (`POLLIN` or `POLLOUT`) right now;
@@ -412,6 +416,31 @@ impl<'a> Endpoint<'a> {
         self.regular || self.nowait.get() != NoWait::Flag
     }
 
+    /// On the blocking path: do this end's I/O on an open file description
+    /// of the engine's own, non-blocking, rather than on a duplicate of the
+    /// caller's (whose flags are never touched there), so no read or write
+    /// can block, however others share the file: a second reader of the
+    /// same pipe or terminal taking the readiness between a `poll` and the
+    /// call leaves `WouldBlock`, and the thread sees a cancel within its
+    /// poll slice. For a pipe or terminal on Linux (`/proc/self/fd`); any
+    /// other end, or a reopen that fails (no reader on a FIFO's other end,
+    /// no permission on the terminal), keeps the duplicate and its probe.
+    pub(crate) fn open_privately(&mut self, direction: Direction) {
+        if self.regular || self.nowait.get() == NoWait::Socket {
+            return; // never blocks anyway
+        }
+        if !(self.pipe || sys::is_tty(self.raw())) {
+            return;
+        }
+        let Ok(own) = sys::reopen_nonblocking(self.raw(), direction == Direction::Write) else {
+            return;
+        };
+        if sys::file_identity(own.as_raw_fd()).ok() == self.key.identity {
+            self.fd = Fd::Owned(own);
+            self.nowait.set(NoWait::Own);
+        }
+    }
+
     /// Before a drive in the reactor: a pipe whose reads and writes rely
     /// on the `O_NONBLOCK` the engine set checks that it is still set (one
     /// `F_GETFL`). One cleared by someone else (a duplicate's holder, a
@@ -543,7 +572,7 @@ impl Source for Endpoint<'_> {
         match self.nowait.get() {
             NoWait::Socket => sys::recv_nowait(fd, bufs),
             NoWait::Probe if !ready_now(fd, libc::POLLIN)? => Err(io::ErrorKind::WouldBlock.into()),
-            NoWait::Probe | NoWait::Flag => sys::readv(fd, bufs),
+            NoWait::Probe | NoWait::Flag | NoWait::Own => sys::readv(fd, bufs),
         }
     }
 
@@ -580,7 +609,7 @@ impl Sink for Endpoint<'_> {
                 Err(io::ErrorKind::WouldBlock.into())
             }
             NoWait::Probe => sys::writev(fd, &[IoSlice::new(first_capped(bufs))]),
-            NoWait::Flag => sys::writev(fd, bufs),
+            NoWait::Flag | NoWait::Own => sys::writev(fd, bufs),
         };
         if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) {
             sys::consume_sigpipe();

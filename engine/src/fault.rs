@@ -16,6 +16,11 @@
 //!   caller cancels a batch while a pair is hung ([`note_cancel`]), so a
 //!   test knows the caller is in its wait for the engine to let go. Tests
 //!   use it to prove that a caller is never held hostage by such a pair.
+//! - [`steal_next_reads`] makes the next reads of the blocking path that
+//!   find something to read let a thief take it first, as a second reader
+//!   of the same terminal or pipe can between the engine's `poll` and its
+//!   read, each saying `stolen` on a descriptor of the test's choosing.
+//!   Tests use it to prove that such a read never blocks past a cancel.
 //! - [`panic_next_blocking_pairs`] makes the next pairs of the blocking
 //!   path panic on their thread before they start, as an engine bug would:
 //!   tests use it to prove that every pair still completes exactly once.
@@ -62,6 +67,44 @@ pub(crate) fn take_own_failure() -> bool {
         let _ = crate::sys::writev(notice, &[IoSlice::new(b"own failed\n")]);
     }
     armed
+}
+
+/// Blocking-path reads still to be robbed, and where each says so.
+static STEALS: AtomicUsize = AtomicUsize::new(0);
+static STEAL_NOTICE: AtomicI32 = AtomicI32::new(-1);
+
+/// Make the next `count` blocking-path reads that find `fd` readable lose
+/// what is there to a thief first, each writing `stolen\n` to `notice`
+/// (when it is not negative).
+pub fn steal_next_reads(count: usize, notice: RawFd) {
+    STEAL_NOTICE.store(notice, Ordering::SeqCst);
+    STEALS.store(count, Ordering::SeqCst);
+}
+
+/// Called by a blocking-path read just before it reads `fd`: if armed and
+/// something is there, take it all.
+pub(crate) fn maybe_steal(fd: RawFd) {
+    let readable = || crate::endpoint::ready_now(fd, libc::POLLIN).unwrap_or(false);
+    if STEALS.load(Ordering::SeqCst) == 0 || !readable() {
+        return;
+    }
+    if STEALS
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_err()
+    {
+        return;
+    }
+    let mut scratch = [0u8; 4096];
+    while readable() {
+        match crate::sys::readv(fd, &mut [std::io::IoSliceMut::new(&mut scratch)]) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+    }
+    let notice = STEAL_NOTICE.load(Ordering::SeqCst);
+    if notice >= 0 {
+        let _ = crate::sys::writev(notice, &[IoSlice::new(b"stolen\n")]);
+    }
 }
 
 /// Blocking-path pairs still to panic.

@@ -69,7 +69,7 @@ pub use errors::EngineError;
 #[cfg(feature = "fault-injection")]
 pub use fault::{
     fail_next_own, fail_next_pairs, hang_next_blocking_pairs, panic_next_blocking_pairs,
-    release_hung_pairs,
+    release_hung_pairs, steal_next_reads,
 };
 pub use handle::{Batch, Handle, PairSpec, Started, MAX_BUFFER_SIZE};
 pub use pair::PairResult;

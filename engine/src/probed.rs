@@ -5,13 +5,15 @@
 //! # Invariants
 //!
 //! - A probed endpoint's flags are never touched. A socket is read and
-//!   written with calls that return `WouldBlock` whatever its flags, and a
-//!   regular file never waits: those go straight through
-//!   (`Endpoint::never_blocks`). Anything else (a pipe, a terminal) is
-//!   read or written only after `poll(2)` said the end is ready, and a
-//!   write then offers at most `PIPE_BUF` bytes. (Between that `poll` and
-//!   the call, another reader of the same pipe or terminal can take the
-//!   readiness: that call may then block.)
+//!   written with calls that return `WouldBlock` whatever its flags, a
+//!   regular file never waits, and the blocking path's ends opened afresh
+//!   (`Endpoint::open_privately`) are non-blocking descriptions of the
+//!   engine's own: those go straight through (`Endpoint::never_blocks`).
+//!   Anything else (a pipe or terminal that could not be reopened, off
+//!   Linux) is read or written only after `poll(2)` said the end is
+//!   ready, and a write then offers at most `PIPE_BUF` bytes. (Between
+//!   that `poll` and the call, another reader of the same pipe or terminal
+//!   can take the readiness: that call may then block.)
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::RawFd;
@@ -76,6 +78,8 @@ impl Source for Probed<'_, '_> {
         if !self.end.never_blocks() && !ready_now(self.end.raw(), libc::POLLIN)? {
             return Err(would_block());
         }
+        #[cfg(feature = "fault-injection")]
+        crate::fault::maybe_steal(self.end.raw());
         self.end.read_vectored(bufs)
     }
 

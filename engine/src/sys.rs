@@ -142,6 +142,32 @@ pub(crate) fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
+/// A new open file description of the file `fd` names (through
+/// `/proc/self/fd`), close-on-exec, numbered 3 or above, with `O_NONBLOCK`
+/// set on it alone: open for reading, or for writing when `write`. A pipe
+/// or terminal opens afresh this way; nobody else holds the description,
+/// so nobody else can clear its flag. Linux only (`Unsupported` elsewhere).
+#[cfg(linux_calls)]
+pub(crate) fn reopen_nonblocking(fd: RawFd, write: bool) -> io::Result<OwnedFd> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(!write)
+        .write(write)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(format!("/proc/self/fd/{fd}"))?;
+    let fd = OwnedFd::from(file);
+    if fd.as_raw_fd() < 3 {
+        return dup_cloexec(fd.as_raw_fd());
+    }
+    Ok(fd)
+}
+
+#[cfg(not(linux_calls))]
+pub(crate) fn reopen_nonblocking(_fd: RawFd, _write: bool) -> io::Result<OwnedFd> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
 /// A doorbell descriptor an event loop can watch for readability: rung by
 /// [`Bell::ring`], silenced by [`Bell::reset`]. An `eventfd` on Linux; a
 /// non-blocking self-pipe elsewhere.

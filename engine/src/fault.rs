@@ -4,7 +4,7 @@
 //!
 //! - [`fail_next_pairs`] makes the reactor fail the next pairs it admits
 //!   with [`crate::EngineError::Internal`], exactly as it fails pairs when
-//!   it breaks (registered, then ended through the usual `finish`:
+//!   it breaks (registered, then ended through the usual `retire`:
 //!   deregistered, flags restored, duplicates closed). Tests use it to
 //!   prove that an engine failure reaches every caller as an error and
 //!   never as a count.
@@ -84,7 +84,7 @@ pub fn steal_next_reads(count: usize, notice: RawFd) {
 /// Called by a blocking-path read just before it reads `fd`: if armed and
 /// something is there, take it all.
 pub(crate) fn maybe_steal(fd: RawFd) {
-    let readable = || crate::endpoint::ready_now(fd, libc::POLLIN).unwrap_or(false);
+    let readable = || crate::fd::endpoint::ready_now(fd, libc::POLLIN).unwrap_or(false);
     if STEALS.load(Ordering::SeqCst) == 0 || !readable() {
         return;
     }

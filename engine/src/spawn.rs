@@ -10,11 +10,70 @@
 //! (behaviour section 11 rule 5). Every raw pointer the child reads is
 //! built here, before the child exists, and kept alive across the call;
 //! the `unsafe` clone itself is `sys::spawn_child`.
+//!
+//! The child, in order: sets every caught signal back to its default (so
+//! no handler of this process runs in it), `SIGPIPE` and `SIGXFSZ` too (as
+//! `subprocess` does); joins a group of its own if asked; asks for
+//! `death_signal` when the spawning thread dies, and exits at once if its
+//! parent already died; puts its three descriptors on 0, 1 and 2; changes
+//! directory; closes every other descriptor; restores the signal mask and
+//! execs. A failed step is written back to [`ChildSetup`] and reported as
+//! a [`Step`] once the child is reaped.
 
 use std::ffi::CString;
 use std::io;
+use std::mem::MaybeUninit;
 
-use crate::sys::{spawn_child, ChildSetup, SpawnStep};
+use crate::sys::{spawn_child, STEP_CHDIR, STEP_EXEC};
+
+/// What the child of `sys::spawn_child` runs: raw pointers into storage the
+/// caller keeps alive across the call (see `crate::spawn::SpawnPlan`).
+/// Written by the child (which shares the caller's memory until it execs or
+/// exits) only in `failed_step` and `failed_errno`.
+#[repr(C)]
+pub(crate) struct ChildSetup {
+    pub program: *const libc::c_char,
+    pub argv: *const *const libc::c_char,
+    /// Null: the caller's own environment.
+    pub envp: *const *const libc::c_char,
+    /// Null: the caller's working directory.
+    pub cwd: *const libc::c_char,
+    pub fds: [libc::c_int; 3],
+    pub new_group: bool,
+    /// 0: none.
+    pub death_signal: libc::c_int,
+    pub parent: libc::pid_t,
+    /// The spawning thread's signal mask, saved by `sys::spawn_child`
+    /// for the child to restore.
+    pub mask: MaybeUninit<libc::sigset_t>,
+    pub failed_step: libc::c_int,
+    pub failed_errno: libc::c_int,
+}
+
+impl ChildSetup {
+    /// A set-up from the caller's pointers (see the fields).
+    fn new(
+        program: *const libc::c_char,
+        argv: *const *const libc::c_char,
+        envp: *const *const libc::c_char,
+        cwd: *const libc::c_char,
+        fds: [libc::c_int; 3],
+    ) -> Self {
+        Self {
+            program,
+            argv,
+            envp,
+            cwd,
+            fds,
+            new_group: false,
+            death_signal: 0,
+            parent: 0,
+            mask: MaybeUninit::uninit(),
+            failed_step: 0,
+            failed_errno: 0,
+        }
+    }
+}
 
 /// What to start: every string already checked for interior NUL bytes.
 pub struct SpawnPlan {
@@ -101,9 +160,9 @@ pub fn spawn(plan: &SpawnPlan) -> Result<i32, SpawnError> {
     setup.death_signal = plan.death_signal;
     spawn_child(&mut setup).map_err(|(step, error)| SpawnError {
         step: match step {
-            SpawnStep::Setup => Step::Setup,
-            SpawnStep::Chdir => Step::Chdir,
-            SpawnStep::Exec => Step::Exec,
+            STEP_CHDIR => Step::Chdir,
+            STEP_EXEC => Step::Exec,
+            _ => Step::Setup,
         },
         error,
     })

@@ -1,17 +1,10 @@
 //! The operating-system boundary: every `unsafe` block of the crate, each
 //! a thin wrapper over one system call (or one family of them) with its
-//! `// SAFETY:` comment. Nothing here decides policy: which descriptor to
-//! switch, when to splice or probe, is decided by the safe modules above
-//! (`endpoint`, `reactor`, `blocking`, `inline`).
-//!
-//! It is also the one place that knows the platform. Linux's own calls
-//! (`F_GETPIPE_SZ`, `eventfd`, `splice`, `MSG_NOSIGNAL`, `O_PATH`,
-//! `sigtimedwait`) are compiled
-//! where `linux_calls` holds (Linux, and not the `generic-unix` feature);
-//! everywhere else a portable twin of each stands in (an `fstat` probe, a
-//! self-pipe, no splice, a `poll` before each pipe read or write,
-//! `sigpending` and `sigwait`), so the `generic-unix` feature builds on
-//! Linux exactly the code macOS and the BSDs get.
+//! `// SAFETY:` comment. Nothing here decides policy: the safe modules
+//! above do (`fd`, `drive`). Linux's own calls (`F_GETPIPE_SZ`, `eventfd`,
+//! `splice`, `MSG_NOSIGNAL`, `sigtimedwait`, the spawning `clone`) compile
+//! where `linux_calls` holds; elsewhere a portable twin of each stands in
+//! (design 13.1a), which the `generic-unix` feature builds on Linux too.
 //!
 //! # Invariants
 //!
@@ -20,11 +13,13 @@
 //!   [`with_borrowed`], whose closure bounds the borrow's lifetime to the
 //!   call that the caller keeps the descriptor open for.
 
-use std::fs::File;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
+
+#[cfg(linux_calls)]
+use crate::spawn::ChildSetup;
 
 fn last_error() -> io::Error {
     io::Error::last_os_error()
@@ -48,10 +43,9 @@ pub(crate) fn get_flags(fd: RawFd) -> io::Result<libc::c_int> {
     cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })
 }
 
-/// Whether `fd` is an open pipe or FIFO, by `fcntl(F_GETPIPE_SZ)`, which
-/// costs about half an `fstat` (that copies a whole `stat` out). `false`
-/// says nothing more: the kernel answers `EBADF` alike for a closed
-/// descriptor, an `O_PATH` one and one that is not a pipe.
+/// Whether `fd` is an open pipe or FIFO, by `fcntl(F_GETPIPE_SZ)` (cheaper
+/// than an `fstat`). `false` says nothing more: a closed descriptor, an
+/// `O_PATH` one and one that is not a pipe all answer `EBADF`.
 #[cfg(linux_calls)]
 pub(crate) fn is_pipe(fd: RawFd) -> bool {
     // SAFETY: F_GETPIPE_SZ takes no argument and only inspects the
@@ -63,18 +57,6 @@ pub(crate) fn is_pipe(fd: RawFd) -> bool {
 /// then takes, which tells a pipe by its mode: say "don't know".
 #[cfg(not(linux_calls))]
 pub(crate) fn is_pipe(_fd: RawFd) -> bool {
-    false
-}
-
-/// Whether file status `flags` say a path-only descriptor (`O_PATH`).
-#[cfg(linux_calls)]
-pub(crate) fn is_path_only(flags: libc::c_int) -> bool {
-    flags & libc::O_PATH != 0
-}
-
-/// No path-only descriptors here.
-#[cfg(not(linux_calls))]
-pub(crate) fn is_path_only(_flags: libc::c_int) -> bool {
     false
 }
 
@@ -115,25 +97,6 @@ pub(crate) fn set_flags(fd: RawFd, flags: libc::c_int) -> io::Result<()> {
     cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }).map(drop)
 }
 
-/// Set or clear `O_NONBLOCK` on `fd`'s open file description.
-pub(crate) fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
-    let flags = get_flags(fd)?;
-    let wanted = if on {
-        flags | libc::O_NONBLOCK
-    } else {
-        flags & !libc::O_NONBLOCK
-    };
-    if wanted != flags {
-        set_flags(fd, wanted)?;
-    }
-    Ok(())
-}
-
-/// Whether `O_NONBLOCK` is set on `fd`'s open file description.
-pub fn is_nonblocking(fd: RawFd) -> io::Result<bool> {
-    Ok(get_flags(fd)? & libc::O_NONBLOCK != 0)
-}
-
 /// A close-on-exec duplicate of `fd`, numbered 3 or above.
 pub(crate) fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: F_DUPFD_CLOEXEC takes an integer (the lowest number to use).
@@ -142,101 +105,13 @@ pub(crate) fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
-/// A new open file description of the file `fd` names (through
-/// `/proc/self/fd`), close-on-exec, numbered 3 or above, with `O_NONBLOCK`
-/// set on it alone: open for reading, or for writing when `write`. A pipe
-/// or terminal opens afresh this way; nobody else holds the description,
-/// so nobody else can clear its flag. Linux only (`Unsupported` elsewhere).
+/// A new, silent `eventfd` (non-blocking, close-on-exec): a doorbell.
 #[cfg(linux_calls)]
-pub(crate) fn reopen_nonblocking(fd: RawFd, write: bool) -> io::Result<OwnedFd> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(!write)
-        .write(write)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(format!("/proc/self/fd/{fd}"))?;
-    let fd = OwnedFd::from(file);
-    if fd.as_raw_fd() < 3 {
-        return dup_cloexec(fd.as_raw_fd());
-    }
-    Ok(fd)
-}
-
-#[cfg(not(linux_calls))]
-pub(crate) fn reopen_nonblocking(_fd: RawFd, _write: bool) -> io::Result<OwnedFd> {
-    Err(io::ErrorKind::Unsupported.into())
-}
-
-/// A doorbell descriptor an event loop can watch for readability: rung by
-/// [`Bell::ring`], silenced by [`Bell::reset`]. An `eventfd` on Linux; a
-/// non-blocking self-pipe elsewhere.
-#[derive(Debug)]
-pub(crate) struct Bell {
-    /// The end to watch (and, for an eventfd, to write too).
-    watch: File,
-    /// The self-pipe's write end (`None` for an eventfd).
-    #[cfg_attr(linux_calls, allow(dead_code))]
-    ring: Option<File>,
-}
-
-impl Bell {
-    /// A new, silent bell (non-blocking, close-on-exec).
-    #[cfg(linux_calls)]
-    pub(crate) fn new() -> io::Result<Self> {
-        // SAFETY: eventfd takes two integers and returns a descriptor or -1.
-        let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) })?;
-        // SAFETY: eventfd succeeded: `fd` is a fresh descriptor owned by no one.
-        let watch = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-        Ok(Self { watch, ring: None })
-    }
-
-    /// A new, silent bell (non-blocking, close-on-exec).
-    #[cfg(not(linux_calls))]
-    pub(crate) fn new() -> io::Result<Self> {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` is a writable array of two ints.
-        cvt(unsafe { libc::pipe(fds.as_mut_ptr()) })?;
-        // SAFETY: pipe succeeded: both are fresh descriptors owned by no one.
-        let (watch, ring) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        for fd in [&watch, &ring] {
-            let raw = std::os::fd::AsRawFd::as_raw_fd(fd);
-            set_flags(raw, get_flags(raw)? | libc::O_NONBLOCK)?;
-            // SAFETY: F_SETFD takes an integer; `raw` is open.
-            cvt(unsafe { libc::fcntl(raw, libc::F_SETFD, libc::FD_CLOEXEC) })?;
-        }
-        Ok(Self {
-            watch: File::from(watch),
-            ring: Some(File::from(ring)),
-        })
-    }
-
-    /// The descriptor to watch.
-    pub(crate) fn fd(&self) -> RawFd {
-        std::os::fd::AsRawFd::as_raw_fd(&self.watch)
-    }
-
-    /// Make the watched descriptor readable. Cannot block: an eventfd
-    /// counter's limit is 2^64 - 2, and a full self-pipe is readable
-    /// already; a failure would only delay the wake-up.
-    pub(crate) fn ring(&self) {
-        use std::io::Write;
-        let target = self.ring.as_ref().unwrap_or(&self.watch);
-        let _ = (&*target).write(&1_u64.to_ne_bytes());
-    }
-
-    /// Make the watched descriptor silent again (`WouldBlock`: it was).
-    pub(crate) fn reset(&self) {
-        use std::io::Read;
-        let mut drained = [0_u8; 64];
-        while matches!((&self.watch).read(&mut drained), Ok(n) if n == drained.len()) {}
-    }
-
-    /// The watched end, for tests that read it themselves.
-    #[cfg(test)]
-    pub(crate) fn watched(&self) -> &File {
-        &self.watch
-    }
+pub(crate) fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: eventfd takes two integers and returns a descriptor or -1.
+    let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) })?;
+    // SAFETY: eventfd succeeded: `fd` is a fresh descriptor owned by no one.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// `fstat(2)`.
@@ -249,30 +124,19 @@ pub(crate) fn fstat(fd: RawFd) -> io::Result<libc::stat> {
     Ok(unsafe { st.assume_init() })
 }
 
-/// The `(device, inode)` of the file `fd` refers to.
-pub(crate) fn file_identity(fd: RawFd) -> io::Result<(u64, u64)> {
-    let st = fstat(fd)?;
-    Ok((st.st_dev, st.st_ino))
-}
-
 /// `isatty(3)`.
 pub(crate) fn is_tty(fd: RawFd) -> bool {
     // SAFETY: isatty only inspects the descriptor.
     unsafe { libc::isatty(fd) == 1 }
 }
 
-/// Run `body` with borrowed views of the caller's descriptors `a` and `b`.
-///
-/// The borrows cannot outlive `body` (their lifetime is the closure's), and
-/// the engine's public contract has the caller keep both numbers open for
-/// the length of the call that runs `body` (`Handle::start_one`); the
-/// numbers were checked open just before (an `F_GETPIPE_SZ` or an `fstat`
-/// of each, `endpoint::Kind::of`).
+/// Run `body` with borrowed views of the caller's descriptors `a` and `b`:
+/// the borrows die with `body`, and the caller keeps both numbers open for
+/// the call that runs it (`Handle::start_one`; checked open by `Kind::of`).
 ///
 /// # Errors
 ///
-/// `EBADF` for a negative number (which no `BorrowedFd` may hold), without
-/// calling `body`.
+/// `EBADF` for a negative number (which no `BorrowedFd` may hold).
 pub(crate) fn with_borrowed<R>(
     a: RawFd,
     b: RawFd,
@@ -554,52 +418,15 @@ pub(crate) fn consume_sigpipe() {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Spawning a child: clone(CLONE_VM | CLONE_VFORK), as posix_spawn does, plus
-// PR_SET_PDEATHSIG before exec (Linux)
-// ---------------------------------------------------------------------------
+// Spawning a child (Linux): clone(CLONE_VM | CLONE_VFORK), as posix_spawn does.
 
-/// What the child of [`spawn_child`] runs: raw pointers into storage the
-/// caller keeps alive across the call (see `crate::spawn::SpawnPlan`).
-/// Written by the child (which shares the caller's memory until it execs or
-/// exits) only in `failed_step` and `failed_errno`.
+/// The failed step [`spawn_child`] reports: set-up (or the clone), chdir, exec.
 #[cfg(linux_calls)]
-#[repr(C)]
-pub(crate) struct ChildSetup {
-    pub program: *const libc::c_char,
-    pub argv: *const *const libc::c_char,
-    /// Null: the caller's own environment.
-    pub envp: *const *const libc::c_char,
-    /// Null: the caller's working directory.
-    pub cwd: *const libc::c_char,
-    pub fds: [libc::c_int; 3],
-    pub new_group: bool,
-    /// 0: none.
-    pub death_signal: libc::c_int,
-    parent: libc::pid_t,
-    mask: libc::sigset_t,
-    failed_step: libc::c_int,
-    failed_errno: libc::c_int,
-}
-
-/// The step of the child's set-up that failed.
+pub(crate) const STEP_SETUP: libc::c_int = 1;
 #[cfg(linux_calls)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SpawnStep {
-    /// Setting up the process group, signals or descriptors.
-    Setup,
-    /// Changing to the working directory.
-    Chdir,
-    /// `execve` itself.
-    Exec,
-}
-
+pub(crate) const STEP_CHDIR: libc::c_int = 2;
 #[cfg(linux_calls)]
-const STEP_SETUP: libc::c_int = 1;
-#[cfg(linux_calls)]
-const STEP_CHDIR: libc::c_int = 2;
-#[cfg(linux_calls)]
-const STEP_EXEC: libc::c_int = 3;
+pub(crate) const STEP_EXEC: libc::c_int = 3;
 /// The child's stack: it makes a few system calls and never returns.
 #[cfg(linux_calls)]
 const CHILD_STACK: usize = 64 * 1024;
@@ -609,53 +436,17 @@ extern "C" {
     static environ: *const *const libc::c_char;
 }
 
-#[cfg(linux_calls)]
-impl ChildSetup {
-    /// A set-up from the caller's pointers (see the fields).
-    pub(crate) fn new(
-        program: *const libc::c_char,
-        argv: *const *const libc::c_char,
-        envp: *const *const libc::c_char,
-        cwd: *const libc::c_char,
-        fds: [libc::c_int; 3],
-    ) -> Self {
-        Self {
-            program,
-            argv,
-            envp,
-            cwd,
-            fds,
-            new_group: false,
-            death_signal: 0,
-            parent: 0,
-            // SAFETY: an all-zero sigset_t is a valid (empty) set; it is
-            // overwritten by pthread_sigmask before the child reads it.
-            mask: unsafe { std::mem::zeroed() },
-            failed_step: 0,
-            failed_errno: 0,
-        }
-    }
-}
-
-/// Start `setup`'s program in a child and return its pid.
-///
-/// The child shares this process's memory until it execs (the calling
-/// thread waits meanwhile, as under `vfork`), so it copies no page tables:
-/// this is how `posix_spawn` and `CPython`'s `_posixsubprocess` start a
-/// child cheaply. Every signal is blocked around the clone; the child sets
-/// every caught signal back to its default (so no handler of this process
-/// runs in it), `SIGPIPE` and `SIGXFSZ` too (as `subprocess` does), joins a
-/// group of its own if asked, asks for `death_signal` when the spawning
-/// thread dies and exits at once if its parent already died (the race
-/// `PR_SET_PDEATHSIG` leaves open), puts its three descriptors on 0, 1 and
-/// 2, changes directory, closes every other descriptor, restores the
-/// signal mask and execs.
+/// Start `setup`'s program in a child and return its pid: a `clone` that
+/// shares this process's memory until the child execs (this thread waits
+/// meanwhile, as under `vfork`), with every signal blocked around it. What
+/// the child does is `crate::spawn`'s module doc; `child_steps` does it.
 ///
 /// # Errors
 ///
-/// The step that failed, with its `errno`; the child is then reaped.
+/// The step that failed (`STEP_*`), with its `errno`; the child is then
+/// reaped.
 #[cfg(linux_calls)]
-pub(crate) fn spawn_child(setup: &mut ChildSetup) -> Result<libc::pid_t, (SpawnStep, io::Error)> {
+pub(crate) fn spawn_child(setup: &mut ChildSetup) -> Result<libc::pid_t, (libc::c_int, io::Error)> {
     let mut stack = vec![0_u8; CHILD_STACK];
     // SAFETY: getpid cannot fail.
     setup.parent = unsafe { libc::getpid() };
@@ -668,7 +459,7 @@ pub(crate) fn spawn_child(setup: &mut ChildSetup) -> Result<libc::pid_t, (SpawnS
     // SAFETY: both sets are valid; the old mask is saved in `setup.mask`
     // for the child to restore and for this thread below.
     unsafe {
-        libc::pthread_sigmask(libc::SIG_SETMASK, &raw const all, &raw mut setup.mask);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &raw const all, setup.mask.as_mut_ptr());
     }
     // The stack grows down from its end, aligned to 16 bytes.
     let top = (stack.as_mut_ptr() as usize + CHILD_STACK) & !15;
@@ -687,15 +478,11 @@ pub(crate) fn spawn_child(setup: &mut ChildSetup) -> Result<libc::pid_t, (SpawnS
     let clone_error = last_error();
     // SAFETY: `setup.mask` holds the mask saved above.
     unsafe {
-        libc::pthread_sigmask(
-            libc::SIG_SETMASK,
-            &raw const setup.mask,
-            std::ptr::null_mut(),
-        );
+        libc::pthread_sigmask(libc::SIG_SETMASK, setup.mask.as_ptr(), std::ptr::null_mut());
     }
     drop(stack);
     if pid == -1 {
-        return Err((SpawnStep::Setup, clone_error));
+        return Err((STEP_SETUP, clone_error));
     }
     // SAFETY: the child has exec'd or exited (CLONE_VFORK); the fields are
     // plain integers it may have written through the shared memory.
@@ -713,11 +500,6 @@ pub(crate) fn spawn_child(setup: &mut ChildSetup) -> Result<libc::pid_t, (SpawnS
     while unsafe { libc::waitpid(pid, &raw mut status, 0) } == -1
         && last_error().kind() == io::ErrorKind::Interrupted
     {}
-    let step = match step {
-        STEP_CHDIR => SpawnStep::Chdir,
-        STEP_EXEC => SpawnStep::Exec,
-        _ => SpawnStep::Setup,
-    };
     Err((step, io::Error::from_raw_os_error(errno)))
 }
 
@@ -794,11 +576,7 @@ unsafe fn child_steps(setup: &ChildSetup) -> libc::c_int {
         // Everything but 0-2; where close_range is missing (before Linux
         // 5.9) the descriptors are close-on-exec anyway.
         libc::syscall(libc::SYS_close_range, 3_u32, u32::MAX, 0_u32);
-        libc::pthread_sigmask(
-            libc::SIG_SETMASK,
-            &raw const setup.mask,
-            std::ptr::null_mut(),
-        );
+        libc::pthread_sigmask(libc::SIG_SETMASK, setup.mask.as_ptr(), std::ptr::null_mut());
         let envp = if setup.envp.is_null() {
             environ
         } else {

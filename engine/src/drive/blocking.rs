@@ -33,13 +33,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::completion::{Completion, Report};
-use crate::endpoint::Direction;
+use crate::api::completion::{Completion, Report};
+use crate::drive::job::Job;
 use crate::errors::EngineError;
-use crate::job::Job;
-use crate::pair::{PairResult, Step};
-use crate::probed::{self, Probed};
+use crate::fd::endpoint::Direction;
+use crate::fd::probed::{self, Probed};
 use crate::sys;
+use crate::transfer::pair::{PairResult, Step};
 
 /// Longest wait between checks of the cancel flag.
 pub(crate) const POLL_SLICE: Duration = Duration::from_millis(50);

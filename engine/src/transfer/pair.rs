@@ -31,68 +31,15 @@
 //!   syscalls); a call that stops for that reason returns [`Step::Yield`] and
 //!   must be called again soon without waiting for readiness.
 
-use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::RawFd;
+use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::errors::EngineError;
-use crate::ring::Ring;
-use window::SpliceWindow;
-
-mod window;
-
-/// The reading end of a pair.
-pub trait Source {
-    /// Read into `bufs` in order, like `readv(2)`; `Ok(0)` means EOF.
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize>;
-
-    /// The least room a read must offer so that it loses nothing: a pipe
-    /// whose writer is in packet mode (`O_DIRECT`) returns one packet per
-    /// read and drops what the read had no room for, and a packet holds
-    /// at most a page. (The read end cannot tell that mode: every pipe is
-    /// read so.)
-    fn whole_read(&self) -> usize {
-        1
-    }
-
-    /// Move up to `len` bytes straight into descriptor `sink` without a
-    /// copy through user space (`splice(2)`), like a read and a write in
-    /// one; `Ok(0)` means EOF and `WouldBlock` means either side would
-    /// block. `None`: this end cannot splice, use the ring.
-    fn splice_into(&mut self, _sink: RawFd, _len: usize) -> Option<io::Result<usize>> {
-        None
-    }
-
-    /// Whether a splice out of this end that moved less than it asked
-    /// proves it empty, with a readiness edge sure to come when there is
-    /// more (an edge-triggered pipe with no hang-up seen): the call that
-    /// would only say `WouldBlock` is then skipped. (Not a read: a pipe
-    /// whose writer is in packet mode returns one packet per read, and its
-    /// read end cannot tell.)
-    fn short_means_empty(&self) -> bool {
-        false
-    }
-}
-
-/// The writing end of a pair.
-pub trait Sink {
-    /// Write from `bufs` in order, like `writev(2)`.
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
-
-    /// The descriptor a [`Source`] may splice into, if this end allows it.
-    fn splice_fd(&self) -> Option<RawFd> {
-        None
-    }
-
-    /// Whether a write (or splice) that took less than offered proves this
-    /// end full, with a readiness edge sure to come when it has room (an
-    /// edge-triggered pipe with no hang-up seen).
-    fn short_means_full(&self) -> bool {
-        false
-    }
-}
+use crate::transfer::ends::{Sink, Source};
+use crate::transfer::ring::Ring;
+use crate::transfer::splicing::SpliceWindow;
 
 /// Whether a pair moves bytes with `splice(2)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,7 +298,7 @@ impl Pair {
         Step::Done
     }
 
-    fn finish(&mut self) -> Step {
+    fn settle(&mut self) -> Step {
         self.state = State::Finished(self.written);
         Step::Done
     }
@@ -377,7 +324,7 @@ impl Pair {
         R: Source + ?Sized,
     {
         if deadline.is_some_and(|d| now >= d) {
-            return self.finish();
+            return self.settle();
         }
         self.learn_whole_read(reader);
         while !reader_blocked && !self.reader_eof {
@@ -396,7 +343,7 @@ impl Pair {
             }
         }
         if self.reader_eof {
-            return self.finish();
+            return self.settle();
         }
         Step::Wait {
             reader: true,
@@ -430,20 +377,20 @@ impl Pair {
                 return None;
             };
             match Outcome::from(result) {
-                Outcome::Ended => return Some(self.finish()),
+                Outcome::Ended => return Some(self.settle()),
                 Outcome::Moved(n) => {
                     self.splice = SpliceMode::On;
                     self.written += n as u64;
                     budget.spend(n);
                     if self.window.small_after(n, self.ring.capacity()) {
-                        // Small pieces: the ring gathers them (pair/window.rs).
+                        // Small pieces: the ring gathers them (splicing.rs).
                         self.splice = SpliceMode::Off;
                         return None;
                     }
                     // Short: the source emptied or the sink filled, and an
                     // edge comes on whichever it was; the next splice would
                     // only say WouldBlock.
-                    if n < len && reader.short_means_empty() && writer.short_means_full() {
+                    if n < len && reader.short_promises_edge() && writer.short_promises_edge() {
                         return Some(Step::Wait {
                             reader: true,
                             writer: true,
@@ -544,7 +491,7 @@ impl Pair {
                     self.written += n as u64;
                     budget.spend(n);
                     // Filled: the next write would only say WouldBlock.
-                    *blocked = n < offered && writer.short_means_full();
+                    *blocked = n < offered && writer.short_promises_edge();
                 }
                 Outcome::Retry => budget.spend(0),
                 Outcome::Blocked => *blocked = true,
@@ -602,7 +549,7 @@ impl Pair {
                         continue;
                     }
                     if self.reader_eof && self.ring.is_empty() {
-                        return self.finish();
+                        return self.settle();
                     }
                     let can_read = !reader_blocked && !self.reader_eof && self.has_room();
                     let can_write = !writer_blocked && !self.ring.is_empty();

@@ -32,48 +32,25 @@
 //!   (`/dev/null`, other character devices) become "always ready" the same
 //!   way.
 
+use crate::transfer::splicing::splice_enabled;
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use crate::errors::EngineError;
-use crate::pair::{Sink, Source};
 use crate::sys;
+use crate::transfer::ends::{Sink, Source};
 
-/// Which way a pair uses a descriptor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Direction {
-    /// The pair reads from it.
-    Read,
-    /// The pair writes to it.
-    Write,
-}
+use super::kind::is_standard_stream;
+pub(crate) use super::kind::{
+    check_access, check_source, first_capped, ready_now, Direction, Kind,
+};
+pub use flag_table::is_nonblocking;
+pub(crate) use flag_table::NonblockTable;
 
-/// Check that `fd` is open for `direction`; return its access mode. Fails
-/// with `EBADF` for a closed descriptor or one open the wrong way. Opens
-/// nothing, so a batch can be checked whole before the engine duplicates
-/// any descriptor (a duplicate could otherwise take the number of a
-/// descriptor the caller closed, and pass for it).
-pub(crate) fn check_access(fd: RawFd, direction: Direction) -> io::Result<libc::c_int> {
-    if fd < 0 {
-        return Err(io::Error::from_raw_os_error(libc::EBADF));
-    }
-    let flags = sys::get_flags(fd)?;
-    let access = flags & libc::O_ACCMODE;
-    let allowed = match direction {
-        Direction::Read => access == libc::O_RDONLY || access == libc::O_RDWR,
-        Direction::Write => access == libc::O_WRONLY || access == libc::O_RDWR,
-    };
-    if sys::is_path_only(flags) || !allowed {
-        return Err(io::Error::from_raw_os_error(libc::EBADF));
-    }
-    Ok(access)
-}
+mod flag_table;
 
 /// Identifies an open file description closely enough to share its
 /// `O_NONBLOCK` bookkeeping: two descriptors of one description always have
@@ -124,7 +101,7 @@ pub(crate) struct Endpoint<'a> {
     nowait: Cell<NoWait>,
     /// A short splice or write proves nothing here (sticky): the reactor
     /// saw the end hang up or fail, and no edge need come again.
-    short_proves_nothing: bool,
+    hung_up: bool,
     changes: Changes,
 }
 
@@ -151,27 +128,6 @@ enum NoWait {
     /// own, non-blocking, that nobody else holds
     /// ([`Endpoint::open_privately`]).
     Own,
-}
-
-/// Whether `fd` is ready for `events` (`POLLIN` or `POLLOUT`) right now;
-/// a hang-up or error counts as ready (the next read or write reports it).
-pub(crate) fn ready_now(fd: RawFd, events: libc::c_short) -> io::Result<bool> {
-    let mut fds = [libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    }];
-    Ok(sys::poll(&mut fds, std::time::Duration::ZERO)? > 0 && fds[0].revents != 0)
-}
-
-/// The first non-empty buffer of `bufs`, cut to `PIPE_BUF` bytes: what a
-/// pipe reported writable takes whole, whatever its flags.
-pub(crate) fn first_capped<'b>(bufs: &'b [IoSlice<'_>]) -> &'b [u8] {
-    let first = bufs
-        .iter()
-        .find(|b| !b.is_empty())
-        .map_or(&[][..], |b| &b[..]);
-    &first[..first.len().min(libc::PIPE_BUF)]
 }
 
 /// What owning an endpoint takes, made before it is given up
@@ -225,61 +181,6 @@ enum FlagUse {
     Switched,
 }
 
-/// True when the file `(dev, ino)` is also open as fd 0, 1 or 2: a
-/// duplicate of an inherited standard stream shares its open file
-/// description (and so its `O_NONBLOCK`) with other processes. Conservative:
-/// any descriptor of the same pipe or socket counts.
-fn is_standard_stream(dev: u64, ino: u64) -> bool {
-    (0..=2).any(|fd| sys::fstat(fd).is_ok_and(|st| st.st_dev == dev && st.st_ino == ino))
-}
-
-/// What a descriptor is, learnt as cheaply as the inline path allows: a
-/// pipe told by one `F_GETPIPE_SZ`, anything else by its `fstat`.
-#[derive(Debug)]
-pub(crate) enum Kind {
-    /// A pipe or FIFO, not identified yet.
-    Pipe,
-    /// Its `fstat`.
-    Stat(libc::stat),
-}
-
-impl Kind {
-    /// Probe caller descriptor `fd`: `EBADF` when it is not open (from the
-    /// `fstat` that anything but a pipe takes).
-    pub(crate) fn of(fd: RawFd) -> io::Result<Self> {
-        if sys::is_pipe(fd) {
-            return Ok(Self::Pipe);
-        }
-        sys::fstat(fd).map(Self::Stat)
-    }
-}
-
-/// Refuse a reader the engine cannot pump without loss: a socket that
-/// keeps message boundaries (datagram, sequenced packet) truncates a
-/// message a read has no room for, and reads an empty message as EOF.
-pub(crate) fn check_source(fd: RawFd, kind: &Kind) -> Result<(), EngineError> {
-    let Kind::Stat(st) = kind else {
-        return Ok(()); // a pipe
-    };
-    if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
-        return Ok(());
-    }
-    let name = match sys::socket_type(fd)? {
-        libc::SOCK_STREAM => return Ok(()),
-        libc::SOCK_DGRAM => "SOCK_DGRAM".to_owned(),
-        libc::SOCK_SEQPACKET => "SOCK_SEQPACKET".to_owned(),
-        libc::SOCK_RAW => "SOCK_RAW".to_owned(),
-        libc::SOCK_RDM => "SOCK_RDM".to_owned(),
-        other => format!("type {other}"),
-    };
-    // The wording of the Python backend's refusal (`_options.check_source`).
-    Err(EngineError::Unpumpable(format!(
-        "reader_fd {fd} is a {name} socket: its messages would be cut to the \
-         buffer and an empty one read as the end; read it with recv() \
-         yourself, or pump a stream socket or a pipe"
-    )))
-}
-
 impl Endpoint<'static> {
     /// Duplicate caller descriptor `fd` (already checked by
     /// [`check_access`], which gave `access`): an owned endpoint.
@@ -330,7 +231,7 @@ impl<'a> Endpoint<'a> {
         };
         if key.identity.is_none() {
             let fd = dup.as_ref().map_or(self.raw(), AsRawFd::as_raw_fd);
-            key.identity = Some(sys::file_identity(fd)?);
+            key.identity = Some(crate::fd::kind::file_identity(fd)?);
         }
         Ok(Owning { key, dup })
     }
@@ -350,7 +251,7 @@ impl<'a> Endpoint<'a> {
             pipe: self.pipe,
             protected: self.protected,
             nowait: self.nowait,
-            short_proves_nothing: self.short_proves_nothing,
+            hung_up: self.hung_up,
             changes: self.changes,
         }
     }
@@ -384,7 +285,7 @@ impl<'a> Endpoint<'a> {
             } else {
                 NoWait::Flag
             }),
-            short_proves_nothing: false,
+            hung_up: false,
             changes: Changes {
                 readiness: if regular {
                     Readiness::AlwaysReady
@@ -432,10 +333,10 @@ impl<'a> Endpoint<'a> {
         if !(self.pipe || sys::is_tty(self.raw())) {
             return;
         }
-        let Ok(own) = sys::reopen_nonblocking(self.raw(), direction == Direction::Write) else {
+        let Ok(own) = reopen_nonblocking(self.raw(), direction == Direction::Write) else {
             return;
         };
-        if sys::file_identity(own.as_raw_fd()).ok() == self.key.identity {
+        if crate::fd::kind::file_identity(own.as_raw_fd()).ok() == self.key.identity {
             self.fd = Fd::Owned(own);
             self.nowait.set(NoWait::Own);
         }
@@ -491,18 +392,15 @@ impl<'a> Endpoint<'a> {
 
     /// The reactor saw a hang-up or error event on this end.
     pub(crate) fn mark_hung_up(&mut self) {
-        self.short_proves_nothing = true;
+        self.hung_up = true;
     }
 
     /// An edge-triggered pipe that has not hung up: a short splice proves
     /// it emptied (or filled), a short write that it filled, and the next
     /// change brings an edge. Not a probed pipe: its writes are cut to
     /// `PIPE_BUF` by the engine, so a short one proves nothing.
-    fn edges_follow_short_transfers(&self) -> bool {
-        self.pipe
-            && self.is_registered()
-            && !self.short_proves_nothing
-            && self.nowait.get() != NoWait::Probe
+    fn short_promises_edge(&self) -> bool {
+        self.pipe && self.is_registered() && !self.hung_up && self.nowait.get() != NoWait::Probe
     }
 
     /// Register edge-triggered with `registry`, unless always ready. A
@@ -549,7 +447,8 @@ impl<'a> Endpoint<'a> {
     /// for. After a lost poll (numbers the engine held were closed or
     /// replaced under it), one that does not is someone else's now.
     fn names_its_file(&self) -> bool {
-        self.key.identity.is_some() && sys::file_identity(self.raw()).ok() == self.key.identity
+        self.key.identity.is_some()
+            && crate::fd::kind::file_identity(self.raw()).ok() == self.key.identity
     }
 
     /// Give up this end's number without closing it or touching its flags:
@@ -595,8 +494,8 @@ impl Source for Endpoint<'_> {
         Some(result)
     }
 
-    fn short_means_empty(&self) -> bool {
-        self.edges_follow_short_transfers()
+    fn short_promises_edge(&self) -> bool {
+        self.short_promises_edge()
     }
 }
 
@@ -621,146 +520,32 @@ impl Sink for Endpoint<'_> {
         self.pipe.then(|| self.raw())
     }
 
-    fn short_means_full(&self) -> bool {
-        self.edges_follow_short_transfers()
+    fn short_promises_edge(&self) -> bool {
+        self.short_promises_edge()
     }
 }
 
-/// Whether pairs may use `splice(2)`: `SPLICE_UNSET` until first asked,
-/// then on unless the environment says `CUPRUM_SPLICE=0`. Off forces the
-/// ring-buffer copy path, for tests and benchmarks.
-static SPLICE: AtomicU8 = AtomicU8::new(SPLICE_UNSET);
-const SPLICE_UNSET: u8 = 0;
-const SPLICE_ON: u8 = 1;
-const SPLICE_OFF: u8 = 2;
-
-/// Allow or forbid the splice fast path for pairs driven from now on.
-pub fn set_splice_enabled(enabled: bool) {
-    SPLICE.store(
-        if enabled { SPLICE_ON } else { SPLICE_OFF },
-        Ordering::Relaxed,
-    );
+/// A new open file description of the file `fd` names (through
+/// `/proc/self/fd`), close-on-exec, numbered 3 or above, with `O_NONBLOCK`
+/// set on it alone: open for reading, or for writing when `write`. A pipe
+/// or terminal opens afresh this way; nobody else holds the description,
+/// so nobody else can clear its flag. Linux only (`Unsupported` elsewhere).
+#[cfg(linux_calls)]
+fn reopen_nonblocking(fd: RawFd, write: bool) -> io::Result<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(!write)
+        .write(write)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(format!("/proc/self/fd/{fd}"))?;
+    let fd = OwnedFd::from(file);
+    if fd.as_raw_fd() < 3 {
+        return sys::dup_cloexec(fd.as_raw_fd());
+    }
+    Ok(fd)
 }
 
-/// Whether the splice fast path is allowed.
-#[must_use]
-pub fn splice_enabled() -> bool {
-    if !cfg!(linux_calls) {
-        return false; // no splice(2) on this platform (see `sys`)
-    }
-    match SPLICE.load(Ordering::Relaxed) {
-        SPLICE_ON => true,
-        SPLICE_OFF => false,
-        _ => {
-            let enabled = std::env::var_os("CUPRUM_SPLICE").is_none_or(|v| v != "0");
-            set_splice_enabled(enabled);
-            enabled
-        }
-    }
-}
-
-/// Which descriptions the engine switched to non-blocking, and for how many
-/// live endpoints. Owned by the reactor thread.
-///
-/// # Invariant
-///
-/// A description's flag is restored when its last live endpoint is
-/// released; an endpoint that set the flag but is not the last keeps its
-/// duplicate here (`deferred`) until then, so restoring never needs a
-/// descriptor number that may have been reused.
-#[derive(Debug, Default)]
-pub(crate) struct NonblockTable {
-    keys: HashMap<FileKey, KeyUsers>,
-    /// The reactor's poll was lost: every number the engine holds is
-    /// suspect, and is used (or closed) only while it names its file.
-    pub(crate) suspect: bool,
-}
-
-#[derive(Debug, Default)]
-struct KeyUsers {
-    users: usize,
-    deferred: Vec<OwnedFd>,
-}
-
-impl NonblockTable {
-    /// Make a registered endpoint's description non-blocking (remembering
-    /// whether this endpoint switched it).
-    pub(crate) fn acquire(&mut self, ep: &mut Endpoint<'static>) -> io::Result<()> {
-        debug_assert!(!ep.is_protected() && ep.changes.flag == FlagUse::Untouched);
-        let flags = sys::get_flags(ep.raw())?;
-        if flags & libc::O_NONBLOCK == 0 {
-            sys::set_flags(ep.raw(), flags | libc::O_NONBLOCK)?;
-            ep.changes.flag = FlagUse::Switched;
-        } else {
-            ep.changes.flag = FlagUse::Counted;
-        }
-        self.keys.entry(ep.key).or_default().users += 1;
-        Ok(())
-    }
-
-    /// Release a (deregistered) endpoint: restore the flag when it is the
-    /// last user of its description, and close the duplicate.
-    pub(crate) fn release(&mut self, mut ep: Endpoint<'static>) {
-        debug_assert!(!ep.is_registered(), "release before deregister");
-        if self.suspect && !ep.names_its_file() {
-            // Someone else's number now: count it out, touch nothing.
-            let (flag, key) = (ep.changes.flag, ep.key);
-            ep.abandon();
-            if flag != FlagUse::Untouched {
-                if let Some(users) = self.keys.get_mut(&key) {
-                    users.users -= 1;
-                    if users.users == 0 {
-                        self.restore(key);
-                    }
-                }
-            }
-            return;
-        }
-        let flag = std::mem::replace(&mut ep.changes.flag, FlagUse::Untouched);
-        if flag == FlagUse::Untouched {
-            return;
-        }
-        let Some(users) = self.keys.get_mut(&ep.key) else {
-            return;
-        };
-        users.users -= 1;
-        if flag == FlagUse::Switched {
-            // Another live endpoint may share the description: keep a
-            // duplicate for the restore when the last one ends. If even that
-            // dup fails (EMFILE), restore now rather than never.
-            let kept = if users.users > 0 {
-                sys::dup_cloexec(ep.raw()).ok()
-            } else {
-                None
-            };
-            match kept {
-                Some(fd) => users.deferred.push(fd),
-                None => {
-                    let _ = sys::set_nonblocking(ep.raw(), false);
-                }
-            }
-        }
-        if users.users == 0 {
-            self.restore(ep.key);
-        }
-    }
-
-    /// The last user of `key` is gone: restore the flag through the kept
-    /// duplicates (while suspect, only those that still name the file;
-    /// the others are given up unclosed).
-    fn restore(&mut self, key: FileKey) {
-        let Some(users) = self.keys.remove(&key) else {
-            return;
-        };
-        for fd in users.deferred {
-            let ours = !self.suspect
-                || (key.identity.is_some()
-                    && sys::file_identity(fd.as_raw_fd()).ok() == key.identity);
-            if ours {
-                let _ = sys::set_nonblocking(fd.as_raw_fd(), false);
-            } else {
-                let _ = fd.into_raw_fd();
-            }
-        }
-    }
+#[cfg(not(linux_calls))]
+fn reopen_nonblocking(_fd: RawFd, _write: bool) -> io::Result<OwnedFd> {
+    Err(io::ErrorKind::Unsupported.into())
 }

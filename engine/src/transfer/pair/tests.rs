@@ -477,7 +477,7 @@ impl<T: Source> Source for Edged<T> {
         self.0.read_vectored(bufs)
     }
 
-    fn short_means_empty(&self) -> bool {
+    fn short_promises_edge(&self) -> bool {
         true
     }
 }
@@ -487,7 +487,7 @@ impl<T: Sink> Sink for Edged<T> {
         self.0.write_vectored(bufs)
     }
 
-    fn short_means_full(&self) -> bool {
+    fn short_promises_edge(&self) -> bool {
         true
     }
 }

@@ -19,9 +19,9 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use crate::endpoint::{first_capped, ready_now, Endpoint};
-use crate::pair::{Sink, Source};
+use crate::fd::endpoint::{first_capped, ready_now, Endpoint};
 use crate::sys;
+use crate::transfer::ends::{Sink, Source};
 
 /// Wait until the reader is readable (when `read`) or the writer writable
 /// (when `write`), or `timeout` passes. Spurious returns are allowed.

@@ -24,11 +24,11 @@
 
 use std::time::Instant;
 
-use crate::endpoint::Endpoint;
-use crate::job::Job;
-use crate::pair::Step;
-use crate::probed::Probed;
+use crate::drive::job::Job;
+use crate::fd::endpoint::Endpoint;
+use crate::fd::probed::Probed;
 use crate::sys::SigpipeBlocked;
+use crate::transfer::pair::Step;
 
 /// Whether this job may run inline. Protected descriptors (fds 0 to 2,
 /// terminals) may: the inline path never touches their flags.

@@ -1,15 +1,51 @@
-//! When splicing stops paying: a pair splices while its splices are large,
-//! and copies through its ring once they are small.
+//! Whether and when pairs splice: the process-wide switch (on unless
+//! `CUPRUM_SPLICE=0`; tests and benchmarks turn it off to force the ring's
+//! copy path) and each pair's window, which gives splicing up once its
+//! splices are small.
 //!
 //! A splice moves what the source pipe holds when the reactor gets to it.
-//! Behind a producer that writes small pieces (8 KiB from `head -c`), that is
-//! a piece or two, and every splice hands them on to the consumer at once: a
-//! wake-up downstream per piece. The ring path reads until the source is
-//! empty and writes what it gathered in one call, so the consumer wakes a
-//! third as often (on `head -c 512M | pump | cat`: 20k context switches
-//! against 50k, and a median 0.39 s against 0.49 s). Behind 64 KiB writes
-//! (`dd`) splices average 33 to 40 KiB and splicing stays ahead (0.32 s
-//! against 0.39 s copying).
+//! Behind a producer that writes small pieces (8 KiB from `head -c`), that
+//! is a piece or two, and every splice hands them on to the consumer at
+//! once: a wake-up downstream per piece. The ring path reads until the
+//! source is empty and writes what it gathered in one call, so the
+//! consumer wakes far less often; behind large writes (`dd`'s 64 KiB)
+//! splicing stays ahead. The measurements are in `docs/benchmarks.md` and
+//! the design's decision bu.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Whether pairs may use `splice(2)`: `SPLICE_UNSET` until first asked,
+/// then on unless the environment says `CUPRUM_SPLICE=0`. Off forces the
+/// ring-buffer copy path, for tests and benchmarks.
+static SPLICE: AtomicU8 = AtomicU8::new(SPLICE_UNSET);
+const SPLICE_UNSET: u8 = 0;
+const SPLICE_ON: u8 = 1;
+const SPLICE_OFF: u8 = 2;
+
+/// Allow or forbid the splice fast path for pairs driven from now on.
+pub fn set_splice_enabled(enabled: bool) {
+    SPLICE.store(
+        if enabled { SPLICE_ON } else { SPLICE_OFF },
+        Ordering::Relaxed,
+    );
+}
+
+/// Whether the splice fast path is allowed.
+#[must_use]
+pub fn splice_enabled() -> bool {
+    if !cfg!(linux_calls) {
+        return false; // no splice(2) on this platform (see `sys`)
+    }
+    match SPLICE.load(Ordering::Relaxed) {
+        SPLICE_ON => true,
+        SPLICE_OFF => false,
+        _ => {
+            let enabled = std::env::var_os("CUPRUM_SPLICE").is_none_or(|v| v != "0");
+            set_splice_enabled(enabled);
+            enabled
+        }
+    }
+}
 
 /// Splices per window; the average over one window decides.
 const WINDOW: u32 = 256;
@@ -21,7 +57,7 @@ const PIPE_DEFAULT: usize = 64 * 1024;
 
 /// The bytes moved by the splices of the current window.
 #[derive(Debug, Default)]
-pub(super) struct SpliceWindow {
+pub(crate) struct SpliceWindow {
     splices: u32,
     bytes: u64,
 }
@@ -31,7 +67,7 @@ impl SpliceWindow {
     /// closes averaged under 3/8 of a ring of `capacity` bytes (24 KiB of
     /// the default 64 KiB; a larger ring counts as 64 KiB), so the pair
     /// should copy from now on.
-    pub(super) fn small_after(&mut self, moved: usize, capacity: usize) -> bool {
+    pub(crate) fn small_after(&mut self, moved: usize, capacity: usize) -> bool {
         self.splices += 1;
         self.bytes = self.bytes.saturating_add(moved as u64);
         if self.splices < WINDOW {

@@ -1,5 +1,5 @@
 //! The asyncio side of the engine, in pure Rust: a [`Doorbell`] collects
-//! the completions of many batches and rings one bell (`sys::Bell`: an
+//! the completions of many batches and rings one bell (`Bell`: an
 //! `eventfd` on Linux, a self-pipe elsewhere; "the eventfd" below) that an event
 //! loop watches (`loop.add_reader`). The loop's reader callback then takes
 //! every waiting completion with [`Doorbell::take`] and resolves futures.
@@ -20,15 +20,18 @@
 //!   child can neither take the parent's pending ring (whose queued
 //!   completions would then never ring again) nor ring the parent's loop.
 
+use std::fs::File;
 use std::io;
+#[cfg(not(linux_calls))]
+use std::os::fd::OwnedFd;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::completion::Completion;
-use crate::handle::{generation, watch_forks};
-use crate::pair::PairResult;
+use crate::api::completion::Completion;
+use crate::api::handle::{generation, watch_forks};
 use crate::sys;
+use crate::transfer::pair::PairResult;
 
 /// One completion as the loop sees it: the operation (batch) id, the
 /// pair's index in its batch, and how the pair ended.
@@ -36,7 +39,7 @@ pub type Tagged = (u64, usize, PairResult);
 
 /// Completions of many batches behind one eventfd.
 pub struct Doorbell {
-    bell: sys::Bell,
+    bell: Bell,
     queue: Mutex<Vec<Tagged>>,
     next_op: AtomicU64,
     /// The fork generation it was made in (see the invariants).
@@ -48,7 +51,7 @@ impl Doorbell {
     pub fn new() -> io::Result<Arc<Self>> {
         watch_forks()?;
         Ok(Arc::new(Self {
-            bell: sys::Bell::new()?,
+            bell: Bell::new()?,
             queue: Mutex::new(Vec::new()),
             next_op: AtomicU64::new(1),
             generation: generation(),
@@ -107,6 +110,69 @@ struct OperationSink {
 impl Completion for OperationSink {
     fn complete(&self, index: usize, result: PairResult) {
         self.doorbell.push((self.op, index, result));
+    }
+}
+
+/// A doorbell descriptor an event loop can watch for readability: rung by
+/// [`Bell::ring`], silenced by [`Bell::reset`]. An `eventfd` on Linux; a
+/// non-blocking self-pipe elsewhere.
+#[derive(Debug)]
+pub(crate) struct Bell {
+    /// The end to watch (and, for an eventfd, to write too).
+    watch: File,
+    /// The self-pipe's write end (`None` for an eventfd).
+    #[cfg_attr(linux_calls, allow(dead_code))]
+    ring: Option<File>,
+}
+
+impl Bell {
+    /// A new, silent bell (non-blocking, close-on-exec).
+    pub(crate) fn new() -> io::Result<Self> {
+        #[cfg(linux_calls)]
+        let (watch, ring) = (File::from(sys::eventfd()?), None);
+        #[cfg(not(linux_calls))]
+        let (watch, ring) = {
+            // A self-pipe: both ends non-blocking (std makes them
+            // close-on-exec).
+            let (watch, ring) = std::io::pipe()?;
+            let (watch, ring) = (
+                File::from(OwnedFd::from(watch)),
+                File::from(OwnedFd::from(ring)),
+            );
+            for end in [&watch, &ring] {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(end);
+                sys::set_flags(fd, sys::get_flags(fd)? | libc::O_NONBLOCK)?;
+            }
+            (watch, Some(ring))
+        };
+        Ok(Self { watch, ring })
+    }
+
+    /// The descriptor to watch.
+    pub(crate) fn fd(&self) -> RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.watch)
+    }
+
+    /// Make the watched descriptor readable. Cannot block: an eventfd
+    /// counter's limit is 2^64 - 2, and a full self-pipe is readable
+    /// already; a failure would only delay the wake-up.
+    pub(crate) fn ring(&self) {
+        use std::io::Write;
+        let target = self.ring.as_ref().unwrap_or(&self.watch);
+        let _ = (&*target).write(&1_u64.to_ne_bytes());
+    }
+
+    /// Make the watched descriptor silent again (`WouldBlock`: it was).
+    pub(crate) fn reset(&self) {
+        use std::io::Read;
+        let mut drained = [0_u8; 64];
+        while matches!((&self.watch).read(&mut drained), Ok(n) if n == drained.len()) {}
+    }
+
+    /// The watched end, for tests that read it themselves.
+    #[cfg(test)]
+    pub(crate) fn watched(&self) -> &File {
+        &self.watch
     }
 }
 

@@ -15,7 +15,7 @@
 //!   reused only after that turn's events are all dispatched, and a freed
 //!   slot's descriptors were deregistered first, so no stale event reaches
 //!   a new pair.
-//! - A pair ends in `finish`: deregister both ends, restore `O_NONBLOCK`,
+//! - A pair ends in `retire`: deregister both ends, restore `O_NONBLOCK`,
 //!   close the engine's duplicates, then complete. So when a caller sees a
 //!   completion, nothing more is read from or written to that pair.
 //! - `SIGPIPE` is blocked on this thread; a pending one is consumed after
@@ -36,12 +36,12 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use crate::completion::Report;
-use crate::endpoint::{Endpoint, NonblockTable};
+use crate::api::completion::Report;
+use crate::drive::job::Job;
 use crate::errors::EngineError;
-use crate::job::Job;
-use crate::pair::{Pair, PairResult, Step};
+use crate::fd::endpoint::{Endpoint, NonblockTable};
 use crate::sys;
+use crate::transfer::pair::{Pair, PairResult, Step};
 
 const WAKER: Token = Token(usize::MAX);
 /// Events fetched per poll.
@@ -110,7 +110,7 @@ impl Shared {
 /// Start a reactor thread; returns its caller side.
 pub(crate) fn start() -> io::Result<Arc<Shared>> {
     let poll = Poll::new()?;
-    let poll_identity = sys::file_identity(poll.as_raw_fd())?;
+    let poll_identity = crate::fd::kind::file_identity(poll.as_raw_fd())?;
     let waker = Waker::new(poll.registry(), WAKER)?;
     let shared = Arc::new(Shared {
         queue: Mutex::new(Queue {
@@ -212,7 +212,7 @@ impl Reactor {
     /// Whether the poll's descriptor still names the epoll instance the
     /// reactor made.
     fn poll_is_ours(&self) -> bool {
-        sys::file_identity(self.poll.as_raw_fd()).ok() == Some(self.poll_identity)
+        crate::fd::kind::file_identity(self.poll.as_raw_fd()).ok() == Some(self.poll_identity)
     }
 
     /// Serve pairs until the poll fails; say whether its descriptor was
@@ -336,7 +336,7 @@ impl Reactor {
             Ok(())
         };
         if let Err(err) = setup() {
-            self.release(reader, writer);
+            self.let_go(reader, writer);
             self.released.push(slot);
             // EBADF or EINVAL from epoll_ctl on the engine's fresh duplicates
             // means the poll itself is gone, if its descriptor no longer
@@ -367,7 +367,7 @@ impl Reactor {
         #[cfg(feature = "fault-injection")]
         if crate::fault::take() {
             let injected = EngineError::Internal("injected fault (fault-injection feature)".into());
-            self.finish(slot, Some(Err(injected)));
+            self.retire(slot, Some(Err(injected)));
             return;
         }
         self.ready.push((slot, serial));
@@ -385,7 +385,7 @@ impl Reactor {
         entry.writer.recheck_flag();
         let step = entry.pair.drive(&mut entry.reader, &mut entry.writer, now);
         match step {
-            Step::Done => self.finish(slot, None),
+            Step::Done => self.retire(slot, None),
             Step::Yield => {
                 entry.queued = true;
                 self.ready.push((slot, serial));
@@ -424,7 +424,7 @@ impl Reactor {
             }
             entry.timer = None;
             if entry.pair.expire(now) {
-                self.finish(slot, None);
+                self.retire(slot, None);
             } else if !entry.queued {
                 entry.queued = true;
                 self.ready.push((slot, serial));
@@ -440,12 +440,12 @@ impl Reactor {
             .filter_map(|(slot, e)| e.as_ref().filter(|e| e.batch == batch).map(|_| slot))
             .collect();
         for slot in slots {
-            self.finish(slot, Some(Err(EngineError::Cancelled)));
+            self.retire(slot, Some(Err(EngineError::Cancelled)));
         }
     }
 
     /// Deregister, restore flags, close the duplicates: in that order.
-    fn release(&mut self, mut reader: Endpoint<'static>, mut writer: Endpoint<'static>) {
+    fn let_go(&mut self, mut reader: Endpoint<'static>, mut writer: Endpoint<'static>) {
         let registry = self.poll.registry();
         reader.deregister(registry, self.nonblock.suspect);
         writer.deregister(registry, self.nonblock.suspect);
@@ -455,7 +455,7 @@ impl Reactor {
 
     /// End the pair in `slot` and report it (`result` overrides the pair's
     /// own, for cancellation and engine failure).
-    fn finish(&mut self, slot: usize, result: Option<PairResult>) {
+    fn retire(&mut self, slot: usize, result: Option<PairResult>) {
         let Some(entry) = self.slab[slot].take() else {
             return;
         };
@@ -467,7 +467,7 @@ impl Reactor {
             writer,
             ..
         } = entry;
-        self.release(reader, writer);
+        self.let_go(reader, writer);
         report.send(result.unwrap_or_else(|| pair.into_result()));
     }
 
@@ -485,7 +485,7 @@ impl Reactor {
         };
         let broken = || stopped(err);
         for slot in 0..self.slab.len() {
-            self.finish(slot, Some(Err(broken())));
+            self.retire(slot, Some(Err(broken())));
         }
         for command in commands {
             if let Command::Submit { jobs, .. } = command {

@@ -21,15 +21,16 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::blocking;
-use crate::completion::{Completion, Report};
-use crate::endpoint::{self, splice_enabled, Direction, Endpoint, Kind};
+use crate::api::completion::{Completion, Report};
+use crate::drive::blocking;
+use crate::drive::inline;
+use crate::drive::job::Job;
+use crate::drive::reactor::{self, Command, Shared};
 use crate::errors::EngineError;
-use crate::inline;
-use crate::job::Job;
-use crate::pair::{Pair, PairResult};
-use crate::reactor::{self, Command, Shared};
+use crate::fd::endpoint::{self, Direction, Endpoint, Kind};
 use crate::sys;
+use crate::transfer::pair::{Pair, PairResult};
+use crate::transfer::splicing::splice_enabled;
 
 /// Largest accepted `buffer_size` (1 GiB).
 pub const MAX_BUFFER_SIZE: usize = 1 << 30;

@@ -17,7 +17,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::errors::EngineError;
-use crate::pair::PairResult;
+use crate::transfer::pair::PairResult;
 
 /// Receives each pair's end.
 pub trait Completion: Send + Sync + 'static {

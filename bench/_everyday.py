@@ -35,7 +35,7 @@ import typing as typ
 import _support as sup
 
 from cuprum import ECHO, SEQ, TR, TRUE, WC, sh
-from cuprum._reactor import release_this_thread
+from cuprum._pumps.reactor import release_this_thread
 
 LINES: typ.Final = 100_000
 AT_ONCE: typ.Final = 20

@@ -23,7 +23,7 @@ import _support as sup
 import _syscalls
 
 import cuprum
-from cuprum import _streams_rs
+from cuprum._pumps import rust_backend as _streams_rs
 
 PAYLOAD: typ.Final = bytes(range(256)) * 4  # 1 KiB
 

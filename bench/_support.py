@@ -23,7 +23,7 @@ import time
 import typing as typ
 
 import cuprum
-from cuprum import _backend
+from cuprum._pumps import choice as _backend
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -286,7 +286,7 @@ def engine_paths() -> list[EnginePath]:
 
 
 def _splice_switch() -> typ.Callable[[bool], None] | None:
-    from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine built
+    from cuprum._pumps import rust_backend as _streams_rs  # noqa: PLC0415 - only with the engine built
 
     return getattr(_streams_rs, "set_splice_enabled", None)
 
@@ -302,7 +302,7 @@ def use_engine(path: EnginePath) -> None:
 @contextlib.contextmanager
 def splice_restored() -> cabc.Iterator[None]:
     """Put the engine's splice switch back as it was, however the block ends."""
-    from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine built
+    from cuprum._pumps import rust_backend as _streams_rs  # noqa: PLC0415 - only with the engine built
 
     getter = getattr(_streams_rs, "splice_enabled", None)
     before = getter() if getter is not None else None

@@ -19,7 +19,8 @@ import sys
 import typing as typ
 
 import cuprum
-from cuprum import _backend, _streams_rs
+from cuprum._pumps import choice as _backend
+from cuprum._pumps import rust_backend as _streams_rs
 
 PAYLOAD: typ.Final = bytes(range(256)) * 4  # 1 KiB
 

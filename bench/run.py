@@ -52,7 +52,7 @@ import _summary
 import _support as sup
 
 import cuprum
-from cuprum import _backend
+from cuprum._pumps import choice as _backend
 
 DOCS_PATH = sup.BENCH_DIR.parent / "docs" / "benchmarks.md"
 CHART_PATH = DOCS_PATH.with_suffix(".svg")

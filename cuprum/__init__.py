@@ -29,10 +29,10 @@ if os.name != "posix":  # pragma: no cover - Windows, where the wheel installs
     raise ImportError(msg)
 
 from cuprum import sh
-from cuprum._backend import StreamBackend, get_stream_backend
-from cuprum._errors import EngineError
-from cuprum._request import ExecutionContext, StdinInput
-from cuprum._stream import PipelineStream, SyncPipelineStream
+from cuprum._pumps.choice import StreamBackend, get_stream_backend
+from cuprum._pumps.errors import EngineError
+from cuprum._run.output import PipelineStream, SyncPipelineStream
+from cuprum._run.request import ExecutionContext, StdinInput
 from cuprum.catalogue import (
     CAT,
     CORE_OPS_PROJECT,
@@ -107,13 +107,13 @@ from cuprum.sh import SafeCmd, SafeCmdBuilder
 
 if typ.TYPE_CHECKING:
     from cuprum import builders
-    from cuprum._progress import ProgressPrinter, progress_printer
-    from cuprum._pump import (
+    from cuprum._pumps.calls import (
         pump_many,
         pump_many_async,
         pump_stream,
         pump_stream_async,
     )
+    from cuprum._pumps.progress import ProgressPrinter, progress_printer
     from cuprum.concurrent import (
         ConcurrentConfig,
         ConcurrentResult,
@@ -127,12 +127,12 @@ if typ.TYPE_CHECKING:
 
 _LAZY: typ.Final = {
     "builders": ("cuprum.builders", None),
-    "ProgressPrinter": ("cuprum._progress", "ProgressPrinter"),
-    "progress_printer": ("cuprum._progress", "progress_printer"),
-    "pump_many": ("cuprum._pump", "pump_many"),
-    "pump_many_async": ("cuprum._pump", "pump_many_async"),
-    "pump_stream": ("cuprum._pump", "pump_stream"),
-    "pump_stream_async": ("cuprum._pump", "pump_stream_async"),
+    "ProgressPrinter": ("cuprum._pumps.progress", "ProgressPrinter"),
+    "progress_printer": ("cuprum._pumps.progress", "progress_printer"),
+    "pump_many": ("cuprum._pumps.calls", "pump_many"),
+    "pump_many_async": ("cuprum._pumps.calls", "pump_many_async"),
+    "pump_stream": ("cuprum._pumps.calls", "pump_stream"),
+    "pump_stream_async": ("cuprum._pumps.calls", "pump_stream_async"),
     "ConcurrentConfig": ("cuprum.concurrent", "ConcurrentConfig"),
     "ConcurrentResult": ("cuprum.concurrent", "ConcurrentResult"),
     "run_concurrent": ("cuprum.concurrent", "run_concurrent"),

@@ -1,13 +1,13 @@
 """The native pump engine, built from ``engine/`` by maturin.
 
-Import it only through ``cuprum._streams_rs``; everything else asks
-``cuprum._rust_backend.is_available()`` first.
+Import it only through ``cuprum._pumps.rust_backend``; everything else asks
+``cuprum._pumps.native.is_available()`` first.
 """
 
 from collections.abc import Callable, Sequence
 from typing import TypeAlias, final
 
-from cuprum._errors import EngineError
+from cuprum._pumps.errors import EngineError
 
 # A pair's end: the bytes written, the ``OSError`` that ended it, or the
 # ``cuprum.EngineError`` when the engine itself failed it.

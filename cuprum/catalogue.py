@@ -15,7 +15,7 @@ Invariants:
   both ``ValueError``);
 * a lookup never consults ``PATH``: the catalogue is an allowlist of names,
   checked when a command is *built*; whether the program is installed is
-  checked when a command is *run* (see `cuprum._run`).
+  checked when a command is *run* (see `cuprum._run.run`).
 """
 
 from __future__ import annotations

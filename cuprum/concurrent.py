@@ -35,15 +35,15 @@ import asyncio
 import dataclasses as dc
 import typing as typ
 
-from cuprum._reactor import refuse_running_loop
-from cuprum._request import config_or_fields
+from cuprum._pumps.reactor import refuse_running_loop
+from cuprum._run.request import config_or_fields
 from cuprum.context import current_context
 from cuprum.pipeline import Pipeline, SafeCmd
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._request import ExecutionContext
+    from cuprum._run.request import ExecutionContext
     from cuprum.results import CommandResult
 
 __all__ = [

@@ -10,7 +10,7 @@ context manager and has ``detach()``), the overlay helpers
 (`merge_env_overlays`, `resolve_env`) and the error a run raises for a
 program the context does not allow (`ForbiddenProgramError`). This is the
 older cuprum's ``cuprum.context``, under its names; runs consult it in
-`cuprum._context_run`.
+`cuprum._policy.admission`.
 
 Invariants:
 
@@ -25,7 +25,7 @@ Invariants:
   environment when a process is spawned (`resolve_env`); later layers win;
 * a handle's ``detach()`` restores the context as it was when the handle was
   made (so detach in the thread or task that made it); a second ``detach()``
-  does nothing (`cuprum._handles.VarHandle`).
+  does nothing (`cuprum._policy.handles.VarHandle`).
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ import logging
 import types
 import typing as typ
 
-from cuprum import _env
-from cuprum._handles import VarHandle
-from cuprum._options import check_timeout
-from cuprum._request import check_env, config_or_fields
+from cuprum._policy.handles import VarHandle
+from cuprum._pumps.options import check_timeout
+from cuprum._run import env as _env
+from cuprum._run.request import check_env, config_or_fields
 
 # At run time: `typing.get_type_hints(scoped)` resolves its annotations.
 from cuprum.catalogue import ProgramCatalogue  # noqa: TC001 - see above

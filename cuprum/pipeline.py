@@ -6,8 +6,8 @@ Owns `SafeCmd` (one catalogued program and its arguments; made by
 (``|`` builds a pipeline from commands; a pipeline's stages are commands),
 so they live together, and ``cuprum.sh`` depends on this module, never the
 reverse. A command runs as a one-stage pipeline; the keywords of a run are
-checked by `cuprum._request.make_request`, the run itself is
-`cuprum._run.run_stages`, and what it returns and raises is in
+checked by `cuprum._run.request.make_request`, the run itself is
+`cuprum._run.drive.run_stages`, and what it returns and raises is in
 `cuprum.results`.
 
 Invariants: a `SafeCmd` is immutable and hashable (its argv checked when it
@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses as dc
 import typing as typ
 
-from cuprum._context_run import (
+from cuprum._policy.admission import (
     admit,
     admitted,
     after_hooks,
@@ -29,9 +29,10 @@ from cuprum._context_run import (
     report_hops,
     specs,
 )
-from cuprum._drive import run_stages, run_stages_sync
-from cuprum._reactor import refuse_running_loop
-from cuprum._request import (
+from cuprum._pumps.reactor import refuse_running_loop
+from cuprum._run.drive import run_stages, run_stages_sync
+from cuprum._run.output import PipelineStream, SyncPipelineStream
+from cuprum._run.request import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_TERMINATE_GRACE,
     check_cwd,
@@ -40,13 +41,12 @@ from cuprum._request import (
     make_request,
     merge_env,
 )
-from cuprum._stream import PipelineStream, SyncPipelineStream
 from cuprum.results import CommandError, CommandResult, PipelineError, PipelineResult
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._request import (
+    from cuprum._run.request import (
         CommandKeywords,
         CommandStreamKeywords,
         EnvOverlay,

@@ -8,7 +8,7 @@ Invariants:
 
 * hooks live in a `contextvars.ContextVar`, like `cuprum.context`'s: each
   thread and task sees its own registrations; ``detach()`` restores what
-  was there when the handle was made, once (`cuprum._handles.VarHandle`);
+  was there when the handle was made, once (`cuprum._policy.handles.VarHandle`);
 * a hook that raises an ``Exception`` is logged (``cuprum.pump_observation``,
   ``WARNING``, with its traceback) and the run goes on: a broken metrics
   backend never fails a pipeline. ``BaseException``s (``KeyboardInterrupt``,
@@ -24,7 +24,7 @@ import inspect
 import logging
 import typing as typ
 
-from cuprum._handles import VarHandle
+from cuprum._policy.handles import VarHandle
 from cuprum.pump_events import PumpEvent, RustPumpDeclineReason
 
 if typ.TYPE_CHECKING:

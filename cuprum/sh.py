@@ -30,7 +30,7 @@ import dataclasses as dc
 import os
 import typing as typ
 
-from cuprum._request import CommandKeywords, ExecutionContext, StdinInput
+from cuprum._run.request import CommandKeywords, ExecutionContext, StdinInput
 from cuprum.catalogue import (
     DEFAULT_CATALOGUE,
     Program,

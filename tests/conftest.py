@@ -27,8 +27,10 @@ if os.environ.get("CUPRUM_TEST_HIDE_NATIVE") == "1":
 import pytest
 from pytest_bdd import given, parsers
 
-from cuprum import DEFAULT_CATALOGUE, Pipeline, _backend, _rust_backend, sh
-from cuprum._backend import StreamBackend
+from cuprum import DEFAULT_CATALOGUE, Pipeline, sh
+from cuprum._pumps import choice as _backend
+from cuprum._pumps import native as _rust_backend
+from cuprum._pumps.choice import StreamBackend
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -187,7 +189,7 @@ def splice_disabled() -> cabc.Iterator[None]:
     What was there may be off already (``CUPRUM_SPLICE=0``): restoring
     "on" unconditionally would undo that for every later test.
     """
-    from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine
+    from cuprum._pumps import rust_backend as _streams_rs  # noqa: PLC0415 - only with the engine
 
     before = _streams_rs.splice_enabled()
     _streams_rs.set_splice_enabled(False)

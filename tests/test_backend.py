@@ -13,7 +13,9 @@ import pytest
 from conftest import select_backend
 
 import cuprum
-from cuprum import StreamBackend, _backend, _rust_backend
+from cuprum import StreamBackend
+from cuprum._pumps import choice as _backend
+from cuprum._pumps import native as _rust_backend
 
 
 @pytest.fixture
@@ -104,7 +106,7 @@ def test_broken_module_warns_and_raises(
     monkeypatch.setitem(sys.modules, "cuprum._rust_backend_native", broken)
     select_backend(monkeypatch, "auto")
     with (
-        caplog.at_level(logging.WARNING, logger="cuprum._rust_backend"),
+        caplog.at_level(logging.WARNING, logger="cuprum._pumps.native"),
         pytest.raises(
             _rust_backend.NativeBackendBrokenError, match="CUPRUM_STREAM_BACKEND=python"
         ),

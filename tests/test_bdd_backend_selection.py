@@ -18,7 +18,9 @@ from conftest import REQUIRE_RUST, rust_engine_missing_reason, select_backend
 from pytest_bdd import given, parsers, scenarios, then, when
 
 import cuprum
-from cuprum import StreamBackend, _backend, _rust_backend
+from cuprum import StreamBackend
+from cuprum._pumps import choice as _backend
+from cuprum._pumps import native as _rust_backend
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc

@@ -17,7 +17,7 @@ import sys
 import pytest
 from processes import ends_within
 
-from cuprum._rust_backend import spawner
+from cuprum._pumps.native import spawner
 
 pytestmark = pytest.mark.skipif(
     spawner() is None,

@@ -20,7 +20,8 @@ import pytest
 from conftest import require_fault_injection, use_backend
 
 import cuprum
-from cuprum import CAT, ECHO, EngineError, StreamBackend, _streams, sh
+from cuprum import CAT, ECHO, EngineError, StreamBackend, sh
+from cuprum._pumps import python_backend as _streams
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -39,7 +40,7 @@ def fail_next_pairs(
     (``make test``) makes that a failure instead.
     """
     use_backend(monkeypatch, StreamBackend.RUST)
-    from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine
+    from cuprum._pumps import rust_backend as _streams_rs  # noqa: PLC0415 - only with the engine
 
     switch = _streams_rs.fail_next_pairs
     require_fault_injection(switch)

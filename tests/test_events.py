@@ -30,8 +30,8 @@ from cuprum import (
     observe,
     sh,
 )
-from cuprum._observe import observer_for
-from cuprum._request import make_request
+from cuprum._run.observer import observer_for
+from cuprum._run.request import make_request
 
 if typ.TYPE_CHECKING:
     from pathlib import Path

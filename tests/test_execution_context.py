@@ -39,7 +39,7 @@ from cuprum import (
     scoped,
     sh,
 )
-from cuprum._request import DEFAULT_TERMINATE_GRACE, make_request
+from cuprum._run.request import DEFAULT_TERMINATE_GRACE, make_request
 
 if typ.TYPE_CHECKING:
     from pathlib import Path

@@ -18,13 +18,13 @@ import typing as typ
 import pytest
 
 import cuprum
-from cuprum._streams_pair import OS_OPS, Pair
+from cuprum._pumps.python_pair import OS_OPS, Pair
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
     from cuprum import StreamBackend
-    from cuprum._options import PairResult
+    from cuprum._pumps.options import PairResult
     from tests.conftest import Pipe
 
 GUARD_SECONDS = 10.0

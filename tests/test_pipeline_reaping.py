@@ -18,7 +18,8 @@ import typing as typ
 import pytest
 from processes import ends_within
 
-from cuprum import CAT, SEQ, SLEEP, TRUE, WC, TimeoutExpired, _child, sh
+from cuprum import CAT, SEQ, SLEEP, TRUE, WC, TimeoutExpired, sh
+from cuprum._run import child as _child
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -53,7 +54,7 @@ def already_read_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         record.getMessage()
         for record in caplog.records
-        if record.name == "cuprum._child" and "already read" in record.getMessage()
+        if record.name == "cuprum._run.child" and "already read" in record.getMessage()
     ]
 
 
@@ -66,7 +67,7 @@ def test_a_child_reaped_elsewhere_reports_255_and_the_run_ends(
 ) -> None:
     if watch == "thread":
         request.getfixturevalue("no_pidfd")
-    caplog.set_level(logging.WARNING, logger="cuprum._child")
+    caplog.set_level(logging.WARNING, logger="cuprum._run.child")
     started = time.monotonic()
     result = sh.make(TRUE)().run_sync(timeout=GUARD)
     assert time.monotonic() - started < GUARD
@@ -85,7 +86,7 @@ def test_a_pipeline_reaped_elsewhere_loses_no_output(
     # is seen first: wc's EOF comes when seq closes its stdout, which may be
     # before seq has quite exited, and a stage still running when a stage
     # after it fails is terminated (and so never blamed).
-    caplog.set_level(logging.WARNING, logger="cuprum._child")
+    caplog.set_level(logging.WARNING, logger="cuprum._run.child")
     started = time.monotonic()
     result = (sh.make(SEQ)("1", "1000") | sh.make(WC)("-l")).run_sync(timeout=GUARD)
     assert time.monotonic() - started < GUARD

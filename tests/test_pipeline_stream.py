@@ -31,7 +31,7 @@ from cuprum import (
     TimeoutExpired,
     sh,
 )
-from cuprum._stream import CHUNK, LINE_LIMIT
+from cuprum._run.output import CHUNK, LINE_LIMIT
 
 if typ.TYPE_CHECKING:
     from pathlib import Path

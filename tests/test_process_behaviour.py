@@ -73,7 +73,7 @@ def flags(fds):
 def report(**verdict):
     verdict["backend"] = cuprum.get_stream_backend().value
     if verdict["backend"] == "rust":
-        from cuprum import _streams_rs
+        from cuprum._pumps import rust_backend as _streams_rs
         verdict["splice"] = _streams_rs.splice_enabled()
     print(json.dumps(verdict), flush=True)
 """
@@ -223,7 +223,7 @@ def _splice_enabled() -> bool | None:
     """Whether the engine may use ``splice(2)`` here; None without the engine."""
     if cuprum.get_stream_backend() is not StreamBackend.RUST:
         return None
-    from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine
+    from cuprum._pumps import rust_backend as _streams_rs  # noqa: PLC0415 - only with the engine
 
     return bool(_streams_rs.splice_enabled())
 
@@ -615,7 +615,7 @@ def test_awaited_setup_failure_puts_flags_back() -> None:
 
 
 STUCK_CHILD = """
-from cuprum import _streams_rs
+from cuprum._pumps import rust_backend as _streams_rs
 
 def on_int(signum, frame):
     os.write(2, b"int\\n")
@@ -662,7 +662,7 @@ def test_a_second_ctrl_c_ends_the_wait_for_a_stuck_pair(
     the engine's test-only fault switch (``fault-injection`` feature).
     """
     use_backend(monkeypatch, StreamBackend.RUST)
-    from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine
+    from cuprum._pumps import rust_backend as _streams_rs  # noqa: PLC0415 - only with the engine
 
     require_fault_injection(_streams_rs.hang_next_blocking_pairs)
     child = _start_child(STUCK_CHILD)

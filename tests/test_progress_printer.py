@@ -13,7 +13,7 @@ from processes import children
 
 import cuprum
 from cuprum import CAT, ECHO, SLEEP, WC, YES, TimeoutExpired, sh
-from cuprum._progress import human_bytes
+from cuprum._pumps.progress import human_bytes
 
 if typ.TYPE_CHECKING:
     from cuprum import StreamBackend

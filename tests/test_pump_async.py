@@ -346,7 +346,7 @@ def test_a_closed_loops_doorbell_is_dropped_by_the_next_loop(
 ) -> None:
     if stream_backend.value != "rust":
         pytest.skip("the doorbell belongs to the engine's asyncio side")
-    from cuprum import _streams_rs  # noqa: PLC0415 - engine only
+    from cuprum._pumps import rust_backend as _streams_rs  # noqa: PLC0415 - engine only
 
     def one_awaited_pump() -> asyncio.AbstractEventLoop:
         src, dst = make_pipe(), make_pipe()

@@ -14,14 +14,15 @@ from pipes import is_nonblocking, set_nonblocking
 import pytest
 
 import cuprum
-from cuprum import StreamBackend, _streams_pair
+from cuprum import StreamBackend
+from cuprum._pumps import python_pair as _streams_pair
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
     from conftest import Pipe
 
-    from cuprum._options import PairResult
+    from cuprum._pumps.options import PairResult
 
     MakePipe = cabc.Callable[[], Pipe]
 

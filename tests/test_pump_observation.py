@@ -12,16 +12,9 @@ import pytest
 from conftest import select_backend
 
 import cuprum
-from cuprum import (
-    CAT,
-    ECHO,
-    PumpEvent,
-    RustPumpDeclineReason,
-    _rust_backend,
-    observe_pump,
-    sh,
-)
-from cuprum._backend import reset_backend_cache
+from cuprum import CAT, ECHO, PumpEvent, RustPumpDeclineReason, observe_pump, sh
+from cuprum._pumps import native as _rust_backend
+from cuprum._pumps.choice import reset_backend_cache
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc

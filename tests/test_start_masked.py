@@ -1,4 +1,4 @@
-"""`cuprum._threads.start_masked`: the signal mask of the Python backend's threads.
+"""`cuprum._pumps.threads.start_masked`: the Python backend's threads' signal mask.
 
 Asynchronous signals are blocked in a library thread from birth (Ctrl-C
 goes to the application's threads); synchronous faults are not, as in the
@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from cuprum._threads import start_masked
+from cuprum._pumps.threads import start_masked
 
 FAULTS = [
     signal.SIGSEGV,

@@ -15,7 +15,7 @@ import typing as typ
 
 import pytest
 
-from cuprum._streams import _consume_stream, _pump_stream
+from cuprum._pumps.python_backend import _consume_stream, _pump_stream
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc

@@ -1,7 +1,7 @@
 """The Python backend's pair and driver state machine, on scripted fake descriptors.
 
 The model is ``engine/src/pair.rs``'s tests. `Pair` and `_Driver` are handed
-fake descriptor operations (`cuprum._streams_pair.FdOps`) whose ends follow a
+fake descriptor operations (`cuprum._pumps.python_pair.FdOps`) whose ends follow a
 script: short reads and writes, ``EAGAIN``, ``EINTR``, a broken downstream,
 other errors, and readiness as ``poll`` reports it. Each transition is checked
 on its own, without threads or real pipes, and hypothesis checks arbitrary
@@ -23,8 +23,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cuprum._streams import _Driver
-from cuprum._streams_pair import (
+from cuprum._pumps.python_backend import _Driver
+from cuprum._pumps.python_pair import (
     _BLOCKING_WRITE_CHUNK,
     _STEP_BUDGET,
     POLL_READ,
@@ -36,7 +36,7 @@ from cuprum._streams_pair import (
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._options import PairResult
+    from cuprum._pumps.options import PairResult
 
 
 # ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import typing as typ
 import pytest
 
 from cuprum import CAT, ECHO, SEQ, SLEEP, TR, WC, TimeoutExpired, sh
-from cuprum._backend import StreamBackend
+from cuprum._pumps.choice import StreamBackend
 from cuprum.context import observe
 
 if typ.TYPE_CHECKING:

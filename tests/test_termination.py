@@ -1,6 +1,6 @@
 """The termination policy on its own (behaviour section 11 rules 1 and 2).
 
-`cuprum._termination.Termination` does no I/O: these tests feed it events
+`cuprum._run.termination.Termination` does no I/O: these tests feed it events
 and times and check what it says to send and whom it blames, including
 random histories (hypothesis) against its invariants.
 """
@@ -12,7 +12,7 @@ import signal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cuprum._termination import Termination
+from cuprum._run.termination import Termination
 
 GRACE = 1.0
 

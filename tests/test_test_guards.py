@@ -52,7 +52,7 @@ def test_splice_switch_is_put_back_as_it_was(before: bool) -> None:
     missing = rust_engine_missing_reason()
     if missing is not None:
         pytest.skip(f"the splice switch belongs to the engine: {missing}")
-    from cuprum import _streams_rs  # noqa: PLC0415 - only with the engine
+    from cuprum._pumps import rust_backend as _streams_rs  # noqa: PLC0415 - only with the engine
 
     original = _streams_rs.splice_enabled()
     _streams_rs.set_splice_enabled(before)

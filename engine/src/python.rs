@@ -19,11 +19,11 @@ use crate::{
 };
 
 /// `cuprum.EngineError`, the one class for failures of the engine itself.
-/// It is defined in Python (`cuprum/_errors.py`), so that the pure-Python
+/// It is defined in Python (`cuprum/_pumps/errors.py`), so that the pure-Python
 /// backend raises the same class where the native module is absent; this
 /// module only imports it.
 mod py_errors {
-    pyo3::import_exception!(cuprum._errors, EngineError);
+    pyo3::import_exception!(cuprum._pumps.errors, EngineError);
 }
 
 /// How long a waiting call sleeps between two checks for signals.

@@ -89,7 +89,7 @@ pub(crate) fn check_source(fd: RawFd, kind: &Kind) -> Result<(), EngineError> {
         libc::SOCK_RDM => "SOCK_RDM".to_owned(),
         other => format!("type {other}"),
     };
-    // The wording of the Python backend's refusal (`_options.check_source`).
+    // The wording of the Python backend's refusal (`_pumps.options.check_source`).
     Err(EngineError::Unpumpable(format!(
         "reader_fd {fd} is a {name} socket: its messages would be cut to the \
          buffer and an empty one read as the end; read it with recv() \

@@ -1,9 +1,9 @@
 """The public pump calls: validate once, then hand over to the backend.
 
 Owns `pump_stream`, `pump_many` and their awaitable forms: each validates
-its arguments (`cuprum._options`) and calls the backend that
-`cuprum._backend.pump_backend` selects, through the interface both backends
-offer (`cuprum._backend.PumpBackend`). Both meet the same contract
+its arguments (`cuprum._pumps.options`) and calls the backend that
+`cuprum._pumps.choice.pump_backend` selects, through the interface both backends
+offer (`cuprum._pumps.choice.PumpBackend`). Both meet the same contract
 (``docs/cuprum-design.md`` section 13), so callers never need to know which
 one served them, and nothing here belongs to one backend.
 
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import typing as typ
 
-from cuprum import _backend
-from cuprum._backend import pump_backend
-from cuprum._options import (
+from cuprum._pumps import choice as _backend
+from cuprum._pumps.choice import pump_backend
+from cuprum._pumps.options import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_PROGRESS_INTERVAL,
     MAX_BUFFER_SIZE,
@@ -34,8 +34,8 @@ from cuprum._options import (
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._awaiting import Pumping
-    from cuprum._reactor import Reactor
+    from cuprum._pumps.awaiting import Pumping
+    from cuprum._pumps.reactor import Reactor
 
 
 def _single(

@@ -32,14 +32,14 @@ import dataclasses as dc
 import os
 import typing as typ
 
-from cuprum import _env
-from cuprum._fdio import check_redirect
-from cuprum._options import check_seconds, check_timeout, validate_drain_timeout
+from cuprum._pumps.options import check_seconds, check_timeout, validate_drain_timeout
+from cuprum._run import env as _env
+from cuprum._run.fdio import check_redirect
 from cuprum.results import RunOutputOptions
 
 if typ.TYPE_CHECKING:
-    from cuprum._fdio import Redirect, Redirection
-    from cuprum._options import ProgressCallback
+    from cuprum._pumps.options import ProgressCallback
+    from cuprum._run.fdio import Redirect, Redirection
 
 DEFAULT_DRAIN_TIMEOUT: typ.Final = 0.0
 """Seconds a hop keeps draining its upstream after the downstream left."""
@@ -341,7 +341,7 @@ def make_request(  # noqa: PLR0913 - every keyword of a run, defaulted
     TypeError
         For an ``env`` that is not a mapping of ``str`` to ``str`` or
         ``None``, a ``cwd`` that is not a ``str`` path, or a redirection
-        of the wrong type (see `cuprum._fdio.check_redirect`).
+        of the wrong type (see `cuprum._run.fdio.check_redirect`).
     ValueError
         For a NaN ``timeout``, a negative or NaN ``drain_timeout``, a bad
         variable name or value (see `check_env`), ``stdin`` with

@@ -1,6 +1,6 @@
 """The Python backend's pair: one transfer's state machine and its descriptors.
 
-Owns what `cuprum._streams`' driver steps for each pair: how a descriptor
+Owns what `cuprum._pumps.python_backend`' driver steps for each pair: how a descriptor
 is prepared (`_io_kind`: always ready, switchable or kept blocking; the
 process-wide table of switched ``O_NONBLOCK`` flags), `FdOps` (every
 descriptor call a pair or driver makes, the seam the state machine's tests
@@ -35,12 +35,12 @@ import threading
 import time
 import typing as typ
 
-from cuprum._options import check_ends, check_source
+from cuprum._pumps.options import check_ends, check_source
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._options import PairResult
+    from cuprum._pumps.options import PairResult
 
 _STEP_BUDGET: typ.Final = 16
 """Reads per pair per turn, so one always-ready pair cannot starve others."""
@@ -167,7 +167,7 @@ class Poller(typ.Protocol):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FdOps:
-    """Every descriptor call of `Pair` and the driver (`cuprum._streams`), in one place.
+    """Every descriptor call of `Pair` and the driver (`python_backend`), in one place.
 
     `OS_OPS`, the default, is the system's. The state machine's tests hand
     in fakes (scripted readiness, short reads and writes, errors) and drive

@@ -3,9 +3,9 @@
 Owns `PipelineStream` (``async with pipeline.stream(...) as out``),
 `SyncPipelineStream` (``with pipeline.stream_sync(...) as out``, which
 polls the run's descriptors on the caller's thread, with no event loop and
-no thread) and what they hold of the output (`cuprum._lines.HeldLines`:
+no thread) and what they hold of the output (`cuprum._run.lines.HeldLines`:
 whole lines and a rest, as bytes; lines are decoded as they are handed
-out). Both drive a `cuprum._run.Run`
+out). Both drive a `cuprum._run.run.Run`
 made with ``stream=True``: its last stage writes to a pipe whose read end
 the caller's iteration reads directly, one chunk at a time.
 
@@ -24,7 +24,7 @@ How a stream goes (behaviour 9.9):
 * the deadline passing raises `TimeoutExpired` from the iteration in
   progress (or the next one), after the clean-up, or at the block's exit
   when no iteration comes; ``check=True`` raises at the block's exit;
-* an observed stream (`cuprum._observe.Observer`) tells the lines of what
+* an observed stream (`cuprum._run.observer.Observer`) tells the lines of what
   the caller reads as it reads them, and a hook's failure is raised at the
   block's exit (or from the iteration a timeout ends), after the clean-up.
 
@@ -46,11 +46,11 @@ import contextlib
 import os
 import typing as typ
 
-from cuprum._drive import close_async, close_sync, wait_async
-from cuprum._lines import LINE_LIMIT, HeldLines, TextLines, newline_is_one_byte
-from cuprum._reactor import for_this_thread, refuse_running_loop
-from cuprum._run import Run
-from cuprum._wiring import prepare
+from cuprum._pumps.reactor import for_this_thread, refuse_running_loop
+from cuprum._run.drive import close_async, close_sync, wait_async
+from cuprum._run.lines import LINE_LIMIT, HeldLines, TextLines, newline_is_one_byte
+from cuprum._run.run import Run
+from cuprum._run.wiring import prepare
 from cuprum.results import PipelineError
 
 if typ.TYPE_CHECKING:
@@ -59,9 +59,9 @@ if typ.TYPE_CHECKING:
     import collections.abc as cabc
     import types
 
-    from cuprum._observe import Observer
-    from cuprum._reactor import Reactor, SelectReactor
-    from cuprum._request import RunRequest, StageSpec
+    from cuprum._pumps.reactor import Reactor, SelectReactor
+    from cuprum._run.observer import Observer
+    from cuprum._run.request import RunRequest, StageSpec
     from cuprum.results import PipelineResult
 
 CHUNK: typ.Final = 1 << 16
@@ -435,7 +435,7 @@ def _nothing() -> None:
 class SyncPipelineStream:
     """`PipelineStream` for ordinary code: ``with pipeline.stream_sync() as out``.
 
-    Polls the run's descriptors on this thread (`cuprum._reactor`), with no
+    Polls the run's descriptors on this thread (`cuprum._pumps.reactor`), with no
     event loop, only while a step is taken: entering the block, each chunk
     or line read from the pipe, leaving it. Between steps nothing runs for
     it; the stages simply wait on their pipes. Iterate with ``for chunk in

@@ -3,24 +3,24 @@
 The machinery behind `cuprum.pipeline.Pipeline.run` and ``run_sync`` (and
 so `cuprum.sh.SafeCmd.run`, a one-stage pipeline): `Run` holds one run's
 state from spawn to clean-up; its plan and descriptors (`prepare`, its
-stages and hops, the pipes) are `cuprum._wiring`'s. A `Run` never waits: it acts in
-callbacks on a reactor (`cuprum._reactor`), an asyncio loop for ``run``
+stages and hops, the pipes) are `cuprum._run.wiring`'s. A `Run` never waits: it acts in
+callbacks on a reactor (`cuprum._pumps.reactor`), an asyncio loop for ``run``
 and ``stream``, a plain ``selectors`` poll on the caller's thread for
 ``run_sync`` and ``stream_sync`` (behaviour section 11 rule 7). The drivers
-(`cuprum._drive`, `cuprum._stream`) start it and wait on their side.
+(`cuprum._run.drive`, `cuprum._run.output`) start it and wait on their side.
 
 How a run goes (behaviour sections 7 and 9):
 
 * every working directory is checked and every program resolved on its
   stage's ``PATH`` before anything is opened or spawned;
 * the redirections are opened (``stdin=``, ``stdout=``, ``stderr=``) and
-  each stage is spawned (``cuprum._child``: no reaper thread) in a process
+  each stage is spawned (``cuprum._run.child``: no reaper thread) in a process
   group of its own (``process_group=0``), so a signal reaches all of it;
   the first stage reads ``/dev/null``, ``input=`` or ``stdin=``;
 * each hop (stage i stdout -> stage i+1 stdin) is two pipes made by this
   process (``O_CLOEXEC``, enlarged to 1 MiB where allowed); the parent pumps
   the first pipe's read end into the second's write end, every hop of the
-  run in one batch started on the run's reactor (`cuprum._pump.start_pumps`);
+  run in one batch started on the run's reactor (`cuprum._pumps.calls.start_pumps`);
   ``on_pair_done`` closes hop i's two parent ends the moment hop i ends,
   which gives stage i+1 its EOF
   (or, after a bounded drain behind a broken downstream, ends stage i by
@@ -29,19 +29,19 @@ How a run goes (behaviour sections 7 and 9):
   stage's stderr (unless redirected) are read concurrently from pipes of
   this process, with the reactor's ``add_reader``; each stage's exit is
   seen through its pidfd, watched the same way;
-* whom to signal, when, and whom to blame is `cuprum._termination`'s
+* whom to signal, when, and whom to blame is `cuprum._run.termination`'s
   (behaviour section 11 rules 1 and 2): when a stage fails on its own, the
   stages before it are terminated (``SIGTERM`` to each process group, a
   grace period, then ``SIGKILL``) and those after it finish on its output;
   a timeout, a cancellation or a stream left early ends every stage. This
   module only tells the policy what happened and sends what it says;
-* an observed run (`cuprum._observe.Observer`) tells each stage's spawn,
+* an observed run (`cuprum._run.observer.Observer`) tells each stage's spawn,
   exit and output lines read here; a hook's failure ends the run as a
   failing stage does, and is raised after the clean-up.
 
 Invariants:
 
-* every descriptor the run creates is owned by one `cuprum._fdio.Fd` and
+* every descriptor the run creates is owned by one `cuprum._run.fdio.Fd` and
   closed exactly once, by whichever of spawn, ``on_pair_done`` or the final
   clean-up comes first; the clean-up runs on every path (success, failure,
   timeout, cancellation, spawn error);
@@ -59,16 +59,16 @@ import signal
 import time
 import typing as typ
 
-from cuprum._child import (
+from cuprum._pumps.calls import start_pumps
+from cuprum._pumps.errors import EngineError
+from cuprum._run.child import (
     in_terminal_foreground,
     process_tree,
     spawn,
 )
-from cuprum._errors import EngineError
-from cuprum._fdio import Capture, Fd, Fds, Reader, Writer, readers_gone
-from cuprum._pump import start_pumps
-from cuprum._termination import Termination
-from cuprum._wiring import Hop, Stage, open_ends, stage_ends
+from cuprum._run.fdio import Capture, Fd, Fds, Reader, Writer, readers_gone
+from cuprum._run.termination import Termination
+from cuprum._run.wiring import Hop, Stage, open_ends, stage_ends
 from cuprum.results import (
     PipelineResult,
     ProgramNotFoundError,
@@ -80,10 +80,10 @@ from cuprum.results import (
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._awaiting import Pumping
-    from cuprum._observe import Observer
-    from cuprum._reactor import Handle, Reactor
-    from cuprum._request import RunRequest
+    from cuprum._pumps.awaiting import Pumping
+    from cuprum._pumps.reactor import Handle, Reactor
+    from cuprum._run.observer import Observer
+    from cuprum._run.request import RunRequest
 
 _SETTLE_BOUND: typ.Final = 2.0
 """Seconds clean-up waits for pumps and readers once every stage is reaped."""
@@ -99,8 +99,8 @@ class Run:
     """The state of one pipeline run, from spawn to clean-up, on a reactor.
 
     Everything here happens in callbacks on ``reactor`` (an asyncio loop or
-    a synchronous run's `cuprum._reactor.SelectReactor`); nothing awaits.
-    A driver (`cuprum._drive`) calls `start`, waits until `settled` (or
+    a synchronous run's `cuprum._pumps.reactor.SelectReactor`); nothing awaits.
+    A driver (`cuprum._run.drive`) calls `start`, waits until `settled` (or
     `expired`), calls `close`, waits until `closed`, then reads `result`.
     `changed` is called after everything that may have moved the run on.
     """

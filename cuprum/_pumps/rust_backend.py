@@ -2,7 +2,7 @@
 
 Owns the translation between the pump calls and the native module
 ``cuprum._rust_backend_native`` (documented in its ``.pyi``), behind the
-interface both backends offer `cuprum._pump` (`cuprum._backend.PumpBackend`):
+interface both backends offer `cuprum._pumps.calls` (`choice.PumpBackend`):
 
 * `pump_stream` is the engine's single-pair call itself: the pair runs
   inline on the caller's thread for as long as it never has to wait;
@@ -15,9 +15,9 @@ interface both backends offer `cuprum._pump` (`cuprum._backend.PumpBackend`):
   everything waiting and hands each result to its batch. No thread waits
   per pair or per batch: awaiting 64 batches adds no thread beyond the
   reactor. A single awaited pair also runs inline first. A loop without
-  ``add_reader`` is served by the pure-Python backend (`cuprum._streams`).
+  ``add_reader`` is served by the pure-Python backend (`cuprum._pumps.python_backend`).
 
-Arguments arrive validated by `cuprum._pump`; the native functions check
+Arguments arrive validated by `cuprum._pumps.calls`; the native functions check
 them again, since they are callable on their own.
 
 Invariants of an awaited batch: its pairs are reported exactly once each; a
@@ -33,10 +33,10 @@ import typing as typ
 import weakref
 
 from cuprum import _rust_backend_native as _native
-from cuprum import _streams
-from cuprum._awaiting import Pumping, await_pumping
-from cuprum._errors import EngineError
-from cuprum._options import (
+from cuprum._pumps import python_backend as _streams
+from cuprum._pumps.awaiting import Pumping, await_pumping
+from cuprum._pumps.errors import EngineError
+from cuprum._pumps.options import (
     DEFAULT_PROGRESS_INTERVAL,
     PumpOptions,
     pair_error,
@@ -47,8 +47,8 @@ from cuprum._options import (
 if typ.TYPE_CHECKING:
     from collections.abc import Callable
 
-    from cuprum._options import PairResult
-    from cuprum._reactor import Reactor
+    from cuprum._pumps.options import PairResult
+    from cuprum._pumps.reactor import Reactor
     from cuprum._rust_backend_native import PumpBatch
 
 rust_pump_stream = _native.rust_pump_stream

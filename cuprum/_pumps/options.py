@@ -4,12 +4,12 @@ Owns the defaults and limits of a pump call (`DEFAULT_BUFFER_SIZE`,
 `MAX_BUFFER_SIZE`, `DEFAULT_PROGRESS_INTERVAL`), the types its results and
 callbacks take (`PairResult`, `PairCallback`, `ProgressCallback`), the
 validators of its arguments and `PumpOptions` (the validated keywords);
-the interface both backends offer, `PumpBackend`, is `cuprum._backend`'s.
+the interface both backends offer, `PumpBackend`, is `cuprum._pumps.choice`'s.
 
 Invariants: a validator returns its argument (as the type the backends
 expect) or raises ``TypeError``/``ValueError`` naming it; a `PumpOptions`
 holds only validated values; `pair_error` and `check_ends` open nothing.
-This module imports no other part of cuprum but `cuprum._errors`.
+This module imports no other part of cuprum but `cuprum._pumps.errors`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import os
 import stat
 import typing as typ
 
-from cuprum._errors import EngineError
+from cuprum._pumps.errors import EngineError
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc

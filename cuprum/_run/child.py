@@ -9,7 +9,7 @@ asyncio's own subprocess support on Python 3.11 reaps each child from a
 ``waitpid`` thread of its own; a process-directed Ctrl-C may land on such a
 thread, where it is only noted for the main thread while the event loop
 sleeps. Here the exit is seen through a pidfd (``os.pidfd_open``, Linux
-5.3 and later) watched by the run's reactor (`cuprum._reactor`: an asyncio
+5.3 and later) watched by the run's reactor (`cuprum._pumps.reactor`: an asyncio
 loop, or a synchronous run's own poll), so no thread is started.
 
 Invariants: a child is reaped exactly once, by `Child` (the ``Popen``
@@ -35,16 +35,16 @@ import subprocess
 import threading
 import typing as typ
 
-from cuprum import _env
-from cuprum._rust_backend import spawner
-from cuprum._threads import start_masked
+from cuprum._pumps.native import spawner
+from cuprum._pumps.threads import start_masked
+from cuprum._run import env as _env
 from cuprum.results import ProgramNotFoundError
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._reactor import Reactor
-    from cuprum._request import EnvOverlay, StrPath
+    from cuprum._pumps.reactor import Reactor
+    from cuprum._run.request import EnvOverlay, StrPath
 
 _log = logging.getLogger(__name__)
 

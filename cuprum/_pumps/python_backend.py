@@ -1,10 +1,10 @@
 """The pure-Python stream backend: the reference every backend must match.
 
-Owns the backend's side of the interface both backends offer `cuprum._pump`
-(`cuprum._backend.PumpBackend`), with exactly the observable behaviour of
+Owns the backend's side of the interface both backends offer `cuprum._pumps.calls`
+(`cuprum._pumps.choice.PumpBackend`), with exactly the observable behaviour of
 the Rust engine (``docs/cuprum-design.md`` section 13 and the behaviour
 contract): `pump_stream` and `pump_many` run a batch's pairs
-(`cuprum._streams_pair.Pair`) with one ``poll`` loop, `_Driver`, on the
+(`cuprum._pumps.python_pair.Pair`) with one ``poll`` loop, `_Driver`, on the
 caller's thread; `pump_many_async` runs that loop on one driver thread per
 batch and awaits it, cancellably. It also holds the reference asyncio
 stream helpers behaviour section 1 names: `_pump_stream`
@@ -14,7 +14,7 @@ copies an ``asyncio.StreamReader`` into an ``asyncio.StreamWriter`` and
 Invariants:
 
 * every pair's descriptors are released (flags put back, see
-  `cuprum._streams_pair`) before its end is reported, and before a call
+  `cuprum._pumps.python_pair`) before its end is reported, and before a call
   returns or raises, however it ends;
 * ``SIGPIPE`` is blocked in the pumping thread (a pending one is
   consumed), so a broken downstream is always ``EPIPE``;
@@ -33,9 +33,9 @@ import threading
 import time
 import typing as typ
 
-from cuprum._awaiting import Pumping, await_pumping
-from cuprum._errors import EngineError
-from cuprum._options import (
+from cuprum._pumps.awaiting import Pumping, await_pumping
+from cuprum._pumps.errors import EngineError
+from cuprum._pumps.options import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_PROGRESS_INTERVAL,
     PairResult,
@@ -44,14 +44,14 @@ from cuprum._options import (
     validate_pair,
     written_or_raise,
 )
-from cuprum._streams_pair import OS_OPS, POLL_READ, FdOps, Pair, Poller
-from cuprum._threads import sigpipe_blocked, start_masked
+from cuprum._pumps.python_pair import OS_OPS, POLL_READ, FdOps, Pair, Poller
+from cuprum._pumps.threads import sigpipe_blocked, start_masked
 
 if typ.TYPE_CHECKING:
     import asyncio
     import collections.abc as cabc
 
-    from cuprum._reactor import Reactor
+    from cuprum._pumps.reactor import Reactor
 
 
 # ---------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def _drain_wake_fd(fd: int) -> None:
 def pump_stream(reader_fd: int, writer_fd: int, buffer_size: int, /) -> int:
     """Pump one pair, every option but ``buffer_size`` at its default.
 
-    The descriptor numbers are checked here (`cuprum._pump` leaves that to
+    The descriptor numbers are checked here (`cuprum._pumps.calls` leaves that to
     the backend on this path); the pair's error is raised.
     """
     pair = validate_pair(reader_fd, writer_fd)

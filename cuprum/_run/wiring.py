@@ -6,10 +6,10 @@ and hops), `Ends` (the run's own ends of its standard streams),
 `open_ends` (the redirections opened and every pipe made: each hop is two
 pipes, stage i writes the first, stage i+1 reads the second and the parent
 pumps between them) and `stage_ends` (the three descriptors one stage gets,
-and which of the run's ends go to it alone). `cuprum._run` uses them.
+and which of the run's ends go to it alone). `cuprum._run.run` uses them.
 
-Invariant: every descriptor made here is owned by one `cuprum._fdio.Fd`
-registered with the run's `cuprum._fdio.Fds`, so it is closed exactly once.
+Invariant: every descriptor made here is owned by one `cuprum._run.fdio.Fd`
+registered with the run's `cuprum._run.fdio.Fds`, so it is closed exactly once.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from __future__ import annotations
 import dataclasses as dc
 import typing as typ
 
-from cuprum._child import Child, check_directory, resolve
-from cuprum._fdio import Capture, Fd, Fds
-from cuprum._request import merge_env
+from cuprum._run.child import Child, check_directory, resolve
+from cuprum._run.fdio import Capture, Fd, Fds
+from cuprum._run.request import merge_env
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._errors import EngineError
-    from cuprum._observe import Observer
-    from cuprum._request import EnvOverlay, RunRequest, StageSpec, StrPath
+    from cuprum._pumps.errors import EngineError
+    from cuprum._run.observer import Observer
+    from cuprum._run.request import EnvOverlay, RunRequest, StageSpec, StrPath
 
 
 def prepare(

@@ -2,7 +2,7 @@
 
 Owns the descriptors a pipeline run makes or is given, and what flows
 through those that cuprum reads or writes itself (the hops are pumped by
-`cuprum._pump`): `Fd` (one descriptor, closed exactly once), `Fds` (every
+`cuprum._pumps.calls`): `Fd` (one descriptor, closed exactly once), `Fds` (every
 descriptor of a run, for the final clean-up; hop pipes enlarged to
 `HOP_PIPE_SIZE`), `Redirect` (a ``stdin=``, ``stdout=`` or ``stderr=``
 given to a run, checked by `check_redirect` and opened for the stage),
@@ -10,7 +10,7 @@ given to a run, checked by `check_redirect` and opened for the stage),
 and told line by line to a run's observers when it has any),
 `Reader` (a stage's stdout or stderr, read to EOF), `Writer` (the first
 stage's input, written as the pipe drains), both on the run's reactor
-(`cuprum._reactor`), and `readers_gone` (has a hop's downstream left).
+(`cuprum._pumps.reactor`), and `readers_gone` (has a hop's downstream left).
 
 Invariants: every descriptor cuprum makes or opens is ``O_CLOEXEC`` and
 owned by one `Fd`, closed by whichever of its users comes first and never
@@ -34,12 +34,12 @@ import subprocess
 import sys
 import typing as typ
 
-from cuprum._threads import sigpipe_blocked
+from cuprum._pumps.threads import sigpipe_blocked
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._reactor import Reactor
+    from cuprum._pumps.reactor import Reactor
     from cuprum.results import RunOutputOptions
 
 HOP_PIPE_SIZE: typ.Final = 1 << 20
@@ -268,7 +268,7 @@ def _checked_fd(name: str, fd: int) -> int:
 
 
 class LineSink(typ.Protocol):
-    """What tells a stream's lines to observers (`cuprum._observe.LineEvents`)."""
+    """What tells a stream's lines to observers (`cuprum._run.observer.LineEvents`)."""
 
     def feed(self, data: bytes) -> None:
         """Take a chunk as it arrives."""

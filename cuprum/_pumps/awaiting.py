@@ -1,6 +1,6 @@
 """What the started (and awaited) pump batches of both backends share.
 
-Owns `Pumping` (a batch started on a `cuprum._reactor.Reactor`: its
+Owns `Pumping` (a batch started on a `cuprum._pumps.reactor.Reactor`: its
 results, progress reports and end, told by callback), `AwaitedResults`
 (its results and callbacks), `ProgressTicker` (periodic progress reports
 on the reactor), `await_pumping` (the awaitable form: an asyncio loop is
@@ -13,8 +13,8 @@ Invariants: everything here runs on the batch's reactor; each pair's end
 is recorded once; once a batch is abandoned (a callback raised or the task
 was cancelled) no callback is made; a batch ends only once it has let go of
 its descriptors, and an awaiting task never returns before that. This
-module imports no other part of cuprum but `cuprum._options` and
-`cuprum._reactor`.
+module imports no other part of cuprum but `cuprum._pumps.options` and
+`cuprum._pumps.reactor`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ if typ.TYPE_CHECKING:
     import asyncio
     import collections.abc as cabc
 
-    from cuprum._options import PairResult, ProgressCallback, PumpOptions
-    from cuprum._reactor import Handle, Reactor
+    from cuprum._pumps.options import PairResult, ProgressCallback, PumpOptions
+    from cuprum._pumps.reactor import Handle, Reactor
 
 
 class AwaitedResults:
@@ -179,7 +179,7 @@ class ProgressTicker:
     that lands just before the reactor blocks in ``select`` only sets
     CPython's "signal pending" flag, and without a wake-up descriptor
     (``asyncio.run`` sets none for its own SIGINT handler, and a
-    `cuprum._reactor.SelectReactor` none at all) it would sleep on with the
+    `cuprum._pumps.reactor.SelectReactor` none at all) it would sleep on with the
     handler never run; the periodic wake-up bounds that to 50 ms.
     """
 

@@ -2,8 +2,8 @@
 
 Owns the reading of ``CUPRUM_STREAM_BACKEND`` (``auto``, ``rust`` or
 ``python``; ``auto`` when unset or empty) and the module that answer names
-(`pump_backend`: `cuprum._streams_rs` or `cuprum._streams`), and
-`PumpBackend`, the interface both modules offer `cuprum._pump`. The answer is
+(`pump_backend`: `cuprum._pumps.rust_backend` or `cuprum._pumps.python_backend`), and
+`PumpBackend`, the interface both modules offer `cuprum._pumps.calls`. The answer is
 resolved once per process and cached; an invalid setting raises on every
 call instead of being cached. Tests that change the variable call
 `reset_backend_cache` (or use the ``monkeypatch``-based fixtures in
@@ -21,12 +21,12 @@ import os
 import threading
 import typing as typ
 
-from cuprum import _rust_backend
+from cuprum._pumps import native as _rust_backend
 
 if typ.TYPE_CHECKING:
-    from cuprum._awaiting import Pumping
-    from cuprum._options import PairResult, PumpOptions
-    from cuprum._reactor import Reactor
+    from cuprum._pumps.awaiting import Pumping
+    from cuprum._pumps.options import PairResult, PumpOptions
+    from cuprum._pumps.reactor import Reactor
 
 ENV_VAR = "CUPRUM_STREAM_BACKEND"
 
@@ -44,7 +44,7 @@ _resolved: StreamBackend | None = None
 resolved_module: PumpBackend | None = None
 """The backend `pump_backend` resolved (``None`` until its first call).
 
-Read directly by `cuprum._pump.pump_stream`'s fast path, where a function
+Read directly by `cuprum._pumps.calls.pump_stream`'s fast path, where a function
 call is a tenth of a small call's cost.
 """
 _fell_back = False
@@ -112,10 +112,10 @@ def pump_backend() -> PumpBackend:
 @functools.cache
 def _module(backend: StreamBackend) -> PumpBackend:
     if backend is StreamBackend.RUST:
-        from cuprum import _streams_rs  # noqa: PLC0415 - only when selected
+        from cuprum._pumps import rust_backend as _streams_rs  # noqa: PLC0415 - only when selected
 
         return _streams_rs
-    from cuprum import _streams  # noqa: PLC0415 - only when selected
+    from cuprum._pumps import python_backend as _streams  # noqa: PLC0415 - only when selected
 
     return _streams
 
@@ -160,11 +160,11 @@ def _resolve(raw: str) -> StreamBackend:
 
 
 class PumpBackend(typ.Protocol):
-    """What a backend module offers `cuprum._pump`: five calls, nothing else.
+    """What a backend module offers `cuprum._pumps.calls`: five calls, nothing else.
 
-    `cuprum._backend.pump_backend` returns the selected module (the engine's
-    `cuprum._streams_rs` or the pure-Python `cuprum._streams`); both meet
-    the same contract, so `cuprum._pump` holds no backend's own logic.
+    `pump_backend` returns the selected module (the engine's `rust_backend`
+    or the pure-Python `python_backend`); both meet the same contract, so
+    `cuprum._pumps.calls` holds no backend's own logic.
     """
 
     def pump_stream(self, reader_fd: int, writer_fd: int, buffer_size: int, /) -> int:

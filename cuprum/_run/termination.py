@@ -1,7 +1,7 @@
 """Whom a run signals, when, and whom it blames: one policy, no I/O.
 
 Owns `Termination`, the whole of behaviour section 11 rules 1 and 2 and of
-section 7's SIGPIPE rule for one run. A driver (`cuprum._run.Run`) tells it
+section 7's SIGPIPE rule for one run. A driver (`cuprum._run.run.Run`) tells it
 what happened, with the time it happened, and asks it what to do:
 
 * `exited` (a stage was reaped, with its status), `input_ended` (the hop

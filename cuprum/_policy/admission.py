@@ -5,7 +5,7 @@ before hooks see every stage, before anything is spawned), `admitted`
 (that, the run's keywords checked into a request, and its observer when
 the context has observe hooks), `specs` (what each stage runs), and
 `after_hooks` (the context's after hooks see each command and how it
-ended). `cuprum.pipeline` calls them around `cuprum._drive`'s drivers; the
+ended). `cuprum.pipeline` calls them around `cuprum._run.drive`'s drivers; the
 rules themselves are `cuprum.context`'s.
 
 Invariants: `admit` raises `cuprum.context.ForbiddenProgramError` before
@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import typing as typ
 
-from cuprum._backend import engine_declined
-from cuprum._request import StageSpec, check_keywords, make_request
+from cuprum._pumps.choice import engine_declined
+from cuprum._run.request import StageSpec, check_keywords, make_request
 from cuprum.context import current_context
 from cuprum.pump_observation import report_hops_declined
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-    from cuprum._observe import Command as Runnable
-    from cuprum._observe import Observer
-    from cuprum._request import CommandKeywords, PipelineKeywords, RunRequest
+    from cuprum._run.observer import Command as Runnable
+    from cuprum._run.observer import Observer
+    from cuprum._run.request import CommandKeywords, PipelineKeywords, RunRequest
     from cuprum.context import CuprumContext
     from cuprum.results import CommandResult
 
@@ -106,7 +106,7 @@ def observer_of(
     """Return the run's observer, ``None`` when its context has no observe hooks."""
     if not context.observe_hooks:
         return None
-    from cuprum._observe import observer_for  # noqa: PLC0415 - with hooks only
+    from cuprum._run.observer import observer_for  # noqa: PLC0415 - with hooks only
 
     return observer_for(context.observe_hooks, stages, request)
 

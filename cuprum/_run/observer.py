@@ -6,7 +6,7 @@ hooks that returned an awaitable and the first error a hook raised),
 ``exec_id``, program, argv, directory, overlay and tags), `observer_for`
 (which makes an `Observer` only when the current context has observe
 hooks) and `LineEvents` (an output stream cut into decoded lines, one
-``stdout`` or ``stderr`` event each). `cuprum._run` and `cuprum._stream`
+``stdout`` or ``stderr`` event each). `cuprum._run.run` and `cuprum._run.output`
 call them at the points a run reaches: spawn, exit, a chunk of output, the
 end of the input, the deadline.
 
@@ -37,8 +37,8 @@ import time
 import types
 import typing as typ
 
-from cuprum import _env
-from cuprum._lines import TextLines
+from cuprum._run import env as _env
+from cuprum._run.lines import TextLines
 from cuprum.events import ExecEvent, new_exec_id
 
 if typ.TYPE_CHECKING:
@@ -46,7 +46,7 @@ if typ.TYPE_CHECKING:
     import collections.abc as cabc
     from pathlib import Path
 
-    from cuprum._request import RunRequest
+    from cuprum._run.request import RunRequest
     from cuprum.events import ExecHook, ExecId, ExecPhase
     from cuprum.program import Program
     from cuprum.results import RunOutputOptions
@@ -402,7 +402,7 @@ class Observer:
 class LineEvents:
     r"""One output stream of one stage, cut into lines told to the observer.
 
-    Fed the chunks as they are read and cut as `cuprum._lines` says; each
+    Fed the chunks as they are read and cut as `cuprum._run.lines` says; each
     line becomes one event, its ``\n`` (and a ``\r`` before it) left out.
     """
 

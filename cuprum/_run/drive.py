@@ -2,10 +2,10 @@
 
 Owns `run_stages` (``await pipeline.run()``) and `run_stages_sync`
 (``pipeline.run_sync()``), and `Waiting`, how either side waits for a
-`cuprum._run.Run` to move on. The run itself (`cuprum._run`) is the same
+`cuprum._run.run.Run` to move on. The run itself (`cuprum._run.run`) is the same
 for both: it acts in callbacks on a reactor; here the asynchronous side
 gives it the running loop and awaits a future, the synchronous side gives
-it this thread's `cuprum._reactor.SelectReactor` and polls until it is
+it this thread's `cuprum._pumps.reactor.SelectReactor` and polls until it is
 done, with no event loop (behaviour section 11 rule 7).
 
 Invariants: both return or raise only once the run is `closed` (every
@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import typing as typ
 
-from cuprum._reactor import for_this_thread
-from cuprum._run import Run
-from cuprum._wiring import prepare
+from cuprum._pumps.reactor import for_this_thread
+from cuprum._run.run import Run
+from cuprum._run.wiring import prepare
 
 if typ.TYPE_CHECKING:
     import asyncio
     import collections.abc as cabc
 
-    from cuprum._observe import Observer
-    from cuprum._reactor import Reactor, SelectReactor
-    from cuprum._request import RunRequest, StageSpec
+    from cuprum._pumps.reactor import Reactor, SelectReactor
+    from cuprum._run.observer import Observer
+    from cuprum._run.request import RunRequest, StageSpec
     from cuprum.results import PipelineResult
 
 
@@ -56,7 +56,7 @@ async def run_stages(
     """Run ``stages`` as one pipeline; see `cuprum.pipeline.Pipeline.run`.
 
     A failed stage is in the result; ``check=True`` is the caller's to apply.
-    ``observer`` is told the run's events (`cuprum._observe`).
+    ``observer`` is told the run's events (`cuprum._run.observer`).
     """
     import asyncio  # noqa: PLC0415 - on first use: import cost
 

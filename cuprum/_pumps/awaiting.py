@@ -23,6 +23,8 @@ import contextlib
 import threading
 import typing as typ
 
+from cuprum._pumps.reactor import SIGNAL_WAKE_INTERVAL, SelectReactor
+
 if typ.TYPE_CHECKING:
     import asyncio
     import collections.abc as cabc
@@ -167,20 +169,17 @@ async def await_pumping(pumping: Pumping) -> list[PairResult]:
     return pumping.final()
 
 
-SIGNAL_WAKE_INTERVAL: typ.Final = 0.05
-"""Seconds between two wake-ups of a main-thread loop awaiting a batch."""
-
-
 class ProgressTicker:
     """Report a started batch's progress on its reactor, periodically.
 
-    On the main thread it also wakes the reactor every
+    On the main thread it also wakes an asyncio loop every
     `SIGNAL_WAKE_INTERVAL` while the batch runs, reporting or not. A Ctrl-C
-    that lands just before the reactor blocks in ``select`` only sets
+    that lands just before the loop blocks in ``select`` only sets
     CPython's "signal pending" flag, and without a wake-up descriptor
-    (``asyncio.run`` sets none for its own SIGINT handler, and a
-    `cuprum._pumps.reactor.SelectReactor` none at all) it would sleep on with the
-    handler never run; the periodic wake-up bounds that to 50 ms.
+    (``asyncio.run`` sets none for its own SIGINT handler) it would sleep
+    on with the handler never run; the periodic wake-up bounds that to
+    50 ms. A `SelectReactor` bounds its own waits on the main thread the
+    same way, so it gets no wake-ups from here.
     """
 
     def __init__(
@@ -211,7 +210,9 @@ class ProgressTicker:
             self._read = read
             self._outcome = outcome
             self._handle = self._loop.call_later(self._interval, self._tick)
-        if threading.current_thread() is threading.main_thread():
+        if threading.current_thread() is threading.main_thread() and not isinstance(
+            self._loop, SelectReactor
+        ):
             self._wake = self._loop.call_later(SIGNAL_WAKE_INTERVAL, self._wake_up)
 
     def _wake_up(self) -> None:

@@ -17,63 +17,16 @@
 //! `death_signal` when the spawning thread dies, and exits at once if its
 //! parent already died; puts its three descriptors on 0, 1 and 2; changes
 //! directory; closes every other descriptor; restores the signal mask and
-//! execs. A failed step is written back to [`ChildSetup`] and reported as
+//! execs. A failed step is written back to `setup::ChildSetup` and reported as
 //! a [`Step`] once the child is reaped.
 
 use std::ffi::CString;
 use std::io;
-use std::mem::MaybeUninit;
 
 use crate::sys::{spawn_child, STEP_CHDIR, STEP_EXEC};
+use setup::ChildSetup;
 
-/// What the child of `sys::spawn_child` runs: raw pointers into storage the
-/// caller keeps alive across the call (see `crate::spawn::SpawnPlan`).
-/// Written by the child (which shares the caller's memory until it execs or
-/// exits) only in `failed_step` and `failed_errno`.
-#[repr(C)]
-pub(crate) struct ChildSetup {
-    pub program: *const libc::c_char,
-    pub argv: *const *const libc::c_char,
-    /// Null: the caller's own environment.
-    pub envp: *const *const libc::c_char,
-    /// Null: the caller's working directory.
-    pub cwd: *const libc::c_char,
-    pub fds: [libc::c_int; 3],
-    pub new_group: bool,
-    /// 0: none.
-    pub death_signal: libc::c_int,
-    pub parent: libc::pid_t,
-    /// The spawning thread's signal mask, saved by `sys::spawn_child`
-    /// for the child to restore.
-    pub mask: MaybeUninit<libc::sigset_t>,
-    pub failed_step: libc::c_int,
-    pub failed_errno: libc::c_int,
-}
-
-impl ChildSetup {
-    /// A set-up from the caller's pointers (see the fields).
-    fn new(
-        program: *const libc::c_char,
-        argv: *const *const libc::c_char,
-        envp: *const *const libc::c_char,
-        cwd: *const libc::c_char,
-        fds: [libc::c_int; 3],
-    ) -> Self {
-        Self {
-            program,
-            argv,
-            envp,
-            cwd,
-            fds,
-            new_group: false,
-            death_signal: 0,
-            parent: 0,
-            mask: MaybeUninit::uninit(),
-            failed_step: 0,
-            failed_errno: 0,
-        }
-    }
-}
+pub(crate) mod setup;
 
 /// What to start: every string already checked for interior NUL bytes.
 pub struct SpawnPlan {

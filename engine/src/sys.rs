@@ -19,7 +19,7 @@ use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 #[cfg(linux_calls)]
-use crate::spawn::ChildSetup;
+use crate::spawn::setup::ChildSetup;
 
 fn last_error() -> io::Error {
     io::Error::last_os_error()

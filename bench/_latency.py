@@ -23,7 +23,7 @@ import _support as sup
 import _syscalls
 
 import cuprum
-from cuprum._pumps import rust_backend as _streams_rs
+from cuprum._pumps import rust_backend
 
 PAYLOAD: typ.Final = bytes(range(256)) * 4  # 1 KiB
 
@@ -74,8 +74,8 @@ VARIANTS: typ.Final = (
     ),
     _variant(
         "native",
-        "_streams_rs.rust_pump_stream, native call (blocking)",
-        _streams_rs.rust_pump_stream,
+        "rust_backend.rust_pump_stream, native call (blocking)",
+        rust_backend.rust_pump_stream,
     ),
     _variant(
         "python",
@@ -218,7 +218,7 @@ def _syscall_table(sec: sup.Section, report: sup.Report, calls: int) -> None:
         return
     labels = {
         "engine": "pump_stream, backend rust (blocking)",
-        "native": "_streams_rs.rust_pump_stream, native call",
+        "native": "rust_backend.rust_pump_stream, native call",
         "python": "pump_stream, backend python (blocking)",
         "splice_ref": "blocking splice loop: C through ctypes",
     }

@@ -390,7 +390,7 @@ def run_workload(
         "spawning both to reaping both; one untimed warm-up of each variant, then "
         f"{rounds} rounds, variants interleaved in the order listed. The engine "
         "rows use the public pump_stream with CUPRUM_STREAM_BACKEND=rust; the "
-        "copy path is forced with _streams_rs.set_splice_enabled(False). The "
+        "copy path is forced with rust_backend.set_splice_enabled(False). The "
         "blocking splice loop is the older cuprum's design (issue 12): one "
         "blocking splice(2) loop per pair on its own thread, 64 KiB per call, "
         "SPLICE_F_MOVE | SPLICE_F_MORE, retried on EINTR (bench/_copy_loop.c)."

@@ -23,7 +23,7 @@ import time
 import typing as typ
 
 import cuprum
-from cuprum._pumps import choice as _backend
+from cuprum._pumps import choice
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -258,8 +258,8 @@ def machine_note() -> str:
 
 def use_backend(name: str) -> None:
     """Select ``CUPRUM_STREAM_BACKEND=name`` for the following pump calls."""
-    os.environ[_backend.ENV_VAR] = name
-    _backend.reset_backend_cache()
+    os.environ[choice.ENV_VAR] = name
+    choice.reset_backend_cache()
     got = cuprum.get_stream_backend()
     if got.value != name:
         raise TransferError(f"asked for backend {name!r}, got {got.value!r}")
@@ -286,9 +286,9 @@ def engine_paths() -> list[EnginePath]:
 
 
 def _splice_switch() -> typ.Callable[[bool], None] | None:
-    from cuprum._pumps import rust_backend as _streams_rs  # noqa: PLC0415 - only with the engine built
+    from cuprum._pumps import rust_backend  # noqa: PLC0415 - only with the engine built
 
-    return getattr(_streams_rs, "set_splice_enabled", None)
+    return getattr(rust_backend, "set_splice_enabled", None)
 
 
 def use_engine(path: EnginePath) -> None:
@@ -302,9 +302,9 @@ def use_engine(path: EnginePath) -> None:
 @contextlib.contextmanager
 def splice_restored() -> cabc.Iterator[None]:
     """Put the engine's splice switch back as it was, however the block ends."""
-    from cuprum._pumps import rust_backend as _streams_rs  # noqa: PLC0415 - only with the engine built
+    from cuprum._pumps import rust_backend  # noqa: PLC0415 - only with the engine built
 
-    getter = getattr(_streams_rs, "splice_enabled", None)
+    getter = getattr(rust_backend, "splice_enabled", None)
     before = getter() if getter is not None else None
     try:
         yield

@@ -2,7 +2,7 @@
 
 Usage: ``python _syscall_child.py MODE N LIB``. MODE is ``none`` (the
 harness loop alone), ``engine`` (``cuprum.pump_stream``, backend rust),
-``native`` (``_streams_rs.rust_pump_stream``), ``python`` (``pump_stream``,
+``native`` (``rust_backend.rust_pump_stream``), ``python`` (``pump_stream``,
 backend python) or ``splice_ref`` (the C blocking splice loop of ``LIB``
 through ctypes). Every mode first warms up every callee once, so what
 differs between the modes' totals is the N calls alone; the parent
@@ -19,16 +19,15 @@ import sys
 import typing as typ
 
 import cuprum
-from cuprum._pumps import choice as _backend
-from cuprum._pumps import rust_backend as _streams_rs
+from cuprum._pumps import choice, rust_backend
 
 PAYLOAD: typ.Final = bytes(range(256)) * 4  # 1 KiB
 
 
 def use_backend(name: str) -> None:
     """Select ``CUPRUM_STREAM_BACKEND=name`` for the following calls."""
-    os.environ[_backend.ENV_VAR] = name
-    _backend.reset_backend_cache()
+    os.environ[choice.ENV_VAR] = name
+    choice.reset_backend_cache()
     cuprum.get_stream_backend()
 
 
@@ -61,7 +60,7 @@ def main() -> int:
     calls: dict[str, tuple[str, typ.Callable[[int, int], int]]] = {
         "none": ("rust", lambda _r, _w: len(PAYLOAD)),
         "engine": ("rust", cuprum.pump_stream),
-        "native": ("rust", _streams_rs.rust_pump_stream),
+        "native": ("rust", rust_backend.rust_pump_stream),
         "python": ("python", cuprum.pump_stream),
         "splice_ref": ("rust", ref),
     }
@@ -70,7 +69,7 @@ def main() -> int:
     for backend in ("python", "rust"):
         use_backend(backend)
         one_call(cuprum.pump_stream, dst_r, dst_w)
-    one_call(_streams_rs.rust_pump_stream, dst_r, dst_w)
+    one_call(rust_backend.rust_pump_stream, dst_r, dst_w)
     one_call(ref, dst_r, dst_w)
     backend, call = calls[mode]
     use_backend(backend)

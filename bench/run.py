@@ -52,7 +52,7 @@ import _summary
 import _support as sup
 
 import cuprum
-from cuprum._pumps import choice as _backend
+from cuprum._pumps import choice
 
 DOCS_PATH = sup.BENCH_DIR.parent / "docs" / "benchmarks.md"
 CHART_PATH = DOCS_PATH.with_suffix(".svg")
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         print("the native engine is not built: run `make build` first", file=sys.stderr)
         return 2
     soft, hard = sup.raise_fd_limit()
-    original = os.environ.get(_backend.ENV_VAR)
+    original = os.environ.get(choice.ENV_VAR)
     command = shlex.join(
         [
             ".venv/bin/python",
@@ -275,10 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         _reference.close()
         if original is None:
-            os.environ.pop(_backend.ENV_VAR, None)
+            os.environ.pop(choice.ENV_VAR, None)
         else:
-            os.environ[_backend.ENV_VAR] = original
-        _backend.reset_backend_cache()
+            os.environ[choice.ENV_VAR] = original
+        choice.reset_backend_cache()
     clean = check_clean(report, fds_before, threads_before)
     elapsed = sup.now() - started
     status = (

@@ -8,6 +8,7 @@ down; the other pairs of the batch go on.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import select
 import threading
@@ -152,3 +153,28 @@ def test_a_read_robbed_of_its_readiness_never_holds_the_python_driver() -> None:
     assert ended, "the driver waited for a read robbed of its byte"
     assert pair.result is None, "nothing was read: the pair goes on"
     assert terminal_blocking, "the terminal's own flag is never switched"
+
+
+def test_a_pseudo_terminals_master_is_pumped_itself(
+    stream_backend: StreamBackend, make_pipe: cabc.Callable[[], Pipe]
+) -> None:
+    # An end kept blocking is opened afresh (decision cm), but not a pty's
+    # master: an open of its device, /dev/ptmx, makes a new terminal.
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    out = make_pipe()
+    results: list[list[PairResult]] = []
+    pumping = threading.Thread(
+        target=lambda: results.append(cuprum.pump_many([(master, out.write)]))
+    )
+    pumping.start()
+    os.write(slave, b"typed")
+    ready = select.select([out.read], [], [], GUARD_SECONDS)[0]
+    received = os.read(out.read, 16) if ready else b""
+    os.close(slave)  # the master then reads EIO: the pair ends
+    pumping.join()
+    os.close(master)
+    assert received == b"typed"
+    [[result]] = results
+    assert isinstance(result, OSError), result
+    assert result.errno == errno.EIO

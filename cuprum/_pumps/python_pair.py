@@ -207,13 +207,15 @@ def _open_privately(fd: int, write: bool) -> int | None:
     switched by anyone else, so its reads and writes never block: a second
     reader of the same pipe or terminal taking the readiness between
     ``poll`` and the read leaves ``BlockingIOError``, not a driver held
-    until the next byte (behaviour 3.8). ``None`` for any other file, or
+    until the next byte (behaviour 3.8). ``None`` for any other file (a
+    pseudo-terminal's master among them: an open of ``/dev/ptmx`` makes a
+    new terminal), or
     where the open fails (no ``/proc``, no reader on a FIFO's other end,
     no permission on the terminal): the end is then served once per
     readiness event, as before.
     """
     info = os.fstat(fd)
-    if not (stat.S_ISFIFO(info.st_mode) or os.isatty(fd)):
+    if not (stat.S_ISFIFO(info.st_mode) or _reopens_as_itself(fd, info)):
         return None
     access = os.O_WRONLY if write else os.O_RDONLY
     flags = access | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -229,6 +231,16 @@ def _open_privately(fd: int, write: bool) -> int | None:
         os.close(own)
         return None
     return own
+
+
+_TTYAUX_MAJOR: typ.Final = 5
+"""``/dev/tty``, ``/dev/console`` and ``/dev/ptmx``: opening one names a
+terminal by another route (``/dev/ptmx`` makes a new one each time)."""
+
+
+def _reopens_as_itself(fd: int, info: os.stat_result) -> bool:
+    """Say whether ``fd`` is a terminal that an open of its device gives again."""
+    return os.isatty(fd) and os.major(info.st_rdev) != _TTYAUX_MAJOR
 
 
 def _check_pair(reader: int, writer: int) -> None:

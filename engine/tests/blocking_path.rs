@@ -63,3 +63,26 @@ fn cancel_a_blocking_path_pair() {
     assert!(is_open(slave.as_raw_fd()) && is_open(out_w.as_raw_fd()));
     assert!(!nonblocking(&slave) && !nonblocking(&out_w));
 }
+
+#[test]
+fn a_pseudo_terminals_master_is_read_itself() {
+    // A terminal end is opened afresh on the blocking path, but not a pty's
+    // master: an open of its device, /dev/ptmx, makes a new terminal.
+    let (master, mut slave) = pty();
+    let (mut out_r, out_w) = pipe();
+    let waiter = BlockingWaiter::new(1);
+    let _batch = Handle::global()
+        .unwrap()
+        .submit(vec![spec(&master, &out_w)], Arc::clone(&waiter) as _);
+    slave.write_all(b"typed").unwrap();
+    let mut got = [0u8; 5];
+    out_r.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"typed");
+    drop(slave); // the master then reads EIO: the pair ends
+    assert!(waiter.wait_all_timeout(GUARD));
+    let result = waiter.take_results().pop().unwrap();
+    assert!(
+        matches!(&result, Err(EngineError::Os(e)) if e.raw_os_error() == Some(libc::EIO)),
+        "{result:?}"
+    );
+}

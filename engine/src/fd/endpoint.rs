@@ -330,7 +330,7 @@ impl<'a> Endpoint<'a> {
         if self.regular || self.nowait.get() == NoWait::Socket {
             return; // never blocks anyway
         }
-        if !(self.pipe || sys::is_tty(self.raw())) {
+        if !(self.pipe || reopens_as_itself(self.raw())) {
             return;
         }
         let Ok(own) = reopen_nonblocking(self.raw(), direction == Direction::Write) else {
@@ -548,4 +548,14 @@ fn reopen_nonblocking(fd: RawFd, write: bool) -> io::Result<OwnedFd> {
 #[cfg(not(linux_calls))]
 fn reopen_nonblocking(_fd: RawFd, _write: bool) -> io::Result<OwnedFd> {
     Err(io::ErrorKind::Unsupported.into())
+}
+
+/// `/dev/tty`, `/dev/console` and `/dev/ptmx`: an open of one names a
+/// terminal by another route (`/dev/ptmx` makes a new one each time).
+const TTYAUX_MAJOR: u32 = 5;
+
+/// Whether `fd` is a terminal that an open of its device gives again (not
+/// a pseudo-terminal's master, whose device makes a new terminal).
+fn reopens_as_itself(fd: RawFd) -> bool {
+    sys::is_tty(fd) && sys::fstat(fd).is_ok_and(|st| libc::major(st.st_rdev) != TTYAUX_MAJOR)
 }

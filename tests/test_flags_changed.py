@@ -134,6 +134,7 @@ def test_a_read_robbed_of_its_readiness_never_holds_the_python_driver() -> None:
 
     ops = dataclasses.replace(OS_OPS, read=robbed_read)
     pair = Pair(0, slave, out_w, 65536, None, ops=ops)
+    pair.open_privately()
     stepped = threading.Event()
     os.write(master, b"x")
 
@@ -178,3 +179,30 @@ def test_a_pseudo_terminals_master_is_pumped_itself(
     [[result]] = results
     assert isinstance(result, OSError), result
     assert result.errno == errno.EIO
+
+
+def test_a_closed_number_beside_a_terminal_is_refused(
+    stream_backend: StreamBackend, make_pipe: cabc.Callable[[], Pipe]
+) -> None:
+    # Pair 0's terminal is opened afresh (decision cm): that descriptor must
+    # not give pair 1's closed number a file to pass its checks with.
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    out0, out1 = make_pipe(), make_pipe()
+    closed = os.dup(0)
+    os.close(closed)  # the lowest free number, the next one anything opens
+    results: list[list[PairResult]] = []
+    pumping = threading.Thread(
+        target=lambda: results.append(
+            cuprum.pump_many([(slave, out0.write), (closed, out1.write)])
+        )
+    )
+    pumping.start()
+    os.write(master, b"x")
+    assert os.read(out0.read, 1) == b"x", "pair 0 runs, its terminal open"
+    os.close(master)  # the terminal hangs up: pair 0 ends
+    pumping.join()
+    os.close(slave)
+    [[_, refused]] = results
+    assert isinstance(refused, OSError), refused
+    assert refused.errno == errno.EBADF

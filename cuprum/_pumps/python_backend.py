@@ -100,6 +100,9 @@ class _Driver:
             else:
                 self._pairs.append(pair)
                 self._active.append(pair)
+        # Only now: every pair's numbers are checked (see Pair.open_privately).
+        for pair in self._active:
+            pair.open_privately()
 
     def run(self) -> None:
         """Run until every pair is done or the driver is cancelled."""
@@ -336,8 +339,11 @@ def start_many(
         batch.open_wake_pipe()
         start_masked(thread)
     except BaseException:
-        batch.driver.cancel_all()  # put the caller's flags back
-        batch.close_wake_pipe()
+        if thread.ident is None:  # never started: nothing else holds the pairs
+            batch.driver.cancel_all()  # put the caller's flags back
+            batch.close_wake_pipe()
+        else:  # a Ctrl-C just after the start: the thread lets go on its way out
+            batch.stop()
         raise
     batch.begin()
     return batch

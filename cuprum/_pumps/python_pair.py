@@ -54,6 +54,8 @@ POLL_READ: typ.Final = select.POLLIN | select.POLLPRI
 """The ``poll`` events a pair (or a driver's wake-up pipe) waits for to read."""
 POLL_WRITE: typ.Final = select.POLLOUT
 """The ``poll`` events a pair waits for to write."""
+_TROUBLE: typ.Final = select.POLLHUP | select.POLLERR | select.POLLNVAL
+"""Events ``poll`` reports whatever was asked: the next call says what."""
 _DOWNSTREAM_GONE: typ.Final = (errno.EPIPE, errno.ECONNRESET)
 
 
@@ -189,8 +191,8 @@ class FdOps:
     for real descriptors; a script's reads lose nothing)."""
     open_privately: cabc.Callable[[int, bool], int | None] = lambda _fd, _write: None
     """For an end kept blocking: a descriptor of a new, non-blocking open
-    file description of the same pipe or terminal, opened for writing when
-    the flag says so, or ``None`` (`_open_privately`)."""
+    file description of the same terminal, opened for writing when the flag
+    says so, or ``None`` (`_open_privately`)."""
     close: cabc.Callable[[int], None] = os.close
 
 
@@ -199,48 +201,61 @@ def _nonblocking(fd: int) -> bool:
 
 
 def _open_privately(fd: int, write: bool) -> int | None:
-    """Open the pipe or terminal ``fd`` names afresh, non-blocking, or say ``None``.
+    """Open the terminal ``fd`` names afresh, non-blocking, or say ``None``.
 
-    An end kept blocking (fd 0 to 2, a terminal) shares its open file
-    description, and so its ``O_NONBLOCK``, with other processes. A
-    description of the pump's own (``/proc/self/fd``, Linux) is never
-    switched by anyone else, so its reads and writes never block: a second
-    reader of the same pipe or terminal taking the readiness between
-    ``poll`` and the read leaves ``BlockingIOError``, not a driver held
-    until the next byte (behaviour 3.8). ``None`` for any other file (a
-    pseudo-terminal's master among them: an open of ``/dev/ptmx`` makes a
-    new terminal), or
-    where the open fails (no ``/proc``, no reader on a FIFO's other end,
-    no permission on the terminal): the end is then served once per
+    A terminal kept blocking shares its open file description, and so its
+    ``O_NONBLOCK``, with other processes. A description of the pump's own
+    (``/proc/self/fd``, Linux) is never switched by anyone else, so its
+    reads and writes never block: a second reader of the same terminal
+    taking the readiness between ``poll`` and the read leaves
+    ``BlockingIOError``, not a driver held until the next key (behaviour
+    3.8). Only a terminal whose device an open gives again
+    (`_reopens_as_itself`); ``None`` for anything else, or where the open
+    fails (no ``/proc``, no permission): the end is then served once per
     readiness event, as before.
     """
-    info = os.fstat(fd)
-    if not (stat.S_ISFIFO(info.st_mode) or _reopens_as_itself(fd, info)):
-        return None
-    access = os.O_WRONLY if write else os.O_RDONLY
-    flags = access | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
     try:
+        info = os.fstat(fd)
+        if not _reopens_as_itself(fd, info):
+            return None
+        access = os.O_WRONLY if write else os.O_RDONLY
+        flags = access | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
         own = os.open(f"/proc/self/fd/{fd}", flags)
     except OSError:
         return None
-    if own < 3:  # never one of the standard numbers
-        low, own = own, fcntl.fcntl(own, fcntl.F_DUPFD_CLOEXEC, 3)
-        os.close(low)
-    mine = os.fstat(own)
-    if (mine.st_dev, mine.st_ino) != (info.st_dev, info.st_ino):
+    try:
+        if own < 3:  # never one of the standard numbers
+            low, own = own, fcntl.fcntl(own, fcntl.F_DUPFD_CLOEXEC, 3)
+            os.close(low)
+        mine = os.fstat(own)
+    except OSError:
+        os.close(own)
+        return None
+    if mine.st_rdev != info.st_rdev:
         os.close(own)
         return None
     return own
 
 
-_TTYAUX_MAJOR: typ.Final = 5
-"""``/dev/tty``, ``/dev/console`` and ``/dev/ptmx``: opening one names a
-terminal by another route (``/dev/ptmx`` makes a new one each time)."""
+_PTY_SLAVE_MAJORS: typ.Final = range(136, 144)
+"""Linux's pseudo-terminal slaves (``/dev/pts/N``)."""
+_VT_MAJOR: typ.Final = 4
+"""Linux's virtual consoles (``/dev/ttyN``, minor 1 to 63; minor 0,
+``/dev/tty0``, is whichever console is in front)."""
+_VT_MINORS: typ.Final = range(1, 64)
 
 
 def _reopens_as_itself(fd: int, info: os.stat_result) -> bool:
-    """Say whether ``fd`` is a terminal that an open of its device gives again."""
-    return os.isatty(fd) and os.major(info.st_rdev) != _TTYAUX_MAJOR
+    """Say whether ``fd`` is a terminal that an open of its device gives again.
+
+    A pty's slave or a virtual console. Not the aliases (``/dev/tty``,
+    ``/dev/console``, ``/dev/tty0``), and not ``/dev/ptmx``, an open of which
+    makes a new terminal: a pty's master would be swapped for a stranger.
+    """
+    if not (stat.S_ISCHR(info.st_mode) and os.isatty(fd)):
+        return False
+    major, minor = os.major(info.st_rdev), os.minor(info.st_rdev)
+    return major in _PTY_SLAVE_MAJORS or (major == _VT_MAJOR and minor in _VT_MINORS)
 
 
 def _check_pair(reader: int, writer: int) -> None:
@@ -329,24 +344,28 @@ class Pair:
             ops.release(reader, self.reader_key)
             raise
         self.released = False
-        try:
-            if not self.reader_loops and self.reader_key is None:
-                self.reader = self._open_privately(reader, write=False)
-                self.reader_loops = self.reader != reader
-            if not self.writer_loops and self.writer_key is None:
-                self.writer = self._open_privately(writer, write=True)
-                self.writer_loops = self.writer != writer
-        except OSError:
-            self.release()
-            raise
 
-    def _open_privately(self, fd: int, *, write: bool) -> int:
-        """Return a descriptor of our own for an end kept blocking, or ``fd``."""
+    def open_privately(self) -> None:
+        """Serve a terminal end kept blocking through a description of its own.
+
+        A second step after the pair is made: the driver takes it once every
+        pair of its batch has been checked, so the descriptor it opens
+        cannot take the number of a descriptor a later pair names but the
+        caller closed. Never raises (``None`` from ``ops.open_privately``
+        leaves the end as it is).
+        """
+        if not self.reader_loops and self.reader_key is None:
+            self.reader, self.reader_loops = self._own_copy(self.reader, write=False)
+        if not self.writer_loops and self.writer_key is None:
+            self.writer, self.writer_loops = self._own_copy(self.writer, write=True)
+
+    def _own_copy(self, fd: int, *, write: bool) -> tuple[int, bool]:
+        """Return our own descriptor for ``fd`` and ``True``, else ``fd``, ``False``."""
         own = self.ops.open_privately(fd, write)
         if own is None:
-            return fd
+            return fd, False
         self.own.append(own)
-        return own
+        return own, True
 
     def release(self) -> None:
         """Put back the flags this pair switched, close its own descriptors (once)."""
@@ -368,10 +387,20 @@ class Pair:
         return POLL_READ, 0
 
     def woken_by(self, ready: dict[int, int]) -> bool:
-        """Say whether poll results ``ready`` concern what this pair waits for."""
+        """Say whether poll results ``ready`` concern what this pair waits for.
+
+        Only the events it waits for count (or a hang-up or error, which the
+        call reports): one descriptor may be one pair's reader and another's
+        writer, and its ``POLLOUT`` must not send the first to a read that
+        could block (`step`'s first call is made without a check).
+        """
         reader_events, writer_events = self.wanted_events()
-        reader_woken = reader_events and ready.get(self.reader, 0)
-        writer_woken = writer_events and ready.get(self.writer, 0)
+        reader_woken = ready.get(self.reader, 0) & (
+            reader_events and reader_events | _TROUBLE
+        )
+        writer_woken = ready.get(self.writer, 0) & (
+            writer_events and writer_events | _TROUBLE
+        )
         return bool(reader_woken or writer_woken)
 
     def step(self, now: float) -> None:

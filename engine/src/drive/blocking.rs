@@ -5,14 +5,14 @@
 //!
 //! # Invariants
 //!
-//! - Neither end's flags are touched. A pipe or terminal end is first
-//!   opened afresh on Linux (`Endpoint::open_privately`: an open file
-//!   description of the engine's own, non-blocking, that nobody else can
-//!   switch back), so its reads and writes return `WouldBlock` and never
-//!   block, even when another reader takes the readiness first. Sockets
-//!   are read and written with calls that return `WouldBlock` whatever
-//!   their flags. An end that cannot be reopened (off Linux, no
-//!   permission) is probed with `poll(2)` first and written at most
+//! - Neither end's flags are touched. A terminal end is first opened
+//!   afresh on Linux (`Endpoint::open_privately`: an open file description
+//!   of the engine's own, non-blocking, that nobody else can switch back),
+//!   so its reads and writes return `WouldBlock` and never block, even
+//!   when another reader takes the readiness first. Sockets are read and
+//!   written with calls that return `WouldBlock` whatever their flags. Any
+//!   other end (a pipe at fd 0 to 2, a terminal that cannot be reopened)
+//!   is probed with `poll(2)` first and written at most
 //!   `PIPE_BUF` bytes at a time (`probed::Probed`), so the pair can still
 //!   stop between chunks. Pairs with a regular-file end run here too:
 //!   their reads may wait for the disk, never on the reactor's thread.

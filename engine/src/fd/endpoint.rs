@@ -317,26 +317,25 @@ impl<'a> Endpoint<'a> {
         self.regular || self.nowait.get() != NoWait::Flag
     }
 
-    /// On the blocking path: do this end's I/O on an open file description
-    /// of the engine's own, non-blocking, rather than on a duplicate of the
-    /// caller's (whose flags are never touched there), so no read or write
-    /// can block, however others share the file: a second reader of the
-    /// same pipe or terminal taking the readiness between a `poll` and the
-    /// call leaves `WouldBlock`, and the thread sees a cancel within its
-    /// poll slice. For a pipe or terminal on Linux (`/proc/self/fd`); any
-    /// other end, or a reopen that fails (no reader on a FIFO's other end,
-    /// no permission on the terminal), keeps the duplicate and its probe.
+    /// On the blocking path: do a terminal end's I/O on an open file
+    /// description of the engine's own, non-blocking, rather than on a
+    /// duplicate of the caller's (whose flags are never touched there), so
+    /// no read or write can block, however others share the terminal: a
+    /// second reader taking the readiness between a `poll` and the call
+    /// leaves `WouldBlock`, and the thread sees a cancel within its poll
+    /// slice. Only a terminal that an open of its device gives again, on
+    /// Linux (`/proc/self/fd`); any other end, or a reopen that fails (no
+    /// permission), keeps the duplicate and its probe. Not pipes: a new
+    /// description of a pipe loses the caller's packet mode, and one of a
+    /// named FIFO opened with no writer never reports their hang-up.
     pub(crate) fn open_privately(&mut self, direction: Direction) {
-        if self.regular || self.nowait.get() == NoWait::Socket {
-            return; // never blocks anyway
-        }
-        if !(self.pipe || reopens_as_itself(self.raw())) {
+        let Some(rdev) = reopens_as_itself(self.raw()) else {
             return;
-        }
+        };
         let Ok(own) = reopen_nonblocking(self.raw(), direction == Direction::Write) else {
             return;
         };
-        if crate::fd::kind::file_identity(own.as_raw_fd()).ok() == self.key.identity {
+        if sys::fstat(own.as_raw_fd()).is_ok_and(|st| st.st_rdev == rdev) {
             self.fd = Fd::Owned(own);
             self.nowait.set(NoWait::Own);
         }
@@ -527,9 +526,9 @@ impl Sink for Endpoint<'_> {
 
 /// A new open file description of the file `fd` names (through
 /// `/proc/self/fd`), close-on-exec, numbered 3 or above, with `O_NONBLOCK`
-/// set on it alone: open for reading, or for writing when `write`. A pipe
-/// or terminal opens afresh this way; nobody else holds the description,
-/// so nobody else can clear its flag. Linux only (`Unsupported` elsewhere).
+/// set on it alone: open for reading, or for writing when `write`. Nobody
+/// else holds the description, so nobody else can clear its flag. Linux
+/// only (`Unsupported` elsewhere).
 #[cfg(linux_calls)]
 fn reopen_nonblocking(fd: RawFd, write: bool) -> io::Result<OwnedFd> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -550,12 +549,24 @@ fn reopen_nonblocking(_fd: RawFd, _write: bool) -> io::Result<OwnedFd> {
     Err(io::ErrorKind::Unsupported.into())
 }
 
-/// `/dev/tty`, `/dev/console` and `/dev/ptmx`: an open of one names a
-/// terminal by another route (`/dev/ptmx` makes a new one each time).
-const TTYAUX_MAJOR: u32 = 5;
+/// Linux's pseudo-terminal slaves (`/dev/pts/N`).
+const PTY_SLAVE_MAJORS: std::ops::RangeInclusive<u32> = 136..=143;
+/// Linux's virtual consoles, `/dev/tty1` to `/dev/tty63` (minor 0,
+/// `/dev/tty0`, is whichever console is in front).
+const VT_MAJOR: u32 = 4;
+const VT_MINORS: std::ops::RangeInclusive<u32> = 1..=63;
 
-/// Whether `fd` is a terminal that an open of its device gives again (not
-/// a pseudo-terminal's master, whose device makes a new terminal).
-fn reopens_as_itself(fd: RawFd) -> bool {
-    sys::is_tty(fd) && sys::fstat(fd).is_ok_and(|st| libc::major(st.st_rdev) != TTYAUX_MAJOR)
+/// The device of `fd` when it is a terminal that an open of its device
+/// gives again: a pty's slave or a virtual console. Not the aliases
+/// (`/dev/tty`, `/dev/console`, `/dev/tty0`), and not `/dev/ptmx`, an open
+/// of which makes a new terminal (a pty's master would be swapped for a
+/// stranger).
+fn reopens_as_itself(fd: RawFd) -> Option<libc::dev_t> {
+    if !sys::is_tty(fd) {
+        return None;
+    }
+    let rdev = sys::fstat(fd).ok()?.st_rdev;
+    let (major, minor) = (libc::major(rdev), libc::minor(rdev));
+    (PTY_SLAVE_MAJORS.contains(&major) || (major == VT_MAJOR && VT_MINORS.contains(&minor)))
+        .then_some(rdev)
 }

@@ -9,8 +9,8 @@
 //!   regular file never waits, and the blocking path's ends opened afresh
 //!   (`Endpoint::open_privately`) are non-blocking descriptions of the
 //!   engine's own: those go straight through (`Endpoint::never_blocks`).
-//!   Anything else (a pipe or terminal that could not be reopened, off
-//!   Linux) is read or written only after `poll(2)` said the end is
+//!   Anything else (a pipe at fd 0 to 2, a terminal not reopened) is read
+//!   or written only after `poll(2)` said the end is
 //!   ready, and a write then offers at most `PIPE_BUF` bytes. (Between
 //!   that `poll` and the call, another reader of the same pipe or terminal
 //!   can take the readiness: that call may then block.)

@@ -492,6 +492,16 @@ def test_woken_by_concerns_only_the_awaited_end() -> None:
     assert not pair.woken_by({rfd: select.POLLIN})
 
 
+def test_woken_by_concerns_only_the_awaited_events() -> None:
+    # One descriptor can be this pair's reader and another pair's writer:
+    # the POLLOUT the other asked for must not wake this one to a read.
+    r = rig(b"abcdef", reader_script=[EAGAIN])
+    pair, rfd = r.pair, r.pair.reader
+    pair.step(time.monotonic())  # reader would block
+    assert not pair.woken_by({rfd: select.POLLOUT})
+    assert pair.woken_by({rfd: select.POLLOUT | select.POLLIN})
+
+
 def test_release_puts_back_both_ends_once() -> None:
     r = rig(b"")
     assert r.system.users == {r.pair.reader: 1, r.pair.writer: 1}

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NATIVE_STAMP := $(VENV)/.native-built
 export VIRTUAL_ENV := $(abspath $(VENV))
-ENGINE_SOURCES := $(wildcard engine/src/*.rs engine/src/*/*.rs) engine/build.rs engine/Cargo.toml Cargo.toml Cargo.lock pyproject.toml Makefile
+ENGINE_SOURCES := $(shell find engine/src -name "*.rs") engine/build.rs engine/Cargo.toml Cargo.toml Cargo.lock pyproject.toml Makefile
 MD_FILES := README.md $(wildcard docs/*.md)
 
 .DEFAULT_GOAL := help

@@ -84,7 +84,7 @@ pub fn steal_next_reads(count: usize, notice: RawFd) {
 /// Called by a blocking-path read just before it reads `fd`: if armed and
 /// something is there, take it all.
 pub(crate) fn maybe_steal(fd: RawFd) {
-    let readable = || crate::fd::endpoint::ready_now(fd, libc::POLLIN).unwrap_or(false);
+    let readable = || crate::fd::kind::ready_now(fd, libc::POLLIN).unwrap_or(false);
     if STEALS.load(Ordering::SeqCst) == 0 || !readable() {
         return;
     }

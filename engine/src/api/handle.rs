@@ -27,7 +27,8 @@ use crate::drive::inline;
 use crate::drive::job::Job;
 use crate::drive::reactor::{self, Command, Shared};
 use crate::errors::EngineError;
-use crate::fd::endpoint::{self, Direction, Endpoint, Kind};
+use crate::fd::endpoint::Endpoint;
+use crate::fd::kind::{self, Direction, Kind};
 use crate::sys;
 use crate::transfer::pair::{Pair, PairResult};
 use crate::transfer::splicing::splice_enabled;
@@ -227,7 +228,7 @@ impl Handle {
         let mut batch = self.batch(self.shared.next_batch());
         batch.progress = vec![None; pairs.len()];
         // Check every pair before duplicating any descriptor (see
-        // `endpoint::check_access`).
+        // `kind::check_access`).
         let checked: Vec<_> = pairs.iter().map(validate).collect();
         let mut jobs = Vec::new();
         for (index, (spec, check)) in pairs.into_iter().zip(checked).enumerate() {
@@ -267,7 +268,7 @@ impl Handle {
             Ok(kinds) => kinds,
             Err(err) => return Started::Finished(Err(err.into())),
         };
-        if let Err(err) = endpoint::check_source(spec.reader, &reader_kind) {
+        if let Err(err) = kind::check_source(spec.reader, &reader_kind) {
             return Started::Finished(Err(err));
         }
         if spec.buffer_size == 0 || spec.buffer_size > MAX_BUFFER_SIZE {
@@ -360,9 +361,9 @@ impl Handle {
 
 /// Check one spec without opening anything; return both access modes.
 fn validate(spec: &PairSpec) -> Result<Access, EngineError> {
-    let reader = endpoint::check_access(spec.reader, Direction::Read)?;
-    let writer = endpoint::check_access(spec.writer, Direction::Write)?;
-    endpoint::check_source(spec.reader, &Kind::of(spec.reader)?)?;
+    let reader = kind::check_access(spec.reader, Direction::Read)?;
+    let writer = kind::check_access(spec.writer, Direction::Write)?;
+    kind::check_source(spec.reader, &Kind::of(spec.reader)?)?;
     if spec.buffer_size == 0 || spec.buffer_size > MAX_BUFFER_SIZE {
         return Err(EngineError::from_errno(libc::EINVAL));
     }

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use crate::api::completion::{Completion, Report};
 use crate::drive::job::Job;
 use crate::errors::EngineError;
-use crate::fd::endpoint::Direction;
+use crate::fd::kind::Direction;
 use crate::fd::probed::{self, Probed};
 use crate::sys;
 use crate::transfer::pair::{PairResult, Step};

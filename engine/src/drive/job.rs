@@ -4,7 +4,8 @@
 //! the reactor and the blocking path accept, so [`Job::own`] is the one
 //! place a pair is handed over.
 
-use crate::fd::endpoint::{Direction, Endpoint};
+use crate::fd::endpoint::Endpoint;
+use crate::fd::kind::Direction;
 use crate::transfer::pair::Pair;
 
 /// One validated pair: its index in its batch, its transfer state and the

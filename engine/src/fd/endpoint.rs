@@ -32,7 +32,6 @@
 //!   (`/dev/null`, other character devices) become "always ready" the same
 //!   way.
 
-use crate::transfer::splicing::splice_enabled;
 use std::cell::Cell;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
@@ -40,13 +39,11 @@ use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
+use crate::fd::kind::{check_access, first_capped, is_standard_stream, ready_now, Direction, Kind};
 use crate::sys;
 use crate::transfer::ends::{Sink, Source};
+use crate::transfer::splicing::splice_enabled;
 
-use super::kind::is_standard_stream;
-pub(crate) use super::kind::{
-    check_access, check_source, first_capped, ready_now, Direction, Kind,
-};
 pub use flag_table::is_nonblocking;
 pub(crate) use flag_table::NonblockTable;
 

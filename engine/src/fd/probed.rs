@@ -19,7 +19,8 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use crate::fd::endpoint::{first_capped, ready_now, Endpoint};
+use crate::fd::endpoint::Endpoint;
+use crate::fd::kind::{first_capped, ready_now};
 use crate::sys;
 use crate::transfer::ends::{Sink, Source};
 

@@ -15,6 +15,7 @@ import threading
 import time
 import tty
 import typing as typ
+from pipes import collect, feed
 
 import pytest
 
@@ -38,31 +39,6 @@ def until_nonblocking(fd: int) -> None:
     while os.get_blocking(fd):
         assert time.monotonic() < deadline, "the pump never took the pair on"
         os.sched_yield()
-
-
-def feed(fd: int, data: bytes) -> threading.Thread:
-    """Write ``data`` to ``fd`` on a thread of its own, then close ``fd``."""
-
-    def write() -> None:
-        with open(fd, "wb", buffering=0, closefd=True) as file:
-            file.write(data)
-
-    thread = threading.Thread(target=write)
-    thread.start()
-    return thread
-
-
-def collect(fd: int, size: int) -> tuple[threading.Thread, bytearray]:
-    """Read ``size`` bytes from ``fd`` on a thread of its own."""
-    received = bytearray()
-
-    def read() -> None:
-        while len(received) < size and (chunk := os.read(fd, 1 << 16)):
-            received.extend(chunk)
-
-    thread = threading.Thread(target=read)
-    thread.start()
-    return thread, received
 
 
 @pytest.mark.parametrize("side", ["reader", "writer"])
@@ -94,30 +70,30 @@ def test_an_end_made_blocking_by_someone_else_holds_no_other_pair(
         until_nonblocking(a_in.read)
         os.set_blocking(a_in.read, True)
         os.write(a_in.write, a_sent)
-        a_feeder = None
+        a_fed = None
     else:
         # Nobody reads A's output yet: writes fill it, then the next blocks.
         until_nonblocking(a_out.write)
         os.set_blocking(a_out.write, True)
-        a_feeder = feed(a_in.write, a_sent)
+        a_fed = feed(a_in.write, a_sent)
     b_sent = bytes(range(250)) * 400
-    b_feeder = feed(b_in.write, b_sent)
-    b_collector, b_received = collect(b_out.read, len(b_sent))
+    b_fed = feed(b_in.write, b_sent)
+    b_received = collect(b_out.read, close=False)
     b_finished = b_done.wait(GUARD_SECONDS)
     # Unstick A either way: a reader for its output, then its input's EOF.
-    a_collector, a_received = collect(a_out.read, len(a_sent))
-    if a_feeder is None:
+    a_received = collect(a_out.read, close=False)
+    if a_fed is None:
         os.close(a_in.write)
     else:
-        a_feeder.join()
+        a_fed.result()
     pumping.join()
-    a_collector.join()
-    b_feeder.join()
-    b_collector.join()
+    for out in (a_out, b_out):
+        os.close(out.write)  # the pump is done with it: the collector's EOF
+    b_fed.result()
     assert b_finished, f"pair B waited behind A's {side} made blocking"
     assert results == [[len(a_sent), len(b_sent)]]
-    assert bytes(a_received) == a_sent
-    assert bytes(b_received) == b_sent
+    assert a_received.result() == a_sent
+    assert b_received.result() == b_sent
 
 
 def test_a_read_robbed_of_its_readiness_never_holds_the_python_driver() -> None:

@@ -197,7 +197,7 @@ class FdOps:
 
 
 def _nonblocking(fd: int) -> bool:
-    return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
+    return not os.get_blocking(fd)
 
 
 def _open_privately(fd: int, write: bool) -> int | None:

@@ -6,6 +6,7 @@ import contextlib
 import gc
 import os
 import select
+import time
 import typing as typ
 from pathlib import Path
 
@@ -60,3 +61,29 @@ def assert_reaped(pids: typ.Iterable[int]) -> None:
             os.kill(pid, 0)
         with pytest.raises(ProcessLookupError):
             os.killpg(pid, 0)
+
+
+def wait_in_epoll(pid: int, *, task: int | None = None, seconds: float = 10.0) -> None:
+    """Wait until process ``pid`` (or its thread ``task``) sleeps in ``epoll_wait``.
+
+    Polls ``/proc``: no event says so; the kernel wait channel does. Where
+    the kernel hides it (``0``), a sleeping state is taken as the sign.
+    """
+    deadline = time.monotonic() + seconds
+    proc = Path(f"/proc/{pid}") if task is None else Path(f"/proc/{pid}/task/{task}")
+    while time.monotonic() < deadline:
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        channel = (proc / "wchan").read_text()
+        if state == "S" and channel in {"do_epoll_wait", "ep_poll", "0"}:
+            return
+        time.sleep(0.001)
+    pytest.fail(f"{proc} never waited in epoll_wait")
+
+
+def thread_named(name: str) -> int:
+    """Return the id of this process's thread called ``name``."""
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            if (task / "comm").read_text().strip() == name:
+                return int(task.name)
+    pytest.fail(f"no thread named {name}")

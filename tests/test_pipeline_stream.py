@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import pathlib
 import select
 import signal
 import subprocess
@@ -14,7 +13,7 @@ import time
 import typing as typ
 
 import pytest
-from processes import assert_reaped, children, open_fds
+from processes import assert_reaped, children, open_fds, wait_in_epoll
 
 from cuprum import (
     CAT,
@@ -426,23 +425,6 @@ def test_ctrl_c_while_streaming_cleans_up(stream_backend: StreamBackend) -> None
         "terminated": [True, True],
         "children": 0,
     }, err.decode(errors="replace")
-
-
-def wait_in_epoll(pid: int) -> None:
-    """Wait until process ``pid`` sleeps in ``epoll_wait`` (polling /proc).
-
-    No event says so; its kernel wait channel does. Where the kernel hides
-    it (``0``), a sleeping state is taken as the sign.
-    """
-    deadline = time.monotonic() + PROMPT
-    proc = pathlib.Path(f"/proc/{pid}")
-    while time.monotonic() < deadline:
-        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        channel = (proc / "wchan").read_text()
-        if state == "S" and channel in {"do_epoll_wait", "ep_poll", "0"}:
-            return
-        time.sleep(0.001)
-    pytest.fail(f"process {pid} never waited in epoll_wait")
 
 
 def test_a_stream_whose_program_is_missing_starts_nothing(

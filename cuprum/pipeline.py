@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses as dc
 import typing as typ
 
+from cuprum._older.names import OlderPipelineNames  # older names
 from cuprum._policy.admission import (
     admit,
     admitted,
@@ -33,8 +34,6 @@ from cuprum._pumps.reactor import refuse_running_loop
 from cuprum._run.drive import run_stages, run_stages_sync
 from cuprum._run.output import PipelineStream, SyncPipelineStream
 from cuprum._run.request import (
-    DEFAULT_DRAIN_TIMEOUT,
-    DEFAULT_TERMINATE_GRACE,
     check_cwd,
     check_env,
     check_keywords,
@@ -46,6 +45,7 @@ from cuprum.results import CommandError, CommandResult, PipelineError, PipelineR
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
+    from cuprum._policy.scope import CuprumContext
     from cuprum._run.request import (
         CommandKeywords,
         CommandStreamKeywords,
@@ -58,11 +58,8 @@ if typ.TYPE_CHECKING:
         StrPath,
     )
     from cuprum.catalogue import Program, ProjectSettings
-    from cuprum.context import CuprumContext
 
 __all__ = [
-    "DEFAULT_DRAIN_TIMEOUT",
-    "DEFAULT_TERMINATE_GRACE",
     "Pipeline",
     "SafeCmd",
 ]
@@ -267,7 +264,7 @@ class SafeCmd:
 # ---------------------------------------------------------------------------
 
 
-class Pipeline:
+class Pipeline(OlderPipelineNames):
     """Commands joined stdout-to-stdin: ``cmd1 | cmd2 | ...``.
 
     Build one with ``|`` between `SafeCmd` objects (or pipelines);
@@ -304,11 +301,6 @@ class Pipeline:
     @property
     def stages(self) -> tuple[SafeCmd, ...]:
         """The commands, first to last."""
-        return self._stages
-
-    @property
-    def parts(self) -> tuple[SafeCmd, ...]:
-        """The commands, first to last (the older cuprum's name for `stages`)."""
         return self._stages
 
     @classmethod

@@ -32,7 +32,7 @@ if typ.TYPE_CHECKING:
 
     from cuprum.pump_events import PumpHook
 
-__all__ = ["PumpHookRegistration", "observe_pump", "report_hops_declined"]
+__all__ = ["PumpHookRegistration", "observe_pump"]
 
 _log = logging.getLogger("cuprum.pump_observation")
 _hooks: contextvars.ContextVar[tuple[PumpHook, ...]] = contextvars.ContextVar(

@@ -1,7 +1,6 @@
 """What a run returns and raises: the public value types of commands and pipelines.
 
-Owns `RunOutputOptions` (what a run does with output; `IOOptions` is the
-older cuprum's deprecated name for it), `StageResult`,
+Owns `RunOutputOptions` (what a run does with output), `StageResult`,
 `PipelineResult`, `CommandResult`, `TimeoutExpired`, `PipelineError` (a
 failed run under ``check=True``, and `CommandError` for one command) and
 `ProgramNotFoundError`; and the exit statuses of a stage ended by
@@ -19,7 +18,6 @@ import dataclasses as dc
 import signal
 import subprocess
 import typing as typ
-import warnings
 
 _T = typ.TypeVar("_T", str, bytes)
 """What a run's output is: ``str`` (text, the default) or ``bytes``."""
@@ -61,23 +59,6 @@ class RunOutputOptions:
     encoding: str = "utf-8"
     errors: str = "replace"
     text: bool = True
-
-
-@dc.dataclass(frozen=True, slots=True)
-class IOOptions(RunOutputOptions):
-    """Deprecated: the older cuprum's name for `RunOutputOptions`.
-
-    Making one warns (``DeprecationWarning``); it is a `RunOutputOptions`
-    in every other way.
-    """
-
-    def __post_init__(self) -> None:
-        """Warn that the name is deprecated."""
-        warnings.warn(
-            "IOOptions is deprecated; use RunOutputOptions instead",
-            DeprecationWarning,
-            stacklevel=3,
-        )
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -333,3 +314,15 @@ def _joined(parts: list[str | bytes | None]) -> str | bytes | None:
     if isinstance(present[0], bytes):
         return b"".join(typ.cast("list[bytes]", present))
     return "".join(typ.cast("list[str]", present))
+
+
+__all__ = [
+    "CommandError",
+    "CommandResult",
+    "PipelineError",
+    "PipelineResult",
+    "ProgramNotFoundError",
+    "RunOutputOptions",
+    "StageResult",
+    "TimeoutExpired",
+]

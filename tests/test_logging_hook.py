@@ -14,7 +14,7 @@ from cuprum import (
     logging_hook,
     sh,
 )
-from cuprum.logging_hooks import _build_logging_hooks
+from cuprum._older.hook_logging import _build_logging_hooks
 
 if typ.TYPE_CHECKING:
     import pytest

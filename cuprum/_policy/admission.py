@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import typing as typ
 
+from cuprum._policy.scope import current_context
 from cuprum._pumps.choice import engine_declined
 from cuprum._run.request import StageSpec, check_keywords, make_request
-from cuprum.context import current_context
 from cuprum.pump_observation import report_hops_declined
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
+    from cuprum._policy.scope import CuprumContext
     from cuprum._run.observer import Command as Runnable
     from cuprum._run.observer import Observer
     from cuprum._run.request import CommandKeywords, PipelineKeywords, RunRequest
-    from cuprum.context import CuprumContext
     from cuprum.results import CommandResult
 
 

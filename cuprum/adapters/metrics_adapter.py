@@ -145,5 +145,9 @@ class MetricsHook:
 
 
 def metrics_hook(collector: MetricsCollector) -> ExecHook:
-    """Return a `MetricsHook` for ``collector``."""
+    """Return a `MetricsHook` for ``collector``.
+
+    The older cuprum's factory, kept for its users (docs/migrating.md);
+    ``MetricsHook(collector)`` is the one way.
+    """
     return MetricsHook(collector)

@@ -199,5 +199,9 @@ def _end(span: Span, event: ExecEvent) -> None:
 
 
 def tracing_hook(tracer: Tracer, *, record_output: bool = True) -> ExecHook:
-    """Return a `TracingHook` for ``tracer``."""
+    """Return a `TracingHook` for ``tracer``.
+
+    The older cuprum's factory, kept for its users (docs/migrating.md);
+    ``TracingHook(tracer)`` is the one way.
+    """
     return TracingHook(tracer, record_output=record_output)

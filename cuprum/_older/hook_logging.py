@@ -26,7 +26,7 @@ import time
 import typing as typ
 import weakref
 
-from cuprum.context import HookRegistration, after, before
+from cuprum._policy.registrations import HookRegistration
 
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
@@ -109,7 +109,9 @@ def logging_hook(
         start_level=start_level,
         exit_level=exit_level,
     )
-    return LoggingHookRegistration(before(on_start), after(on_exit))
+    return LoggingHookRegistration(
+        HookRegistration(on_start, "before"), HookRegistration(on_exit, "after")
+    )
 
 
 def _build_logging_hooks(

@@ -4,7 +4,7 @@
  *
  * bench_copy:   the "tight C loop" thread pump of scenario (a), a blocking
  *               read/write copy of 64 KiB chunks.
- * bench_splice: the blocking splice design of the older cuprum (issue 12),
+ * bench_splice: the blocking splice design of the older cuprum (decision au),
  *               one blocking splice(2) loop per pair: 64 KiB per call,
  *               SPLICE_F_MOVE | SPLICE_F_MORE, retried on EINTR; a broken
  *               downstream (EPIPE) drains the source to EOF and returns

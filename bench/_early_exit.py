@@ -171,7 +171,7 @@ def scenario(report: sup.Report, rounds: int, reps: int) -> None:
     if ratio_rows:
         sec.add(
             sup.render_table(
-                ["ratio (time)", "of medians", "per round", "target (issue 12)"],
+                ["ratio (time)", "of medians", "per round", "target"],
                 ratio_rows,
             )
         )

@@ -70,7 +70,7 @@ VARIANTS: typ.Final = (
         "pump_stream, backend rust (blocking)",
         cuprum.pump_stream,
         backend="rust",
-        target="<= 5 us (5)",
+        target="<= 5 us",
     ),
     _variant(
         "native",
@@ -89,7 +89,7 @@ VARIANTS: typ.Final = (
         cuprum.pump_stream_async,
         backend="rust",
         awaited=True,
-        target="<= 50 us (5), <= 10 us (12)",
+        target="<= 50 us (first), <= 10 us (later)",
     ),
     _variant(
         "python_async",
@@ -195,7 +195,7 @@ RATIOS: typ.Final = (
         "rust",
         "splice_ref",
         "pump_stream (rust) / blocking splice loop",
-        "<= 1.3x (issue 12)",
+        "<= 1.3x",
     ),
     ("native", "splice_ref", "native call / blocking splice loop", "reference"),
     ("rust", "inline", "pump_stream (rust) / inline floor", "reference"),
@@ -230,7 +230,7 @@ def _syscall_table(sec: sup.Section, report: sup.Report, calls: int) -> None:
         f"Syscalls per call: {calls:,} calls of each kind in a child process under "
         "strace -c -f (every thread counted, the engine's reactor included), minus "
         "the same loop with no call, divided by the number of calls "
-        "(bench/_syscalls.py). Issue 12's target: <= 4 syscalls per blocking "
+        "(bench/_syscalls.py). Target (design 13.5): <= 4 syscalls per blocking "
         "pump_stream call."
     )
     report.syscalls = {mode: c.total for mode, c in found.items()}
@@ -268,7 +268,7 @@ def scenario(report: sup.Report, rounds: int, total_calls: int) -> None:
         "p99 us",
         "round medians",
         "calls",
-        "target (issues 5, 12)",
+        "target",
     ]
     sec.add(sup.render_table(headers, rows))
     samples = {v.key: _samples(v.label, per_round[v.key]) for v in chosen}
@@ -283,9 +283,10 @@ def scenario(report: sup.Report, rounds: int, total_calls: int) -> None:
         )
     )
     sec.add(
-        "Issue 5 targets the public calls: blocking <= 5 us median (finish inline on "
-        "the caller's thread when the transfer never has to wait), awaited <= 50 us; "
-        "issue 12: blocking <= 1.3x the blocking splice loop, awaited <= 10 us."
+        "Targets for the public calls (design 13.5): first, blocking <= 5 us median "
+        "(finish inline on the caller's thread when the transfer never has to "
+        "wait), awaited <= 50 us; later, blocking <= 1.3x the blocking splice loop, "
+        "awaited <= 10 us."
     )
     _syscall_table(sec, report, 200 if total_calls < 1000 else 2000)
     report.standings["small"] = _standing(

@@ -440,9 +440,9 @@ def scenario(
         "Python threads carry the process's name). Peak RSS delta: VmHWM (reset "
         "through /proc/self/clear_refs before each round) minus VmRSS at the start "
         "of the round, worst round; producers and consumers are separate processes "
-        "and not included. Targets (issues 3, 5 and 12): 1,024 pairs >= 0.8x the "
+        "and not included. Targets (design 13.5): 1,024 pairs >= 0.8x the "
         "one-pair rate with one reactor thread, RSS under 64 KiB per pair + 32 MiB; "
-        "64 x 16 MiB >= 0.8x direct with one reactor thread (issue 12)."
+        "64 x 16 MiB >= 0.8x direct with one reactor thread."
     )
     _record(report, cases, variants, samples)
 

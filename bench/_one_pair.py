@@ -302,11 +302,11 @@ RATIOS: typ.Final = (
         "engine_copy",
         "py_thread",
         "engine copy / Python thread pump",
-        ">= 0.9x (issues 3, 5)",
+        ">= 0.9x",
     ),
     ("engine_copy", "c_thread", "engine copy / C thread pump", "reference"),
-    ("engine_copy", "direct", "engine copy / direct pipe", ">= 0.75x (issue 3)"),
-    ("engine_splice", "direct", "engine splice / direct pipe", ">= 1.0x (issue 5)"),
+    ("engine_copy", "direct", "engine copy / direct pipe", ">= 0.75x"),
+    ("engine_splice", "direct", "engine splice / direct pipe", ">= 1.0x"),
     (
         "engine_splice",
         "splice_ref",
@@ -316,12 +316,12 @@ RATIOS: typ.Final = (
     ("engine_copy", "splice_ref", "engine copy / blocking splice loop", "reference"),
     ("engine_splice", "engine_copy", "engine splice / engine copy", "reference"),
     ("engine_splice", "py_thread", "engine splice / Python thread pump", "reference"),
-    ("engine", "py_thread", "engine / Python thread pump", ">= 0.9x (issue 3)"),
-    ("engine", "direct", "engine / direct pipe", ">= 0.75x (issue 3)"),
+    ("engine", "py_thread", "engine / Python thread pump", ">= 0.9x"),
+    ("engine", "direct", "engine / direct pipe", ">= 0.75x"),
     ("engine", "splice_ref", "engine / blocking splice loop", "reference"),
     ("splice_ref", "direct", "blocking splice loop / direct pipe", "reference"),
     ("splice_ref", "c_thread", "blocking splice loop / C thread pump", "reference"),
-    ("python", "asyncio", "python backend / asyncio 4 KiB", ">= 2x (issue 5)"),
+    ("python", "asyncio", "python backend / asyncio 4 KiB", ">= 2x"),
     ("python", "py_thread", "python backend / Python thread pump", "reference"),
     ("python", "splice_ref", "python backend / blocking splice loop", "reference"),
     ("py_thread", "c_thread", "Python thread pump / C thread pump", "Python overhead"),
@@ -329,14 +329,14 @@ RATIOS: typ.Final = (
 
 TARGETS: typ.Final[dict[str, dict[tuple[str, str], str]]] = {
     "dd": {
-        ("engine_splice", "direct"): ">= 1.0x (issue 5), stays >= 1.3x (issue 12)",
-        ("engine", "direct"): ">= 1.3x (issue 12)",
+        ("engine_splice", "direct"): ">= 1.0x (first), stays >= 1.3x (later)",
+        ("engine", "direct"): ">= 1.3x",
     },
     "head": {
-        ("engine_splice", "direct"): ">= 0.7x (issue 12)",
-        ("engine_splice", "splice_ref"): ">= 1.2x (issue 12)",
-        ("engine", "direct"): ">= 0.7x (issue 12)",
-        ("engine", "splice_ref"): ">= 1.2x (issue 12)",
+        ("engine_splice", "direct"): ">= 0.7x",
+        ("engine_splice", "splice_ref"): ">= 1.2x",
+        ("engine", "direct"): ">= 0.7x",
+        ("engine", "splice_ref"): ">= 1.2x",
     },
 }
 
@@ -391,7 +391,7 @@ def run_workload(
         f"{rounds} rounds, variants interleaved in the order listed. The engine "
         "rows use the public pump_stream with CUPRUM_STREAM_BACKEND=rust; the "
         "copy path is forced with rust_backend.set_splice_enabled(False). The "
-        "blocking splice loop is the older cuprum's design (issue 12): one "
+        "blocking splice loop is the older cuprum's design: one "
         "blocking splice(2) loop per pair on its own thread, 64 KiB per call, "
         "SPLICE_F_MOVE | SPLICE_F_MORE, retried on EINTR (bench/_copy_loop.c)."
         + (f" C pumps skipped: {clib.why_not}." if clib.why_not else "")

@@ -31,7 +31,7 @@ BACKENDS: typ.Final = (
     ("python", "cuprum pipeline, backend python"),
 )
 OBSERVED: typ.Final = "rust+observe"
-"""The 3-stage engine run again under an observe hook (issue 13: <= 5% cost)."""
+"""The 3-stage engine run again under an observe hook (<= 5% cost, design 13.5)."""
 
 # ===========================================================================
 # HOOK: the cuprum side of the pipeline scenarios (d) and (e).
@@ -257,7 +257,7 @@ def scenario(report: sup.Report, rounds: int, nbytes: int) -> None:
                     variants[stages, "bash"].samples,
                 )
             ),
-            "<= 1.0x (issues 5, 12)" if backend == "rust" else "reference",
+            "<= 1.0x" if backend == "rust" else "reference",
         ]
         for stages in STAGES
         for backend, label in BACKENDS
@@ -272,7 +272,7 @@ def scenario(report: sup.Report, rounds: int, nbytes: int) -> None:
                         variants[3, OBSERVED].samples, variants[3, "rust"].samples
                     )
                 ),
-                "<= 1.05x (issue 13)",
+                "<= 1.05x",
             ]
         )
     if ratio_rows:

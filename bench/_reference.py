@@ -1,13 +1,13 @@
 """The C reference pumps (``_copy_loop.c``), compiled once per run and loaded.
 
 ``bench_copy`` is the read/write thread pump of scenario (a);
-``bench_splice`` is the blocking splice design of the older cuprum that
-issue 12 measures the engine against: one blocking ``splice(2)`` loop per
-pair (64 KiB, ``SPLICE_F_MOVE | SPLICE_F_MORE``, retried on ``EINTR``).
-The library is built with the machine's C compiler into a temporary
-directory that lives until `close` (the syscall count of scenario (c) loads
-it again in a child process); without a compiler every reference variant is
-skipped and the reason printed.
+``bench_splice`` is the blocking splice design of the older cuprum that the
+benchmarks measure the engine against (decision au): one blocking
+``splice(2)`` loop per pair (64 KiB, ``SPLICE_F_MOVE | SPLICE_F_MORE``,
+retried on ``EINTR``). The library is built with the machine's C compiler
+into a temporary directory that lives until `close` (the syscall count of
+scenario (c) loads it again in a child process); without a compiler every
+reference variant is skipped and the reason printed.
 """
 
 from __future__ import annotations

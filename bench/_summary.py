@@ -1,4 +1,4 @@
-"""The run's summary: issue 12's targets table, from every scenario's standings.
+"""The run's summary: the engine's targets table, from every scenario's standings.
 
 Each row is one workload's headline figure for the engine with its ratio to
 the blocking splice loop and to the direct pipe or bash, each a ratio of
@@ -13,11 +13,11 @@ import typing as typ
 
 import _support as sup
 
-TITLE: typ.Final = "Summary: issue 12's targets"
+TITLE: typ.Final = "Summary: the engine's targets (design 13.5)"
 
 
 class Row(typ.NamedTuple):
-    """One line of issue 12's targets table."""
+    """One line of the targets table."""
 
     key: str
     label: str
@@ -111,19 +111,19 @@ def section(report: sup.Report) -> None:
         return
     sec = report.section(TITLE)
     sec.add(
-        "Issue 12's rows, from the scenarios' tables (engine: the default path, "
-        "backend rust). Each ratio is of medians with the per-round range in "
-        "brackets; rate rows are rate ratios (higher is faster), time rows are "
-        "time ratios (lower is faster). The blocking splice loop is the older "
-        "cuprum's design (one blocking splice(2) loop per pair on its own thread, "
-        "in C). Small calls: medians of round medians; their baseline is the "
-        "inline os.read/os.write floor, not a direct pipe."
+        "The later targets' rows (design 13.5), from the scenarios' tables "
+        "(engine: the default path, backend rust). Each ratio is of medians with "
+        "the per-round range in brackets; rate rows are rate ratios (higher is "
+        "faster), time rows are time ratios (lower is faster). The blocking splice "
+        "loop is the older cuprum's design (one blocking splice(2) loop per pair on "
+        "its own thread, in C). Small calls: medians of round medians; their "
+        "baseline is the inline os.read/os.write floor, not a direct pipe."
     )
     headers = [
         "row",
         "engine",
         "vs blocking splice loop",
         "vs direct pipe or bash",
-        "target (issue 12)",
+        "target",
     ]
     sec.add(sup.render_table(headers, [_row(report, row) for row in ROWS]))

@@ -31,7 +31,7 @@ use std::os::fd::AsRawFd;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -79,11 +79,17 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The command queue, locked (a panic while it was held poisons
+    /// nothing: the queue is only ever pushed to or emptied whole).
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Queue `cmd` and wake the reactor; gives it back when the reactor is
     /// gone.
     pub(crate) fn send(&self, cmd: Command) -> Result<(), Command> {
         {
-            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut queue = self.queue();
             if queue.dead {
                 return Err(cmd);
             }
@@ -283,14 +289,7 @@ impl Reactor {
     }
 
     fn run_commands(&mut self) {
-        let commands = {
-            let mut queue = self
-                .shared
-                .queue
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            std::mem::take(&mut queue.commands)
-        };
+        let commands = std::mem::take(&mut self.shared.queue().commands);
         for command in commands {
             match command {
                 Command::Submit {
@@ -474,11 +473,7 @@ impl Reactor {
     /// The poll failed for good: refuse new work, fail everything in flight.
     fn die(&mut self, err: &io::Error) {
         let commands = {
-            let mut queue = self
-                .shared
-                .queue
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut queue = self.shared.queue();
             queue.dead = true;
             self.shared.stopped.store(true, Ordering::Release);
             std::mem::take(&mut queue.commands)

@@ -28,12 +28,47 @@ if os.name != "posix":  # pragma: no cover - Windows, where the wheel installs
     )
     raise ImportError(msg)
 
-from cuprum import catalogue, sh
+from cuprum import sh
 from cuprum._pumps.choice import StreamBackend, get_stream_backend
 from cuprum._pumps.errors import EngineError
 from cuprum._run.output import PipelineStream, SyncPipelineStream
 from cuprum._run.request import ExecutionContext, StdinInput
-from cuprum.catalogue import *  # noqa: F403 - its __all__, added to ours below
+from cuprum.catalogue import (
+    CAT,
+    CORE_OPS_PROJECT,
+    CUT,
+    DEFAULT_CATALOGUE,
+    DEFAULT_PROJECTS,
+    DOC_TOOL,
+    DOCUMENTATION_PROJECT,
+    ECHO,
+    FALSE,
+    GIT,
+    GREP,
+    GZIP,
+    HEAD,
+    LS,
+    PRINTF,
+    RSYNC,
+    SEQ,
+    SHA256SUM,
+    SLEEP,
+    SORT,
+    TAIL,
+    TAR,
+    TEE,
+    TR,
+    TRUE,
+    UNIQ,
+    WC,
+    YES,
+    DuplicateProgramError,
+    DuplicateProjectError,
+    ProgramCatalogue,
+    ProgramEntry,
+    ProjectSettings,
+    UnknownProgramError,
+)
 from cuprum.context import (
     AfterHook,
     AllowRegistration,
@@ -132,7 +167,35 @@ PACKAGE_NAME: typ.Final = "cuprum"
 """The distribution's name."""
 
 __all__ = [
+    "CAT",
+    "CORE_OPS_PROJECT",
+    "CUT",
+    "DEFAULT_CATALOGUE",
+    "DEFAULT_PROJECTS",
+    "DOCUMENTATION_PROJECT",
+    "DOC_TOOL",
+    "ECHO",
+    "FALSE",
+    "GIT",
+    "GREP",
+    "GZIP",
+    "HEAD",
+    "LS",
     "PACKAGE_NAME",
+    "PRINTF",
+    "RSYNC",
+    "SEQ",
+    "SHA256SUM",
+    "SLEEP",
+    "SORT",
+    "TAIL",
+    "TAR",
+    "TEE",
+    "TR",
+    "TRUE",
+    "UNIQ",
+    "WC",
+    "YES",
     "AfterHook",
     "AllowRegistration",
     "BeforeHook",
@@ -143,6 +206,8 @@ __all__ = [
     "ConcurrentResult",
     "ContextError",
     "CuprumContext",
+    "DuplicateProgramError",
+    "DuplicateProjectError",
     "EngineError",
     "EnvRegistration",
     "ExecEvent",
@@ -157,8 +222,11 @@ __all__ = [
     "PipelineResult",
     "PipelineStream",
     "Program",
+    "ProgramCatalogue",
+    "ProgramEntry",
     "ProgramNotFoundError",
     "ProgressPrinter",
+    "ProjectSettings",
     "PumpEvent",
     "PumpHook",
     "PumpHookRegistration",
@@ -172,6 +240,7 @@ __all__ = [
     "StreamBackend",
     "SyncPipelineStream",
     "TimeoutExpired",
+    "UnknownProgramError",
     "after",
     "allow",
     "before",
@@ -196,4 +265,3 @@ __all__ = [
     "scoped",
     "sh",
 ]
-__all__ += catalogue.__all__  # the program constants, projects and catalogue types

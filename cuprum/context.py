@@ -19,13 +19,13 @@ from __future__ import annotations
 import typing as typ
 
 from cuprum._older.names import get_context, merge_env_overlays, resolve_env  # older
+from cuprum._policy import scope as _scope
 from cuprum._policy.registrations import (
     AllowRegistration,
     EnvRegistration,
     HookRegistration,
 )
 from cuprum._policy.scope import (
-    CURRENT,
     AfterHook,
     BeforeHook,
     ContextError,
@@ -81,14 +81,14 @@ class _Scope:
 
     def __enter__(self) -> CuprumContext:
         """Make the scope's context current and return it."""
-        self._token = CURRENT.set(self._context)
+        self._token = _scope.CURRENT.set(self._context)
         return self._context
 
     def __exit__(self, *exc_info: object) -> None:
         """Restore the context the scope was entered from."""
         token, self._token = self._token, None
         if token is not None:
-            CURRENT.reset(token)
+            _scope.CURRENT.reset(token)
 
 
 def scoped(

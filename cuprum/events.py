@@ -125,7 +125,7 @@ class ExecEvent:
     timeout_s: float | None = None
 
 
-ExecHook: typ.TypeAlias = cabc.Callable[[ExecEvent], "cabc.Awaitable[None] | None"]
+ExecHook: typ.TypeAlias = cabc.Callable[[ExecEvent], cabc.Awaitable[None] | None]
 """An observe hook: called with each event; an awaitable it returns is
 awaited before the run returns."""
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses as dc
 import typing as typ
 
-from cuprum._older.names import OlderPipelineNames  # older names
+from cuprum._older import names as _older  # older: Pipeline.parts
 from cuprum._policy.admission import (
     admit,
     admitted,
@@ -34,6 +34,8 @@ from cuprum._pumps.reactor import refuse_running_loop
 from cuprum._run.drive import run_stages, run_stages_sync
 from cuprum._run.output import PipelineStream, SyncPipelineStream
 from cuprum._run.request import (
+    DEFAULT_DRAIN_TIMEOUT,
+    DEFAULT_TERMINATE_GRACE,
     check_cwd,
     check_env,
     check_keywords,
@@ -60,6 +62,8 @@ if typ.TYPE_CHECKING:
     from cuprum.catalogue import Program, ProjectSettings
 
 __all__ = [
+    "DEFAULT_DRAIN_TIMEOUT",
+    "DEFAULT_TERMINATE_GRACE",
     "Pipeline",
     "SafeCmd",
 ]
@@ -264,7 +268,7 @@ class SafeCmd:
 # ---------------------------------------------------------------------------
 
 
-class Pipeline(OlderPipelineNames):
+class Pipeline(_older.OlderPipelineNames):
     """Commands joined stdout-to-stdin: ``cmd1 | cmd2 | ...``.
 
     Build one with ``|`` between `SafeCmd` objects (or pipelines);

@@ -31,7 +31,8 @@ import typing as typ
 
 from cuprum._older.commands import SafeCmdBuilder, build_argv  # older names
 from cuprum._older.names import IOOptions  # older name
-from cuprum._run.argv import ArgValue, options, positional
+from cuprum._run import argv as _argv
+from cuprum._run.argv import ArgValue
 from cuprum._run.request import CommandKeywords, ExecutionContext, StdinInput
 from cuprum.catalogue import (
     DEFAULT_CATALOGUE,
@@ -120,7 +121,10 @@ class CommandBuilder:
 
         """
         _refuse_run_options(flags)
-        argv = (*positional(self._program, args), *options(self._program, flags))
+        argv = (
+            *_argv.positional(self._program, args),
+            *_argv.options(self._program, flags),
+        )
         return SafeCmd(self._program, argv, self._project)
 
     def __repr__(self) -> str:

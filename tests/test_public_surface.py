@@ -13,10 +13,21 @@ import importlib
 import pathlib
 import pkgutil
 import re
+import subprocess
+import sys
+import typing
 
 import pytest
 
 import cuprum
+import cuprum.catalogue
+import cuprum.sh
+
+# At run time: `typing.get_type_hints(user_code)` resolves these.
+from cuprum.context import AfterHook, BeforeHook  # noqa: TC001
+from cuprum.events import ExecHook  # noqa: TC001
+from cuprum.pump_events import PumpHook  # noqa: TC001
+from cuprum.sh import ArgValue  # noqa: TC001
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 GUIDE_PAGES = ("users-guide.md", "pumping.md", "backends.md", "migrating.md")
@@ -55,3 +66,42 @@ def test_every_exported_name_resolves() -> None:
         imported = importlib.import_module(module)
         for name in imported.__all__:
             assert getattr(imported, name, None) is not None, f"{module}.{name}"
+
+
+def test_the_package_exports_every_catalogue_name() -> None:
+    assert sorted(set(cuprum.catalogue.__all__) - set(cuprum.__all__)) == []
+
+
+def user_code(
+    arg: ArgValue,
+    first: BeforeHook,
+    last: AfterHook,
+    seen: ExecHook,
+    pump: PumpHook,
+) -> None:
+    """A user's function annotated with the guide's types."""
+
+
+def test_the_types_to_annotate_with_resolve_at_run_time() -> None:
+    """Annotations with the guide's types resolve (`typing.get_type_hints`)."""
+    hints = typing.get_type_hints(user_code)
+    assert set(hints) == {"arg", "first", "last", "seen", "pump", "return"}
+    made = cuprum.sh.CommandBuilder.__call__
+    for function in (cuprum.sh.make, made, cuprum.sh.build_argv):
+        assert typing.get_type_hints(function), function
+
+
+def test_a_star_import_of_the_package_type_checks(tmp_path: pathlib.Path) -> None:
+    """``from cuprum import *`` gives a type checker every name of ``__all__``."""
+    pytest.importorskip("mypy", reason="mypy is a dev tool: not in a wheel's test venv")
+    user = tmp_path / "star_user.py"
+    names = ", ".join(name for name in cuprum.__all__ if name not in {"sh", "builders"})
+    user.write_text(f"from cuprum import *  # noqa: F403\n\nused = ({names},)\n")
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(user)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

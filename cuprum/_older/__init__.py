@@ -9,7 +9,10 @@ define none of them.
 `names` holds the context's and the run's older names (`get_context`,
 `merge_env_overlays`, `resolve_env`, `IOOptions`, ``Pipeline.parts``);
 `commands` the command builder's (`SafeCmdBuilder`, `build_argv`);
-`hook_logging` the older ``logging_hook``. One older name is not here:
-``ExecutionContext.cancel_grace``, a field of a frozen dataclass, stays on
-it (`cuprum._run.request`), where a run reads it as ``terminate_grace``.
+`hook_logging` the older ``logging_hook``. Not here, and marked as older
+names where they are: ``ExecutionContext.cancel_grace``, a field of a
+frozen dataclass (`cuprum._run.request`, where a run reads it as
+``terminate_grace``); the adapters' ``metrics_hook`` and ``tracing_hook``,
+factories of classes their own modules define; and the older catalogue's
+constants (`cuprum.catalogue`), which are data.
 """

@@ -9,9 +9,12 @@ of its ``with`` block.
 Invariants:
 
 * a handle's ``detach()`` restores the context as it was when the handle was
-  made (so detach in the thread or task that made it), and removes only
-  what it added when others changed the context since; a second
+  made (so detach in the thread or task that made it); a second
   ``detach()`` does nothing (`cuprum._policy.handles.VarHandle`);
+* an `AllowRegistration` or `HookRegistration` detached after others
+  changed the context removes only what it added, so those detach in any
+  order; an `EnvRegistration` restores the context as it was, so detach
+  overlays innermost first, as their ``with`` blocks do;
 * in a permissive context (the root) ``allow`` changes nothing: every
   program is allowed already.
 """

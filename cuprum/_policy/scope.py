@@ -25,6 +25,7 @@ Invariants:
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import contextvars
 import dataclasses as dc
 import types
@@ -33,30 +34,32 @@ import typing as typ
 from cuprum._pumps.options import check_timeout
 from cuprum._run import env as _env
 from cuprum._run.request import check_env
+from cuprum.results import CommandResult
 
 if typ.TYPE_CHECKING:
-    import collections.abc as cabc
-
     from cuprum.catalogue import ProgramCatalogue
     from cuprum.events import ExecHook
     from cuprum.program import Program
-    from cuprum.results import CommandResult
 
 # The command a hook is given is a `cuprum.SafeCmd`; it is typed ``Any`` here
 # because `cuprum.pipeline` (which runs the hooks) depends on this module, and
-# a hook annotated ``(cmd: SafeCmd)`` must still be accepted.
-BeforeHook: typ.TypeAlias = "cabc.Callable[[typ.Any], None]"
+# a hook annotated ``(cmd: SafeCmd)`` must still be accepted. Real aliases,
+# not strings, so that `typing.get_type_hints` resolves a user's annotations.
+BeforeHook: typ.TypeAlias = cabc.Callable[[typ.Any], None]
 """Called with each command (a `cuprum.SafeCmd`; each stage of a pipeline)
 before it is spawned."""
-AfterHook: typ.TypeAlias = "cabc.Callable[[typ.Any, CommandResult[typ.Any]], None]"
+AfterHook: typ.TypeAlias = cabc.Callable[[typ.Any, CommandResult[typ.Any]], None]
 """Called with each command and how it ended, once its run is over."""
-EnvOverlay: typ.TypeAlias = "cabc.Mapping[str, str | None]"
+EnvOverlay: typ.TypeAlias = cabc.Mapping[str, str | None]
 """Variables laid over the live ``os.environ`` at spawn time (``None``
 removes one)."""
 
 
 class ContextError(Exception):
     """An execution-context rule was broken."""
+
+    # Tracebacks and pickles name the public path, where users import it.
+    __module__ = "cuprum.context"
 
 
 class ForbiddenProgramError(ContextError, PermissionError):
@@ -73,6 +76,8 @@ class ForbiddenProgramError(ContextError, PermissionError):
         when it refused.
 
     """
+
+    __module__ = "cuprum.context"
 
     def __init__(self, program: Program, *, restricted_state: bool) -> None:
         super().__init__(

@@ -17,7 +17,9 @@ import typing as typ
 if typ.TYPE_CHECKING:
     import collections.abc as cabc
 
-ArgValue: typ.TypeAlias = "str | os.PathLike[str] | int | float"
+# A real alias, not a string: `typing.get_type_hints` resolves annotations
+# that use it (in `cuprum.sh`, and in a user's code the guide invites).
+ArgValue: typ.TypeAlias = str | os.PathLike[str] | int | float
 """What a command builder takes as an argument (``bool`` is an ``int``)."""
 
 

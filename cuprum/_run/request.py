@@ -81,8 +81,9 @@ class ExecutionContext:
     cwd
         The working directory of every stage (``cwd=``).
     cancel_grace
-        Seconds between ``SIGTERM`` and ``SIGKILL`` when stages are ended
-        (``terminate_grace=``; the same default, 1 s).
+        Seconds between ``SIGTERM`` and ``SIGKILL`` when stages are ended:
+        the older cuprum's name (docs/migrating.md) for the run's
+        ``terminate_grace=``, with the same default, 1 s.
     timeout
         Seconds the run may take (``timeout=``; over a scope's timeout).
     stdout_sink, stderr_sink

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import typing as typ
 
+# `ExecHook` through its module, at run time (see below): the older
+# cuprum's `cuprum.context` has no such name (behaviour section 10).
+from cuprum import events as _events  # noqa: TC001 - see above
 from cuprum._older.names import get_context, merge_env_overlays, resolve_env  # older
 from cuprum._policy import scope as _scope
 from cuprum._policy.registrations import (
@@ -38,14 +41,13 @@ from cuprum._policy.scope import (
 from cuprum._run import env as _env
 from cuprum._run.request import config_or_fields
 
-# At run time: `typing.get_type_hints(scoped)` resolves its annotations.
+# At run time: `typing.get_type_hints` resolves the annotations of
+# `scoped`, `allow` and `observe`.
 from cuprum.catalogue import ProgramCatalogue  # noqa: TC001 - see above
+from cuprum.program import Program  # noqa: TC001 - see above
 
 if typ.TYPE_CHECKING:
     import contextvars
-
-    from cuprum.events import ExecHook
-    from cuprum.program import Program
 
 __all__ = [
     "AfterHook",
@@ -142,7 +144,7 @@ def after(hook: AfterHook) -> HookRegistration:
     return HookRegistration(hook, "after")
 
 
-def observe(hook: ExecHook) -> HookRegistration:
+def observe(hook: _events.ExecHook) -> HookRegistration:
     """Give ``hook`` every `cuprum.events.ExecEvent` of runs, until detached."""
     return HookRegistration(hook, "observe")
 

@@ -288,3 +288,35 @@ def test_a_streamed_run_meets_the_hooks_too() -> None:
             pytest.raises(ForbiddenProgramError),
         ):
             sh.make(CAT)().stream_sync()
+
+
+def test_the_contexts_annotations_resolve_at_run_time() -> None:
+    """Tools that read annotations (`typing.get_type_hints`) can."""
+    import cuprum.context  # noqa: PLC0415 - the module under test, whole
+
+    for target in (
+        ScopeConfig,
+        CuprumContext,
+        cuprum.context.allow,
+        cuprum.context.before,
+        cuprum.context.after,
+        cuprum.context.observe,
+        cuprum.context.env,
+        cuprum.context.AllowRegistration.__init__,
+        cuprum.context.HookRegistration.__init__,
+    ):
+        assert typ.get_type_hints(target), target
+
+
+def test_a_forbidden_program_error_survives_pickling() -> None:
+    """It crosses a process boundary (a process pool) as it was."""
+    import pickle  # noqa: PLC0415 - this test alone
+
+    error = ForbiddenProgramError(ECHO, restricted_state=True)
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert type(copy) is ForbiddenProgramError
+    assert (copy.program, copy.restricted_state, str(copy)) == (
+        ECHO,
+        True,
+        str(error),
+    )

@@ -35,9 +35,9 @@ from cuprum._policy.scope import (
     frozen_overlay,
 )
 
-if typ.TYPE_CHECKING:
-    from cuprum.events import ExecHook
-    from cuprum.program import Program
+# At run time: `typing.get_type_hints` resolves the handles' annotations.
+from cuprum.events import ExecHook  # noqa: TC001 - see above
+from cuprum.program import Program  # noqa: TC001 - see above
 
 _H = typ.TypeVar("_H")
 

@@ -34,12 +34,13 @@ import typing as typ
 from cuprum._pumps.options import check_timeout
 from cuprum._run import env as _env
 from cuprum._run.request import check_env
-from cuprum.results import CommandResult
 
-if typ.TYPE_CHECKING:
-    from cuprum.catalogue import ProgramCatalogue
-    from cuprum.events import ExecHook
-    from cuprum.program import Program
+# At run time: `typing.get_type_hints` resolves the annotations of
+# `ScopeConfig` and `CuprumContext` (all three are imported with the package).
+from cuprum.catalogue import ProgramCatalogue  # noqa: TC001 - see above
+from cuprum.events import ExecHook  # noqa: TC001 - see above
+from cuprum.program import Program  # noqa: TC001 - see above
+from cuprum.results import CommandResult
 
 # The command a hook is given is a `cuprum.SafeCmd`; it is typed ``Any`` here
 # because `cuprum.pipeline` (which runs the hooks) depends on this module, and
@@ -86,6 +87,15 @@ class ForbiddenProgramError(ContextError, PermissionError):
         )
         self.program = program
         self.restricted_state = restricted_state
+
+    def __reduce__(self) -> tuple[typ.Any, ...]:
+        """Pickle by the program and the flag (``__init__`` takes a keyword)."""
+        return (_forbidden, (self.program, self.restricted_state))
+
+
+def _forbidden(program: Program, restricted_state: bool) -> ForbiddenProgramError:
+    """Remake a pickled `ForbiddenProgramError`."""
+    return ForbiddenProgramError(program, restricted_state=restricted_state)
 
 
 def frozen_overlay(overlay: object, owner: str) -> EnvOverlay | None:

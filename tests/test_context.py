@@ -320,3 +320,19 @@ def test_a_forbidden_program_error_survives_pickling() -> None:
         True,
         str(error),
     )
+
+
+def test_a_scope_config_and_a_context_with_an_overlay_survive_pickling() -> None:
+    """A read-only overlay pickles as its variables and comes back read-only."""
+    import pickle  # noqa: PLC0415 - this test alone
+
+    config = ScopeConfig(
+        allowlist=frozenset([ECHO]), timeout=3.0, env_overlay={"A": "1", "B": None}
+    )
+    context = current_context().narrow(config)
+    for value in (config, context):
+        copy = pickle.loads(pickle.dumps(value))  # noqa: S301 - our own bytes
+        assert copy == value
+        assert dict(copy.env_overlay or {}) == {"A": "1", "B": None}
+        with pytest.raises(TypeError):
+            copy.env_overlay["A"] = "2"

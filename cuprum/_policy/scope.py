@@ -162,6 +162,10 @@ class ScopeConfig:
     env_overlay: EnvOverlay | None = None
     catalogue: ProgramCatalogue | None = dc.field(default=None, compare=False)
 
+    def __reduce__(self) -> tuple[typ.Any, ...]:
+        """Pickle by the fields, the overlay as a plain ``dict``."""
+        return (type(self), _picklable_fields(self))
+
     def __post_init__(self) -> None:
         """Check the timeout and freeze the overlay and the sequences."""
         object.__setattr__(
@@ -215,6 +219,10 @@ class CuprumContext:
     env_overlay: EnvOverlay | None = None
     restricted: bool = False
     catalogue: ProgramCatalogue | None = dc.field(default=None, compare=False)
+
+    def __reduce__(self) -> tuple[typ.Any, ...]:
+        """Pickle by the fields, the overlay as a plain ``dict``."""
+        return (type(self), _picklable_fields(self))
 
     def __post_init__(self) -> None:
         """Check the timeout and freeze the overlay."""
@@ -324,6 +332,18 @@ _H = typ.TypeVar("_H")
 
 def _without(hooks: tuple[_H, ...], hook: _H) -> tuple[_H, ...]:
     return tuple(each for each in hooks if each is not hook)
+
+
+def _picklable_fields(value: ScopeConfig | CuprumContext) -> tuple[object, ...]:
+    """Return the fields of ``value`` in order, a read-only overlay as a ``dict``.
+
+    A ``mappingproxy`` does not pickle; ``__post_init__`` freezes the
+    ``dict`` again when the value is remade.
+    """
+    return tuple(
+        dict(field) if isinstance(field, types.MappingProxyType) else field
+        for field in (getattr(value, each.name) for each in dc.fields(value))
+    )
 
 
 _ROOT: typ.Final = CuprumContext()
